@@ -1,0 +1,52 @@
+# Dockyard: `make run` serves the embedded default; `make test` runs the whole suite.
+SHELL := /bin/bash
+PY := .venv/bin/python
+PIP := .venv/bin/pip
+
+.PHONY: help setup run worker test test-fast lint fmt check certs bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+.venv/.installed: requirements.txt
+	test -x $(PY) || python3 -m venv .venv
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -r requirements.txt
+	touch $@
+
+.venv/.installed-dev: .venv/.installed requirements-dev.txt
+	$(PIP) install -q -r requirements-dev.txt
+	touch $@
+
+setup: .venv/.installed  ## create .venv, install, migrate
+	$(PY) manage.py migrate --noinput
+
+run: .venv/.installed  ## serve portal + registry with gunicorn and a Celery worker on HOST:PORT
+	./scripts/run.sh
+
+worker: .venv/.installed  ## a Celery worker with beat (production: needs REDIS_URL)
+	.venv/bin/celery -A config worker -B --loglevel info
+
+test: .venv/.installed-dev  ## install test needs (apt too) and run the whole suite on PostgreSQL and SQLite
+	./scripts/test.sh
+
+test-fast: .venv/.installed-dev  ## the unit layer only, on SQLite
+	.venv/bin/pytest -m "not e2e" -q
+
+lint: .venv/.installed-dev  ## ruff check and format check
+	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+fmt: .venv/.installed-dev  ## ruff fix and format
+	.venv/bin/ruff check --fix . && .venv/bin/ruff format .
+
+check: lint  ## lint + manage.py check + missing migrations + tests
+	$(PY) manage.py check && $(PY) manage.py makemigrations --check --dry-run && $(MAKE) test
+
+certs: .venv/.installed  ## self-signed TLS certificate for HOST (make certs HOST=10.0.0.5)
+	$(PY) manage.py make_certs --host "$(or $(HOST),localhost)" --out "$(or $(DATA_DIR),var)/tls"
+
+bench: .venv/.installed-dev  ## push/pull/manifest benchmark against the reference registry
+	$(PY) bench/run.py
+
+clean:  ## remove the virtualenv and local data
+	rm -rf .venv var

@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/", include("hub.api_urls")),
+    path("v2/", include("registry_api.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("webhooks.urls")),
+    path("", include("hub.urls")),
+]
+
+handler404 = "hub.views.page_not_found"
+handler403 = "hub.views.permission_denied"

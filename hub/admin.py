@@ -1,0 +1,86 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+
+from hub.models import (
+    AccessToken,
+    Collaborator,
+    Comment,
+    Membership,
+    Namespace,
+    Organization,
+    Repository,
+    Star,
+    User,
+)
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ["username", "email", "is_active", "is_staff", "is_superuser", "date_joined"]
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ["name", "display_name", "created_at"]
+    search_fields = ["name", "display_name"]
+    inlines = [MembershipInline]
+
+
+@admin.register(Namespace)
+class NamespaceAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "user", "organization"]
+    list_filter = ["kind"]
+    search_fields = ["name"]
+    readonly_fields = ["user", "organization"]
+
+
+class CollaboratorInline(admin.TabularInline):
+    model = Collaborator
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Repository)
+class RepositoryAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "is_private", "star_count", "pull_count", "mirror_of", "updated_at"]
+    list_filter = ["is_private", "comments_enabled", "namespace__kind"]
+    search_fields = ["name", "namespace__name", "description"]
+    list_select_related = ["namespace"]
+    autocomplete_fields = ["namespace"]
+    inlines = [CollaboratorInline]
+
+
+@admin.register(Collaborator)
+class CollaboratorAdmin(admin.ModelAdmin):
+    list_display = ["repository", "user", "role", "created_at"]
+    list_filter = ["role"]
+    search_fields = ["repository__name", "user__username"]
+    list_select_related = ["repository__namespace", "user"]
+
+
+@admin.register(Star)
+class StarAdmin(admin.ModelAdmin):
+    list_display = ["repository", "user", "created_at"]
+    search_fields = ["repository__name", "user__username"]
+    list_select_related = ["repository__namespace", "user"]
+
+
+@admin.register(Comment)
+class CommentAdmin(admin.ModelAdmin):
+    list_display = ["repository", "author", "created_at", "edited_at"]
+    search_fields = ["body", "author__username", "repository__name"]
+    list_select_related = ["repository__namespace", "author"]
+
+
+@admin.register(AccessToken)
+class AccessTokenAdmin(admin.ModelAdmin):
+    list_display = ["label", "user", "token_prefix", "created_at", "expires_at", "last_used_at", "revoked_at"]
+    list_filter = ["revoked_at"]
+    search_fields = ["label", "user__username", "token_prefix"]
+    readonly_fields = ["token_hash", "token_prefix", "last_used_at"]

@@ -1,0 +1,26 @@
+"""Create the admin named by DJANGO_SUPERUSER_* once; leave an existing account alone."""
+
+import os
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+
+class Command(BaseCommand):
+    help = "Create the superuser from DJANGO_SUPERUSER_USERNAME/_PASSWORD/_EMAIL if missing."
+
+    def handle(self, *args, **options):
+        username = os.environ.get("DJANGO_SUPERUSER_USERNAME", "")
+        password = os.environ.get("DJANGO_SUPERUSER_PASSWORD", "")
+        if not username or not password:
+            raise CommandError("Set DJANGO_SUPERUSER_USERNAME and DJANGO_SUPERUSER_PASSWORD.")
+        User = get_user_model()
+        if User.objects.filter(username=username).exists():
+            self.stdout.write(f"Admin {username} already exists.")
+            return
+        user = User(username=username, email=os.environ.get("DJANGO_SUPERUSER_EMAIL", ""))
+        user.full_clean(exclude=["password"])
+        user.set_password(password)
+        user.is_staff = user.is_superuser = True
+        user.save()
+        self.stdout.write(f"Created admin {username}.")

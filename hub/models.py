@@ -1,0 +1,234 @@
+"""The index: accounts, organizations, namespaces, repositories and their social side."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from hub.names import validate_namespace_name, validate_repository_name
+
+
+class User(AbstractUser):
+    """A person. Its username is also its namespace (see Namespace)."""
+
+    username = models.CharField(
+        "username",
+        max_length=64,
+        unique=True,
+        validators=[validate_namespace_name],
+        help_text="Lowercase letters and digits, separated by '.', '_' or '-'. "
+        "It is also your namespace: <username>/<repository>.",
+        error_messages={"unique": "A user with that username already exists."},
+    )
+    bio = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return self.username
+
+
+class Organization(models.Model):
+    name = models.CharField(max_length=64, unique=True, validators=[validate_namespace_name])
+    display_name = models.CharField(max_length=100, blank=True)
+    description = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Membership", related_name="organizations"
+    )
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        MEMBER = "member", "Member"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "user"], name="membership_unique"),
+            models.CheckConstraint(
+                condition=Q(role__in=["owner", "member"]), name="membership_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.organization} ({self.role})"
+
+
+class Namespace(models.Model):
+    """One name space for users and organizations: `alice/app` and `acme/app` never collide."""
+
+    class Kind(models.TextChoices):
+        USER = "user", "User"
+        ORGANIZATION = "org", "Organization"
+
+    name = models.CharField(max_length=64, unique=True, validators=[validate_namespace_name])
+    kind = models.CharField(max_length=4, choices=Kind.choices)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE
+    )
+    organization = models.OneToOneField(
+        Organization, null=True, blank=True, on_delete=models.CASCADE
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(kind="user", user__isnull=False, organization__isnull=True)
+                    | Q(kind="org", user__isnull=True, organization__isnull=False)
+                ),
+                name="namespace_has_exactly_one_owner",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("hub:profile", args=[self.name])
+
+    @property
+    def is_organization(self) -> bool:
+        return self.kind == self.Kind.ORGANIZATION
+
+
+class Repository(models.Model):
+    namespace = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="repositories")
+    name = models.CharField(max_length=255, validators=[validate_repository_name])
+    description = models.CharField(max_length=100, blank=True)
+    full_description = models.TextField(max_length=25000, blank=True)
+    is_private = models.BooleanField(default=False)
+    comments_enabled = models.BooleanField(default=True)
+    # Set for repositories filled by the pull-through cache; shown as a badge, never pushed to.
+    mirror_of = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    # Denormalised counters, updated with F() by services; lists sort on them.
+    pull_count = models.PositiveBigIntegerField(default=0)
+    star_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "repositories"
+        constraints = [
+            models.UniqueConstraint(fields=["namespace", "name"], name="repository_unique_name"),
+        ]
+        indexes = [
+            # Explore: public repositories ordered by popularity or recency.
+            models.Index(fields=["is_private", "-star_count"], name="repo_popular_idx"),
+            models.Index(fields=["is_private", "-updated_at"], name="repo_recent_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    def get_absolute_url(self) -> str:
+        return reverse("hub:repository-detail", args=[self.namespace.name, self.name])
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.namespace.name}/{self.name}"
+
+
+class Collaborator(models.Model):
+    class Role(models.TextChoices):
+        READ = "read", "Read"
+        WRITE = "write", "Write"
+        ADMIN = "admin", "Admin"
+
+    repository = models.ForeignKey(
+        Repository, on_delete=models.CASCADE, related_name="collaborators"
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    role = models.CharField(max_length=5, choices=Role.choices, default=Role.READ)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["repository", "user"], name="collaborator_unique"),
+            models.CheckConstraint(
+                condition=Q(role__in=["read", "write", "admin"]), name="collaborator_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.repository} ({self.role})"
+
+
+class Star(models.Model):
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="stars")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="stars")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["repository", "user"], name="star_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ★ {self.repository}"
+
+
+class Comment(models.Model):
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    body = models.TextField(max_length=5000)
+    created_at = models.DateTimeField(default=timezone.now)
+    edited_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"comment by {self.author} on {self.repository}"
+
+
+class AccessToken(models.Model):
+    """A personal access token: usable as a password for docker login and the REST API."""
+
+    class Scope(models.TextChoices):
+        READ = "repo:read", "Read"
+        WRITE = "repo:write", "Read & write"
+        DELETE = "repo:delete", "Read, write & delete"
+        ADMIN = "repo:admin", "Admin"
+
+    PREFIX = "dky_"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access_tokens"
+    )
+    label = models.CharField(max_length=100)
+    # The first characters of the secret, so a user can recognise a token in a list.
+    token_prefix = models.CharField(max_length=12)
+    # SHA-256 of the secret: the secret is high-entropy, so a slow hash buys nothing.
+    token_hash = models.CharField(max_length=64, unique=True)
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.user})"
+
+    @property
+    def is_active(self) -> bool:
+        if self.revoked_at is not None:
+            return False
+        return self.expires_at is None or self.expires_at > timezone.now()

@@ -1,0 +1,27 @@
+"""The OCI name grammar, shared by namespaces, repositories, URL converters and forms."""
+
+from __future__ import annotations
+
+import re
+
+from django.core.validators import RegexValidator
+
+PATH_COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
+REPOSITORY_PATH = rf"{PATH_COMPONENT}(?:/{PATH_COMPONENT})*"
+TAG = r"[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}"
+
+PATH_COMPONENT_RE = re.compile(rf"^{PATH_COMPONENT}$")
+REPOSITORY_PATH_RE = re.compile(rf"^{REPOSITORY_PATH}$")
+TAG_RE = re.compile(rf"^{TAG}$")
+
+validate_namespace_name = RegexValidator(
+    PATH_COMPONENT_RE,
+    "Use lowercase letters and digits, separated by '.', '_', '__' or '-'.",
+    code="invalid_name",
+)
+validate_repository_name = RegexValidator(
+    REPOSITORY_PATH_RE,
+    "Use lowercase path components of letters and digits separated by '.', '_' or '-', "
+    "joined by '/'.",
+    code="invalid_name",
+)

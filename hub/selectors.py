@@ -1,0 +1,43 @@
+"""Reads of the index. Visibility goes through hub.permissions' rules, expressed as queries."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from hub.models import Namespace, Repository
+
+
+def repository_visible_q(user) -> Q:
+    """Return a filter matching the repositories `user` may view (public, or readable to them)."""
+    public = Q(is_private=False)
+    if not getattr(user, "is_authenticated", False):
+        return public
+    if user.is_superuser:
+        return Q()
+    return (
+        public
+        | Q(namespace__user=user)
+        | Q(namespace__organization__membership__user=user)
+        | Q(collaborators__user=user)
+    )
+
+
+def repository_list_visible(*, user) -> QuerySet[Repository]:
+    return (
+        Repository.objects.filter(repository_visible_q(user))
+        .select_related("namespace")
+        .distinct()
+    )
+
+
+def repository_get(*, namespace: str, name: str) -> Repository | None:
+    """Return a repository by full name regardless of visibility; callers check permissions."""
+    return (
+        Repository.objects.select_related("namespace")
+        .filter(namespace__name=namespace, name=name)
+        .first()
+    )
+
+
+def namespace_get(*, name: str) -> Namespace | None:
+    return Namespace.objects.select_related("user", "organization").filter(name=name).first()

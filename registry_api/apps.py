@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RegistryApiConfig(AppConfig):
+    name = "registry_api"
+    verbose_name = "Registry"

@@ -1,0 +1,70 @@
+"""Settings come from the environment; a bad value stops start-up and names the variable."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _check(env_overrides: dict[str, str], tmp_path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), **env_overrides}
+    env.pop("DATABASE_URL", None)
+    env.update({k: v for k, v in env_overrides.items()})
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DEBUG", "perhaps"),
+        ("TOKEN_EXPIRES_IN", "an hour"),
+        ("WEBHOOK_ALLOW_PRIVATE_TARGETS", "maybe"),
+        ("STORAGE_BACKEND", "floppy"),
+        ("DATABASE_URL", "not a url"),
+    ],
+)
+def test_bad_environment_value_stops_start_up_naming_the_variable(tmp_path, name, value):
+    result = _check({name: value}, tmp_path)
+    assert result.returncode != 0
+    assert name in result.stderr
+    assert "ImproperlyConfigured" in result.stderr
+
+
+def test_embedded_default_generates_keys_once_and_reuses_them(tmp_path):
+    first = _check({}, tmp_path)
+    assert first.returncode == 0, first.stderr
+    data = tmp_path / "data"
+    secret = (data / "secret_key").read_text()
+    signing = (data / "token_signing_key.pem").read_text()
+    assert len(secret) > 40 and "PRIVATE KEY" in signing
+    assert oct((data / "token_signing_key.pem").stat().st_mode & 0o777) == "0o600"
+    assert _check({}, tmp_path).returncode == 0
+    assert (data / "secret_key").read_text() == secret
+    assert (data / "token_signing_key.pem").read_text() == signing
+
+
+def test_secret_key_from_environment_wins_over_generated_one(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-c", "from django.conf import settings; print(settings.SECRET_KEY)"],
+        cwd=ROOT,
+        env={**os.environ, "DATA_DIR": str(tmp_path), "SECRET_KEY": "from-the-env",
+             "DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.strip() == "from-the-env"
+    assert not (tmp_path / "secret_key").exists()
