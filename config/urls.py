@@ -14,5 +14,5 @@ urlpatterns = [
     path("", include("hub.urls")),
 ]
 
-handler404 = "hub.views.page_not_found"
-handler403 = "hub.views.permission_denied"
+handler404 = "hub.views.pages.page_not_found"
+handler403 = "hub.views.pages.permission_denied"

@@ -80,7 +80,15 @@ class CommentAdmin(admin.ModelAdmin):
 
 @admin.register(AccessToken)
 class AccessTokenAdmin(admin.ModelAdmin):
-    list_display = ["label", "user", "token_prefix", "created_at", "expires_at", "last_used_at", "revoked_at"]
+    list_display = [
+        "label",
+        "user",
+        "token_prefix",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    ]
     list_filter = ["revoked_at"]
     search_fields = ["label", "user__username", "token_prefix"]
     readonly_fields = ["token_hash", "token_prefix", "last_used_at"]

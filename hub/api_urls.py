@@ -1,9 +1,9 @@
 from django.urls import path
 
-from hub import apis
+from hub.apis import users
 
 app_name = "hub-api"
 
 urlpatterns = [
-    path("users/me/", apis.UserMeApi.as_view(), name="user-me"),
+    path("users/me/", users.UserMeApi.as_view(), name="user-me"),
 ]

@@ -3,4 +3,8 @@ from django.conf import settings
 
 def site(request) -> dict:
     """Expose the registry host (for pull commands) to every template."""
-    return {"registry_host": request.get_host(), "site_name": "Dockyard", "settings_debug": settings.DEBUG}
+    return {
+        "registry_host": request.get_host(),
+        "site_name": "Dockyard",
+        "settings_debug": settings.DEBUG,
+    }

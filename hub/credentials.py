@@ -39,9 +39,7 @@ def access_token_lookup(secret: str) -> AccessToken | None:
     """Return the active token with this secret and mark it used, or None."""
     if not secret.startswith(AccessToken.PREFIX):
         return None
-    token = (
-        AccessToken.objects.select_related("user").filter(token_hash=token_hash(secret)).first()
-    )
+    token = AccessToken.objects.select_related("user").filter(token_hash=token_hash(secret)).first()
     if token is None or not token.is_active or not token.user.is_active:
         return None
     AccessToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
@@ -68,7 +66,9 @@ def record_failure(username: str, client_ip: str) -> None:
             cache.set(key, 1, timeout=60)
 
 
-def credentials_check(*, username: str, secret: str, client_ip: str, request=None) -> Credentials | None:
+def credentials_check(
+    *, username: str, secret: str, client_ip: str, request=None
+) -> Credentials | None:
     """Authenticate by password or access token. Raise TooManyAttempts when throttled."""
     _check_throttle(username, client_ip)
     token = access_token_lookup(secret)

@@ -169,7 +169,9 @@ class Collaborator(models.Model):
 
 class Star(models.Model):
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="stars")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="stars")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="stars"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

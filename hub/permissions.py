@@ -51,11 +51,15 @@ def repository_role(user, repository: Repository) -> str | None:
     if role == "admin" or not getattr(user, "is_authenticated", False):
         return role
     collaborator = Collaborator.objects.filter(repository=repository, user=user).first()
-    ranked = [r for r in ("admin", "write", "read") if r in (role, getattr(collaborator, "role", None))]
+    ranked = [
+        r for r in ("admin", "write", "read") if r in (role, getattr(collaborator, "role", None))
+    ]
     return ranked[0] if ranked else None
 
 
-def allowed_actions(user, repository: Repository, scopes: Collection[str] | None = None) -> set[str]:
+def allowed_actions(
+    user, repository: Repository, scopes: Collection[str] | None = None
+) -> set[str]:
     """Return the subset of {pull, push, delete, admin} this caller may do on the repository."""
     granted = ROLE_ACTIONS.get(repository_role(user, repository) or "", set())
     actions = {action for action in granted if _scope_allows(scopes, action)}

@@ -24,9 +24,7 @@ def repository_visible_q(user) -> Q:
 
 def repository_list_visible(*, user) -> QuerySet[Repository]:
     return (
-        Repository.objects.filter(repository_visible_q(user))
-        .select_related("namespace")
-        .distinct()
+        Repository.objects.filter(repository_visible_q(user)).select_related("namespace").distinct()
     )
 
 
@@ -41,3 +39,20 @@ def repository_get(*, namespace: str, name: str) -> Repository | None:
 
 def namespace_get(*, name: str) -> Namespace | None:
     return Namespace.objects.select_related("user", "organization").filter(name=name).first()
+
+
+def comment_list(*, repository: Repository):
+    return repository.comments.select_related("author").order_by("created_at")
+
+
+def collaborator_list(*, repository: Repository):
+    return repository.collaborators.select_related("user").order_by("user__username")
+
+
+def star_list(*, repository: Repository):
+    return repository.stars.select_related("user").order_by("-created_at")
+
+
+def repository_list_starred(*, user, viewer):
+    """Repositories `user` starred that `viewer` may see."""
+    return repository_list_visible(user=viewer).filter(stars__user=user)

@@ -1,11 +1,11 @@
 from django.urls import path
 
-from hub import views
+from hub.views import pages
 
 app_name = "hub"
 
 urlpatterns = [
-    path("", views.explore, name="explore"),
-    path("u/<str:namespace>/", views.profile, name="profile"),
-    path("r/<str:namespace>/<path:name>/", views.repository_detail, name="repository-detail"),
+    path("", pages.explore, name="explore"),
+    path("u/<str:namespace>/", pages.profile, name="profile"),
+    path("r/<str:namespace>/<path:name>/", pages.repository_detail, name="repository-detail"),
 ]

@@ -97,7 +97,9 @@ class Tag(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["repository", "name"], name="tag_unique_per_repository"),
+            models.UniqueConstraint(
+                fields=["repository", "name"], name="tag_unique_per_repository"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -60,8 +60,12 @@ def test_secret_key_from_environment_wins_over_generated_one(tmp_path):
     result = subprocess.run(
         [sys.executable, "-c", "from django.conf import settings; print(settings.SECRET_KEY)"],
         cwd=ROOT,
-        env={**os.environ, "DATA_DIR": str(tmp_path), "SECRET_KEY": "from-the-env",
-             "DJANGO_SETTINGS_MODULE": "config.settings"},
+        env={
+            **os.environ,
+            "DATA_DIR": str(tmp_path),
+            "SECRET_KEY": "from-the-env",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+        },
         capture_output=True,
         text=True,
         timeout=60,

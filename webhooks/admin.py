@@ -5,7 +5,15 @@ from webhooks.models import Delivery, DeliveryAttempt, Event, Webhook
 
 @admin.register(Webhook)
 class WebhookAdmin(admin.ModelAdmin):
-    list_display = ["name", "url", "repository", "organization", "payload_format", "is_active", "consecutive_failures"]
+    list_display = [
+        "name",
+        "url",
+        "repository",
+        "organization",
+        "payload_format",
+        "is_active",
+        "consecutive_failures",
+    ]
     list_filter = ["is_active", "payload_format"]
     search_fields = ["name", "url", "repository__name", "organization__name"]
     exclude = ["secret"]

@@ -1,4 +1,4 @@
-"""Webhook writes. event_publish is the one door through which hub and registry_api report events."""
+"""Webhook writes. event_publish is the one door through which events are reported."""
 
 from __future__ import annotations
 

@@ -137,7 +137,7 @@ class Server:
     def create_user(self, username: str, password: str, *, superuser: bool = False) -> None:
         self.python(
             "from django.contrib.auth import get_user_model\n"
-            f"u = get_user_model().objects.create_user({username!r}, {username + '@example.com'!r}, {password!r})\n"
+            f"u = get_user_model().objects.create_user({username!r}, password={password!r})\n"
             f"u.is_staff = u.is_superuser = {superuser!r}\n"
             "u.save()\n"
         )

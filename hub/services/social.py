@@ -1,0 +1,81 @@
+"""Stars, comments and collaborators. Callers check permissions before calling."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from hub.models import Collaborator, Comment, Repository, Star
+
+
+@transaction.atomic
+def repository_star(*, repository: Repository, user) -> Star:
+    """Star a repository; starring twice is a no-op."""
+    star, created = Star.objects.get_or_create(repository=repository, user=user)
+    if created:
+        Repository.objects.filter(pk=repository.pk).update(star_count=F("star_count") + 1)
+    return star
+
+
+@transaction.atomic
+def repository_unstar(*, repository: Repository, user) -> None:
+    deleted, _ = Star.objects.filter(repository=repository, user=user).delete()
+    if deleted:
+        Repository.objects.filter(pk=repository.pk, star_count__gt=0).update(
+            star_count=F("star_count") - 1
+        )
+
+
+def comment_add(*, repository: Repository, author, body: str) -> Comment:
+    if not repository.comments_enabled:
+        raise ValidationError({"body": "Comments are turned off for this repository."})
+    comment = Comment(repository=repository, author=author, body=body.strip())
+    comment.full_clean()
+    comment.save()
+    return comment
+
+
+def comment_edit(*, comment: Comment, body: str) -> Comment:
+    comment.body = body.strip()
+    comment.edited_at = timezone.now()
+    comment.full_clean()
+    comment.save(update_fields=["body", "edited_at"])
+    return comment
+
+
+def comment_delete(*, comment: Comment) -> None:
+    comment.delete()
+
+
+def collaborator_add(*, repository: Repository, username: str, role: str) -> Collaborator:
+    """Add (or re-role) a collaborator by username; raise ValidationError for unknown users."""
+    user = get_user_model().objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise ValidationError({"username": f"There is no user named {username!r}."})
+    if repository.namespace.user_id == user.pk:
+        raise ValidationError({"username": "The owner already has every permission."})
+    if role not in Collaborator.Role.values:
+        raise ValidationError(
+            {"role": f"Role must be one of {', '.join(Collaborator.Role.values)}."}
+        )
+    collaborator, _ = Collaborator.objects.update_or_create(
+        repository=repository, user=user, defaults={"role": role}
+    )
+    return collaborator
+
+
+def collaborator_update(*, collaborator: Collaborator, role: str) -> Collaborator:
+    if role not in Collaborator.Role.values:
+        raise ValidationError(
+            {"role": f"Role must be one of {', '.join(Collaborator.Role.values)}."}
+        )
+    collaborator.role = role
+    collaborator.save(update_fields=["role"])
+    return collaborator
+
+
+def collaborator_remove(*, collaborator: Collaborator) -> None:
+    collaborator.delete()
