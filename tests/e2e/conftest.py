@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from tests.e2e.dockerd import dockerd  # noqa: F401 - session fixture for docker CLI tests
 from tests.e2e.server import Server, throwaway_database_url
 
 
