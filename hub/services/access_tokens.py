@@ -1,0 +1,52 @@
+"""Personal access tokens: created with a one-time secret, stored only as a hash, revocable."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from hub.credentials import token_hash, token_secret_new
+from hub.models import AccessToken
+
+VALID_SCOPES = tuple(AccessToken.Scope.values)
+
+
+def access_token_create(
+    *, user, label: str, scopes: list[str], expires_at=None
+) -> tuple[AccessToken, str]:
+    """Create a token; return it and its secret, which is never stored and shown only once."""
+    label = (label or "").strip()
+    if not label:
+        raise ValidationError({"label": "Give the token a label."})
+    scopes = list(dict.fromkeys(scopes or []))
+    if not scopes:
+        raise ValidationError({"scopes": "Choose at least one scope."})
+    unknown = [scope for scope in scopes if scope not in VALID_SCOPES]
+    if unknown:
+        raise ValidationError(
+            {
+                "scopes": f"Unknown scope(s): {', '.join(map(str, unknown))}. "
+                f"Use {', '.join(VALID_SCOPES)}."
+            }
+        )
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationError({"expires_at": "The expiry must be in the future."})
+    secret = token_secret_new()
+    token = AccessToken(
+        user=user,
+        label=label,
+        token_prefix=secret[:12],
+        token_hash=token_hash(secret),
+        scopes=scopes,
+        expires_at=expires_at,
+    )
+    token.full_clean()
+    token.save()
+    return token, secret
+
+
+def access_token_revoke(*, token: AccessToken) -> None:
+    """Revoke a token; it stops working at once. Revoking twice keeps the first time."""
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])

@@ -1,0 +1,82 @@
+"""Organizations and their members. Callers check hub.permissions.can_manage_organization."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from hub.models import Membership, Namespace, Organization
+
+ROLES = tuple(Membership.Role.values)
+
+
+def _role_check(role: str) -> None:
+    if role not in ROLES:
+        raise ValidationError({"role": f"Role must be one of {', '.join(ROLES)}."})
+
+
+@transaction.atomic
+def organization_create(*, owner, name: str, display_name: str = "") -> Organization:
+    """Create an organization with `owner` as its first owner; its name is a new namespace."""
+    name = (name or "").strip()
+    organization = Organization(name=name, display_name=display_name)
+    organization.full_clean(validate_unique=False)
+    if Namespace.objects.filter(name=name).exists():
+        raise ValidationError({"name": "This name is already taken by a user or organization."})
+    try:
+        with transaction.atomic():
+            organization.save()
+            Namespace.objects.create(
+                name=name, kind=Namespace.Kind.ORGANIZATION, organization=organization
+            )
+    except IntegrityError as exc:
+        raise ValidationError(
+            {"name": "This name is already taken by a user or organization."}
+        ) from exc
+    Membership.objects.create(organization=organization, user=owner, role=Membership.Role.OWNER)
+    return organization
+
+
+def _owner_count(organization: Organization) -> int:
+    return Membership.objects.filter(organization=organization, role=Membership.Role.OWNER).count()
+
+
+@transaction.atomic
+def membership_add(*, organization: Organization, username: str, role: str) -> Membership:
+    """Add an existing user to the organization with a role."""
+    _role_check(role)
+    user = get_user_model().objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise ValidationError({"username": f"No user named {username!r}."})
+    if Membership.objects.filter(organization=organization, user=user).exists():
+        raise ValidationError({"username": f"{username} is already a member."})
+    return Membership.objects.create(organization=organization, user=user, role=role)
+
+
+@transaction.atomic
+def membership_update(*, membership: Membership, role: str) -> Membership:
+    """Change a member's role; the last owner cannot be demoted."""
+    _role_check(role)
+    # Lock the organization's memberships so two demotions cannot both pass the check.
+    list(Membership.objects.select_for_update().filter(organization=membership.organization_id))
+    membership.refresh_from_db()
+    if (
+        membership.role == Membership.Role.OWNER
+        and role != Membership.Role.OWNER
+        and _owner_count(membership.organization) <= 1
+    ):
+        raise ValidationError({"role": "An organization needs at least one owner."})
+    membership.role = role
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership) -> None:
+    """Remove a member; the last owner cannot be removed."""
+    list(Membership.objects.select_for_update().filter(organization=membership.organization_id))
+    membership.refresh_from_db()
+    if membership.role == Membership.Role.OWNER and _owner_count(membership.organization) <= 1:
+        raise ValidationError({"role": "An organization needs at least one owner."})
+    membership.delete()
