@@ -1,0 +1,238 @@
+"""The one decorator every /v2/ view wears: authentication, authorization and error rendering.
+
+A request authenticates with the index's Bearer token (the normal docker flow) or with Basic
+credentials sent straight to /v2/ (password or access token, as registry:2 with htpasswd allows).
+With neither, the answer is the 401 challenge that sends the client to /auth/token.
+
+A private repository the caller may not pull is treated exactly like an absent one: both answer
+401 UNAUTHORIZED with the same challenge, so the status and body never tell them apart.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
+from django.http import HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from hub import permissions
+from hub.credentials import TooManyAttempts, client_ip, credentials_check
+from hub.models import Namespace, Repository
+from hub.registry_tokens import token_actions, token_verify
+from hub.selectors import namespace_get, repository_get
+from registry_api.errors import Denied, RegistryError, TooManyRequests, Unauthorized, Unsupported
+from registry_api.names import repository_resolve
+
+API_VERSION_HEADER = ("Docker-Distribution-API-Version", "registry/2.0")
+
+
+@dataclass
+class RegistryContext:
+    """Who is calling and what they may do on the repository the URL names."""
+
+    user: Any = field(default_factory=AnonymousUser)
+    claims: dict | None = None
+    scopes: tuple[str, ...] | None = None
+    full_name: str = ""
+    namespace: Namespace | None = None
+    repository: Repository | None = None
+    actions: set[str] = field(default_factory=set)
+
+    def actions_on(self, full_name: str) -> set[str]:
+        """Actions granted on another repository (e.g. the source of a cross-repository mount)."""
+        if self.claims is not None:
+            return token_actions(self.claims, resource_type="repository", name=full_name)
+        try:
+            namespace_name, name = repository_resolve(full_name)
+        except RegistryError:
+            return set()
+        repository = repository_get(namespace=namespace_name, name=name)
+        if repository is None:
+            return set()
+        return permissions.allowed_actions(self.user, repository, self.scopes)
+
+    def repository_for_push(self) -> Repository:
+        """The repository to write to, created on first push (the gate checked `push`)."""
+        if self.repository is None:
+            from hub.services.repositories import repository_create
+
+            namespace_name, name = repository_resolve(self.full_name)
+            existing = repository_get(namespace=namespace_name, name=name)
+            self.repository = existing or repository_create(
+                namespace=self.namespace, name=name, actor=self.user_or_none
+            )
+        return self.repository
+
+    @property
+    def user_or_none(self):
+        return self.user if getattr(self.user, "is_authenticated", False) else None
+
+
+def _challenge(request, scope: str = "", error: str = "") -> str:
+    from django.conf import settings
+
+    realm = request.build_absolute_uri("/auth/token")
+    value = f'Bearer realm="{realm}",service="{settings.REGISTRY_SERVICE}"'
+    if scope:
+        value += f',scope="{scope}"'
+    if error:
+        value += f',error="{error}"'
+    return value
+
+
+def error_response(request, error: RegistryError) -> HttpResponse:
+    """Render the OCI error body; HEAD answers carry the status and headers only."""
+    if request.method == "HEAD":
+        response = HttpResponse(status=error.status, content_type="application/json")
+    else:
+        response = JsonResponse(error.as_json(), status=error.status)
+    for name, value in error.headers.items():
+        response[name] = value
+    return response
+
+
+def _authenticate(request, ctx: RegistryContext) -> bool:
+    """Fill ctx.user/claims/scopes from the Authorization header; False when none was sent."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    kind, _, value = header.partition(" ")
+    kind = kind.lower()
+    if kind == "bearer" and value.strip():
+        try:
+            ctx.claims = token_verify(value.strip())
+        except jwt.InvalidTokenError as exc:
+            raise Unauthorized(
+                message="invalid or expired token",
+                headers={"WWW-Authenticate": _challenge(request, error="invalid_token")},
+            ) from exc
+        subject = ctx.claims.get("sub") or ""
+        user = get_user_model().objects.filter(username=subject).first() if subject else None
+        ctx.user = user or AnonymousUser()
+        return True
+    if kind == "basic" and value.strip():
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            decoded = ""
+        username, sep, secret = decoded.partition(":")
+        try:
+            credentials = (
+                credentials_check(
+                    username=username, secret=secret, client_ip=client_ip(request), request=request
+                )
+                if sep
+                else None
+            )
+        except TooManyAttempts as exc:
+            raise TooManyRequests(headers={"Retry-After": "60"}) from exc
+        if credentials is None:
+            raise Unauthorized(
+                message="invalid username or password",
+                headers={"WWW-Authenticate": _challenge(request)},
+            )
+        ctx.user, ctx.scopes = credentials.user, credentials.scopes
+        return True
+    return False
+
+
+def _resolve(ctx: RegistryContext, full_name: str) -> None:
+    namespace_name, name = repository_resolve(full_name)
+    ctx.full_name = full_name
+    ctx.namespace = namespace_get(name=namespace_name)
+    ctx.repository = repository_get(namespace=namespace_name, name=name)
+    if ctx.claims is not None:
+        ctx.actions = token_actions(ctx.claims, resource_type="repository", name=full_name)
+        if ctx.repository is not None and ctx.repository.mirror_of:
+            ctx.actions.discard("push")
+    elif ctx.repository is not None:
+        ctx.actions = permissions.allowed_actions(ctx.user, ctx.repository, ctx.scopes)
+    elif permissions.can_create(ctx.user, ctx.namespace, ctx.scopes):
+        ctx.actions = {"pull", "push"}
+
+
+def _scope_for(full_name: str, action: str) -> str:
+    actions = "pull,push" if action == "push" else action
+    return f"repository:{full_name}:{actions}"
+
+
+def _authorize(request, ctx: RegistryContext, action: str, authenticated: bool) -> None:
+    if action in ctx.actions:
+        return
+    if authenticated and ctx.repository is not None and "pull" in ctx.actions:
+        # The caller sees the repository but may not do this to it.
+        raise Denied()
+    raise Unauthorized(
+        headers={
+            "WWW-Authenticate": _challenge(
+                request,
+                scope=_scope_for(ctx.full_name, action),
+                error="insufficient_scope" if authenticated else "",
+            )
+        }
+    )
+
+
+def registry_endpoint(
+    *,
+    action_by_method: dict[str, str] | None = None,
+    methods: tuple[str, ...] | None = ("GET", "HEAD"),
+    catalog: bool = False,
+    authenticate: bool = True,
+):
+    """Wrap a /v2/ view as `view(request, ctx, **url_kwargs)`.
+
+    `action_by_method` maps each allowed HTTP method to the repository action it needs (routes
+    with a `name`); `methods` lists the allowed methods of routes without one. `catalog` routes
+    need the `registry:catalog:*` grant (or Basic credentials). Views raise RegistryError.
+    """
+    allowed = tuple(action_by_method) if action_by_method else methods
+
+    def decorator(view):
+        @csrf_exempt
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            ctx = RegistryContext()
+            try:
+                if allowed is not None and request.method not in allowed:
+                    raise Unsupported(
+                        message=f"method {request.method} not allowed",
+                        headers={"Allow": ", ".join(allowed)},
+                    )
+                if authenticate:
+                    authenticated = _authenticate(request, ctx)
+                    full_name = kwargs.pop("name", None)
+                    if full_name is not None:
+                        _resolve(ctx, full_name)
+                        _authorize(request, ctx, action_by_method[request.method], authenticated)
+                    elif not authenticated:
+                        scope = "registry:catalog:*" if catalog else ""
+                        raise Unauthorized(
+                            headers={"WWW-Authenticate": _challenge(request, scope=scope)}
+                        )
+                    elif catalog and ctx.claims is not None:
+                        granted = token_actions(ctx.claims, resource_type="registry", name="catalog")
+                        if "*" not in granted and "pull" not in granted:
+                            raise Unauthorized(
+                                headers={
+                                    "WWW-Authenticate": _challenge(
+                                        request,
+                                        scope="registry:catalog:*",
+                                        error="insufficient_scope",
+                                    )
+                                }
+                            )
+                response = view(request, ctx, *args, **kwargs)
+            except RegistryError as error:
+                response = error_response(request, error)
+            response[API_VERSION_HEADER[0]] = API_VERSION_HEADER[1]
+            return response
+
+        return wrapper
+
+    return decorator

@@ -1,0 +1,141 @@
+"""One registry error type and the OCI error-code table, rendered in one place (decorators.py).
+
+Codes and statuses follow the OCI distribution-spec table and distribution's errcode/register.go.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class RegistryError(Exception):
+    code = "UNKNOWN"
+    message = "unknown error"
+    status = 500
+
+    def __init__(
+        self,
+        detail: Any = None,
+        *,
+        message: str | None = None,
+        headers: dict[str, str] | None = None,
+    ):
+        if message is not None:
+            self.message = message
+        super().__init__(self.message)
+        self.detail = detail
+        self.headers = dict(headers or {})
+
+    def as_json(self) -> dict:
+        """Return the OCI error body: {"errors": [{"code", "message", "detail"}]}."""
+        detail = self.detail if self.detail is not None else {}
+        return {"errors": [{"code": self.code, "message": self.message, "detail": detail}]}
+
+
+class BlobUnknown(RegistryError):
+    code = "BLOB_UNKNOWN"
+    message = "blob unknown to registry"
+    status = 404
+
+
+class BlobUploadInvalid(RegistryError):
+    code = "BLOB_UPLOAD_INVALID"
+    message = "blob upload invalid"
+    status = 400
+
+
+class BlobUploadUnknown(RegistryError):
+    code = "BLOB_UPLOAD_UNKNOWN"
+    message = "blob upload unknown to registry"
+    status = 404
+
+
+class DigestInvalid(RegistryError):
+    code = "DIGEST_INVALID"
+    message = "provided digest did not match uploaded content"
+    status = 400
+
+
+class ManifestBlobUnknown(RegistryError):
+    code = "MANIFEST_BLOB_UNKNOWN"
+    message = "manifest references a manifest or blob unknown to registry"
+    status = 400
+
+
+class ManifestInvalid(RegistryError):
+    code = "MANIFEST_INVALID"
+    message = "manifest invalid"
+    status = 400
+
+
+class ManifestUnknown(RegistryError):
+    code = "MANIFEST_UNKNOWN"
+    message = "manifest unknown to registry"
+    status = 404
+
+
+class NameInvalid(RegistryError):
+    code = "NAME_INVALID"
+    message = "invalid repository name"
+    status = 400
+
+
+class NameUnknown(RegistryError):
+    code = "NAME_UNKNOWN"
+    message = "repository name not known to registry"
+    status = 404
+
+
+class SizeInvalid(RegistryError):
+    code = "SIZE_INVALID"
+    message = "provided length did not match content length"
+    status = 400
+
+
+class RangeInvalid(RegistryError):
+    code = "RANGE_INVALID"
+    message = "invalid content range"
+    status = 416
+
+
+class Unauthorized(RegistryError):
+    code = "UNAUTHORIZED"
+    message = "authentication required"
+    status = 401
+
+
+class Denied(RegistryError):
+    code = "DENIED"
+    message = "requested access to the resource is denied"
+    status = 403
+
+
+class Unsupported(RegistryError):
+    code = "UNSUPPORTED"
+    message = "the operation is unsupported"
+    status = 405
+
+
+class TooManyRequests(RegistryError):
+    code = "TOOMANYREQUESTS"
+    message = "too many requests"
+    status = 429
+
+
+ALL_ERRORS: tuple[type[RegistryError], ...] = (
+    BlobUnknown,
+    BlobUploadInvalid,
+    BlobUploadUnknown,
+    DigestInvalid,
+    ManifestBlobUnknown,
+    ManifestInvalid,
+    ManifestUnknown,
+    NameInvalid,
+    NameUnknown,
+    SizeInvalid,
+    RangeInvalid,
+    Unauthorized,
+    Denied,
+    Unsupported,
+    TooManyRequests,
+)

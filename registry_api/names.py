@@ -1,0 +1,23 @@
+"""Registry repository names: `<namespace>/<name>` where name may itself contain slashes."""
+
+from __future__ import annotations
+
+from hub.names import PATH_COMPONENT_RE, REPOSITORY_PATH_RE
+from registry_api.errors import NameInvalid
+
+# distribution-spec: the full name (with slashes) must stay under 256 characters.
+MAX_NAME_LENGTH = 255
+
+
+def repository_resolve(full_name: str) -> tuple[str, str]:
+    """Split `alice/tools/app` into ("alice", "tools/app"); raise NameInvalid if malformed.
+
+    The first path component is the hub Namespace, the rest is Repository.name. A name with a
+    single component (`ubuntu`) has no namespace here, so it is invalid.
+    """
+    if len(full_name) > MAX_NAME_LENGTH or not REPOSITORY_PATH_RE.match(full_name):
+        raise NameInvalid({"name": full_name[:MAX_NAME_LENGTH]})
+    namespace, _, name = full_name.partition("/")
+    if not name or not PATH_COMPONENT_RE.match(namespace):
+        raise NameInvalid({"name": full_name})
+    return namespace, name

@@ -1,0 +1,80 @@
+"""The /v2/ gate: challenges, Bearer and Basic authentication, and private == absent."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+
+from hub.registry_tokens import token_issue
+from tests.conftest import basic_auth
+
+pytestmark = pytest.mark.django_db
+
+
+def bearer(subject: str, access: list[dict]) -> dict:
+    token, _ = token_issue(subject=subject, audience=settings.REGISTRY_SERVICE, access=access)
+    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+
+def test_ping_without_credentials_is_challenged(client):
+    response = client.get("/v2/")
+    assert response.status_code == 401
+    assert response["Docker-Distribution-API-Version"] == "registry/2.0"
+    assert response["WWW-Authenticate"] == (
+        f'Bearer realm="http://testserver/auth/token",service="{settings.REGISTRY_SERVICE}"'
+    )
+    assert response.json()["errors"][0]["code"] == "UNAUTHORIZED"
+
+
+def test_ping_with_token_and_with_basic(client, alice):
+    assert client.get("/v2/", **bearer("alice", [])).json() == {}
+    assert client.get("/v2/", HTTP_AUTHORIZATION=basic_auth("alice")).status_code == 200
+    wrong = client.get("/v2/", HTTP_AUTHORIZATION=basic_auth("alice", "wrong"))
+    assert wrong.status_code == 401
+
+
+def test_forged_token_is_refused(client, alice):
+    headers = bearer("alice", [])
+    headers["HTTP_AUTHORIZATION"] = headers["HTTP_AUTHORIZATION"][:-4] + "AAAA"
+    response = client.get("/v2/", **headers)
+    assert response.status_code == 401
+    assert 'error="invalid_token"' in response["WWW-Authenticate"]
+
+
+def test_private_repository_looks_absent(client, private_repo, charlie):
+    auth = basic_auth("charlie")
+    hidden = client.get("/v2/alice/secret/tags/list", HTTP_AUTHORIZATION=auth)
+    absent = client.get("/v2/alice/nothing/tags/list", HTTP_AUTHORIZATION=auth)
+    assert hidden.status_code == absent.status_code == 401
+    assert hidden.content == absent.content
+    assert hidden["WWW-Authenticate"].replace("secret", "X") == absent[
+        "WWW-Authenticate"
+    ].replace("nothing", "X")
+
+
+def test_token_scope_is_required(client, public_repo, private_repo):
+    pull_only = [{"type": "repository", "name": "alice/app", "actions": ["pull"]}]
+    # Visible but not writable: DENIED, as Docker Hub answers a push to someone else's repo.
+    denied = client.put("/v2/alice/app/manifests/latest", **bearer("bob", pull_only))
+    assert denied.status_code == 403
+    assert denied.json()["errors"][0]["code"] == "DENIED"
+    # Not granted at all: the challenge names the scope to ask for.
+    response = client.put("/v2/alice/secret/manifests/latest", **bearer("bob", pull_only))
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].endswith(
+        'scope="repository:alice/secret:pull,push",error="insufficient_scope"'
+    )
+
+
+def test_invalid_name_and_unknown_route(client, alice):
+    headers = bearer("alice", [])
+    assert client.get("/v2/Alice/App/tags/list", **headers).status_code == 404
+    response = client.get("/v2/alice/app/nonsense", **headers)
+    assert response.status_code == 404
+    assert response.json()["errors"][0]["code"] == "NAME_UNKNOWN"
+
+
+def test_method_not_allowed_is_unsupported(client, public_repo):
+    response = client.post("/v2/alice/app/tags/list", **bearer("alice", []))
+    assert response.status_code == 405
+    assert response.json()["errors"][0]["code"] == "UNSUPPORTED"
