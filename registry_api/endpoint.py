@@ -216,7 +216,9 @@ def registry_endpoint(
                             headers={"WWW-Authenticate": _challenge(request, scope=scope)}
                         )
                     elif catalog and ctx.claims is not None:
-                        granted = token_actions(ctx.claims, resource_type="registry", name="catalog")
+                        granted = token_actions(
+                            ctx.claims, resource_type="registry", name="catalog"
+                        )
                         if "*" not in granted and "pull" not in granted:
                             raise Unauthorized(
                                 headers={

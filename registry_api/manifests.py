@@ -86,7 +86,9 @@ class ParsedManifest:
     def optional_blob_digests(self) -> list[str]:
         """Return layer digests that may be absent (they carry `urls`); linked when present."""
         required = set(self.required_blob_digests)
-        return [layer.digest for layer in self.layers if layer.urls and layer.digest not in required]
+        return [
+            layer.digest for layer in self.layers if layer.urls and layer.digest not in required
+        ]
 
     @property
     def child_digests(self) -> list[str]:
@@ -139,7 +141,9 @@ def manifest_parse(body: bytes, content_type: str | None) -> ParsedManifest:
 
     media_type = _media_type_resolve(document, media_type_base(content_type))
     if _strict_int(document.get("schemaVersion")) != 2:
-        raise InvalidManifest("schemaVersion must be 2", {"schemaVersion": document.get("schemaVersion")})
+        raise InvalidManifest(
+            "schemaVersion must be 2", {"schemaVersion": document.get("schemaVersion")}
+        )
     annotations = _annotations(document.get("annotations"), "annotations")
     artifact_type = _optional_str(document.get("artifactType"), "artifactType")
     subject = None
@@ -155,7 +159,9 @@ def manifest_parse(body: bytes, content_type: str | None) -> ParsedManifest:
         if not isinstance(manifests, list):
             raise InvalidManifest("an index needs a manifests array")
         children = tuple(
-            _descriptor(item, f"manifests[{i}]", platform_required=media_type == DOCKER_MANIFEST_LIST)
+            _descriptor(
+                item, f"manifests[{i}]", platform_required=media_type == DOCKER_MANIFEST_LIST
+            )
             for i, item in enumerate(manifests)
         )
         return ParsedManifest(

@@ -47,9 +47,9 @@ def test_private_repository_looks_absent(client, private_repo, charlie):
     absent = client.get("/v2/alice/nothing/tags/list", HTTP_AUTHORIZATION=auth)
     assert hidden.status_code == absent.status_code == 401
     assert hidden.content == absent.content
-    assert hidden["WWW-Authenticate"].replace("secret", "X") == absent[
-        "WWW-Authenticate"
-    ].replace("nothing", "X")
+    assert hidden["WWW-Authenticate"].replace("secret", "X") == absent["WWW-Authenticate"].replace(
+        "nothing", "X"
+    )
 
 
 def test_token_scope_is_required(client, public_repo, private_repo):
