@@ -181,6 +181,8 @@ TOKEN_ISSUER = env_str("TOKEN_ISSUER", "dockyard")
 # A token must outlive the slowest push between two requests of docker's upload.
 TOKEN_EXPIRES_IN = max(60, env_int("TOKEN_EXPIRES_IN", 3600))
 TOKEN_SIGNING_KEY = env_str("TOKEN_SIGNING_KEY", "") or keys.token_signing_key(DATA_DIR)
+# Refresh tokens (docker login keeps one as its identity token); a password change ends them.
+TOKEN_REFRESH_MAX_AGE = env_int("TOKEN_REFRESH_MAX_AGE", 90 * 24 * 3600)
 
 # Celery: Redis when REDIS_URL is set; otherwise a filesystem broker, still asynchronous.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
@@ -205,7 +207,10 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
-    "webhooks-sweep": {"task": "webhooks.tasks.sweep_deliveries", "schedule": 30.0},
+    "webhooks-sweep": {
+        "task": "webhooks.tasks.sweep_deliveries",
+        "schedule": float(env_int("WEBHOOK_SWEEP_SECONDS", 30)),
+    },
 }
 
 # Webhooks
@@ -214,6 +219,10 @@ WEBHOOK_RETRY_BACKOFF_SECONDS = env_int("WEBHOOK_RETRY_BACKOFF_SECONDS", 10)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
 WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 20)
+# How often (and how late) the sweep re-queues pending deliveries left behind by a broker outage.
+WEBHOOK_SWEEP_SECONDS = env_int("WEBHOOK_SWEEP_SECONDS", 30)
+# Public base URL (https://hub.example.com) for links in payloads; else the URL the hook was made on.
+SITE_URL = env_str("SITE_URL", "").rstrip("/")
 
 # Mirror (pull-through cache of another registry)
 MIRROR_UPSTREAM_URL = env_str("MIRROR_UPSTREAM_URL", "")

@@ -1,0 +1,103 @@
+"""Docker token spec scopes: parse what a client asks for, grant what hub.permissions allows."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from hub import permissions, selectors
+from hub.names import REPOSITORY_PATH_RE
+
+REPOSITORY_ACTIONS = ("pull", "push", "delete")
+# `repository(plugin)`: the resource class is deprecated and ignored.
+_TYPE_RE = re.compile(r"^([a-z0-9]+)(?:\([a-z0-9]+\))?$")
+
+
+@dataclass(frozen=True)
+class Scope:
+    type: str
+    name: str
+    actions: tuple[str, ...]
+
+
+def scope_parse(text: str) -> Scope | None:
+    """Parse `type[(class)]:name:action[,action]`; the name may itself hold `host:port/`."""
+    head, sep, actions = text.strip().rpartition(":")
+    resource_type, sep2, name = head.partition(":")
+    match = _TYPE_RE.match(resource_type)
+    if not sep or not sep2 or not name or match is None:
+        return None
+    wanted = tuple(dict.fromkeys(a.strip() for a in actions.split(",") if a.strip()))
+    return Scope(type=match.group(1), name=name, actions=wanted)
+
+
+def scopes_parse(values: Iterable[str]) -> list[Scope]:
+    """Parse every scope value; a value may itself hold several scopes separated by spaces."""
+    parsed = []
+    for value in values:
+        for text in value.split():
+            scope = scope_parse(text)
+            if scope is not None:
+                parsed.append(scope)
+    return parsed
+
+
+def _missing_repository_actions(user, name: str, token_scopes) -> set[str]:
+    """Actions on a repository that does not exist yet: push (and pull) where it may be created."""
+    namespace_name, _, _rest = name.partition("/")
+    namespace = selectors.namespace_get(name=namespace_name) if _rest else None
+    if permissions.can_create(user, namespace, token_scopes):
+        return {"pull", "push"}
+    if settings.MIRROR_UPSTREAM_URL and (
+        getattr(user, "is_authenticated", False) or not settings.MIRROR_REQUIRE_SIGN_IN
+    ):
+        # The pull-through cache fills missing repositories from upstream on pull.
+        return {"pull"}
+    return set()
+
+
+def repository_actions(user, name: str, token_scopes: Collection[str] | None) -> set[str]:
+    """Actions the caller may do on repository `name` (absent and invisible look the same)."""
+    if not REPOSITORY_PATH_RE.match(name):
+        return set()
+    namespace_name, _, repository_name = name.partition("/")
+    repository = (
+        selectors.repository_get(namespace=namespace_name, name=repository_name)
+        if repository_name
+        else None
+    )
+    if repository is None:
+        return _missing_repository_actions(user, name, token_scopes)
+    allowed = permissions.allowed_actions(user, repository, token_scopes)
+    if "pull" not in allowed:
+        # A private repository the caller may not view: no grant, as for an absent one
+        # (whoever could create it there could also view it).
+        return set()
+    return allowed
+
+
+def access_grant(user, requested: list[Scope], token_scopes=None) -> list[dict]:
+    """Return the token `access` claim: the intersection of requested and allowed actions."""
+    grants: dict[tuple[str, str], list[str]] = {}
+    for scope in requested:
+        if scope.type == "repository":
+            wanted = set(scope.actions)
+            if "*" in wanted:
+                wanted = (wanted - {"*"}) | set(REPOSITORY_ACTIONS)
+            allowed = repository_actions(user, scope.name, token_scopes)
+            granted = [a for a in REPOSITORY_ACTIONS if a in wanted and a in allowed]
+        elif scope.type == "registry" and scope.name == "catalog":
+            # The catalog lists only what the token's subject may view; anyone may ask.
+            granted = ["*"] if "*" in scope.actions else []
+        else:
+            granted = []  # unknown resource types grant nothing
+        key = (scope.type, scope.name)
+        merged = grants.setdefault(key, [])
+        merged.extend(a for a in granted if a not in merged)
+    return [
+        {"type": resource_type, "name": name, "actions": actions}
+        for (resource_type, name), actions in grants.items()
+    ]

@@ -1,0 +1,150 @@
+"""The registry token service (Docker token spec, PROTOCOL.md §2.2) and its public key set.
+
+GET /auth/token: optional Basic credentials (password or access token), `service`, repeated
+`scope`, `account`, `client_id`, `offline_token=true`. POST /auth/token: the OAuth2 form variant
+(`grant_type=password|refresh_token`). Grants the intersection of asked and allowed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from django.conf import settings
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods
+
+from hub.credentials import Credentials, TooManyAttempts, client_ip, credentials_check
+from hub.refresh_tokens import refresh_token_check, refresh_token_issue
+from hub.registry_tokens import jwks, token_issue
+from hub.token_scopes import access_grant, scopes_parse
+
+BASIC_CHALLENGE = 'Basic realm="dockyard"'
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def _error(exc: _Refused) -> JsonResponse:
+    # `details` is what docker prints for a failed login; `errors` is the registry error shape.
+    body = {
+        "errors": [{"code": exc.code, "message": exc.message, "detail": None}],
+        "details": exc.message,
+    }
+    response = JsonResponse(body, status=exc.status)
+    if exc.status == 401:
+        response["WWW-Authenticate"] = BASIC_CHALLENGE
+    return response
+
+
+def _basic_credentials(request) -> tuple[str, str] | None:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if header[:6].lower() != "basic ":
+        return None
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise _Refused(401, "UNAUTHORIZED", "Malformed Basic credentials.") from exc
+    username, _, secret = decoded.partition(":")
+    return username, secret
+
+
+def _authenticate(request, username: str, secret: str) -> Credentials:
+    try:
+        credentials = credentials_check(
+            username=username, secret=secret, client_ip=client_ip(request), request=request
+        )
+    except TooManyAttempts as exc:
+        raise _Refused(
+            429, "TOOMANYREQUESTS", "Too many failed sign-ins; wait a minute and try again."
+        ) from exc
+    if credentials is None:
+        raise _Refused(401, "UNAUTHORIZED", "Incorrect username or password.")
+    return credentials
+
+
+def _check_service(service: str) -> None:
+    # Clients echo the service from the registry's challenge; a missing one is accepted.
+    if service and service != settings.REGISTRY_SERVICE:
+        raise _Refused(400, "DENIED", f"Unknown service {service!r}.")
+
+
+def _grant_response(
+    credentials: Credentials | None, scope_values: list[str], *, refresh: bool, oauth: bool
+) -> JsonResponse:
+    user = credentials.user if credentials else None
+    token_scopes = credentials.scopes if credentials else None
+    access = access_grant(user, scopes_parse(scope_values), token_scopes)
+    subject = user.get_username() if user is not None else ""
+    token, issued_at = token_issue(
+        subject=subject, audience=settings.REGISTRY_SERVICE, access=access
+    )
+    body = {
+        "token": token,
+        "access_token": token,
+        "expires_in": settings.TOKEN_EXPIRES_IN,
+        "issued_at": issued_at.isoformat().replace("+00:00", "Z"),
+    }
+    if oauth:
+        body["scope"] = " ".join(
+            f"{entry['type']}:{entry['name']}:{','.join(entry['actions'])}"
+            for entry in access
+            if entry["actions"]
+        )
+    if refresh and credentials is not None:
+        body["refresh_token"] = refresh_token_issue(credentials)
+    return JsonResponse(body)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@csrf_exempt
+def token(request):
+    try:
+        if request.method == "POST":
+            return _token_post(request)
+        return _token_get(request)
+    except _Refused as exc:
+        return _error(exc)
+
+
+def _token_get(request) -> JsonResponse:
+    _check_service(request.GET.get("service", ""))
+    basic = _basic_credentials(request)
+    credentials = _authenticate(request, *basic) if basic is not None else None
+    return _grant_response(
+        credentials,
+        request.GET.getlist("scope"),
+        refresh=request.GET.get("offline_token", "").lower() == "true",
+        oauth=False,
+    )
+
+
+def _token_post(request) -> JsonResponse:
+    form = request.POST
+    _check_service(form.get("service", ""))
+    grant_type = form.get("grant_type", "")
+    if grant_type == "password":
+        credentials = _authenticate(request, form.get("username", ""), form.get("password", ""))
+    elif grant_type == "refresh_token":
+        credentials = refresh_token_check(form.get("refresh_token", ""))
+        if credentials is None:
+            raise _Refused(401, "UNAUTHORIZED", "Invalid or expired refresh token.")
+    else:
+        raise _Refused(400, "UNSUPPORTED", "grant_type must be password or refresh_token.")
+    return _grant_response(
+        credentials,
+        form.getlist("scope"),
+        refresh=form.get("access_type", "") == "offline",
+        oauth=True,
+    )
+
+
+@require_GET
+def jwks_view(request):
+    return JsonResponse(jwks())
