@@ -221,7 +221,7 @@ WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
 WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 20)
 # How often (and how late) the sweep re-queues pending deliveries left behind by a broker outage.
 WEBHOOK_SWEEP_SECONDS = env_int("WEBHOOK_SWEEP_SECONDS", 30)
-# Public base URL (https://hub.example.com) for links in payloads; else the URL the hook was made on.
+# Public base URL (https://hub.example.com) for payload links; else the URL a hook was made on.
 SITE_URL = env_str("SITE_URL", "").rstrip("/")
 
 # Mirror (pull-through cache of another registry)
@@ -262,6 +262,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two "role" choice sets (collaborator, organization member): name them, not hash them.
+    "ENUM_NAME_OVERRIDES": {
+        "CollaboratorRoleEnum": "hub.models.Collaborator.Role",
+        "MembershipRoleEnum": "hub.models.Membership.Role",
+    },
 }
 INSTALLED_APPS += ["drf_spectacular_sidecar"]
 

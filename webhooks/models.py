@@ -33,6 +33,8 @@ class Webhook(models.Model):
     is_active = models.BooleanField(default=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
     disabled_reason = models.CharField(max_length=300, blank=True)
+    # The site's address as seen when the hook was made: links in payloads when SITE_URL is unset.
+    site_url = models.CharField(max_length=300, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
