@@ -2,7 +2,12 @@
 
 import os
 
-bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+_host = os.environ.get("HOST", "127.0.0.1")
+bind = (
+    f"[{_host}]:{os.environ.get('PORT', '8000')}"
+    if ":" in _host
+    else f"{_host}:{os.environ.get('PORT', '8000')}"
+)
 workers = int(os.environ.get("WEB_WORKERS", "2"))
 worker_class = "gthread"
 threads = int(os.environ.get("WEB_THREADS", "16"))
