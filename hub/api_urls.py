@@ -1,9 +1,53 @@
-from django.urls import path
+"""The REST API under /api/v1/. Repository names contain slashes (`<path:name>`), so every
+sub-resource route comes before the repository detail route, and webhooks' routes
+(repositories/<ns>/<name>/webhooks/...) are included before all of them."""
 
-from hub.apis import users
+from django.urls import include, path
+
+from hub.apis import access_tokens, organizations, repositories, search, social, tags, users
 
 app_name = "hub-api"
 
+REPO = "repositories/<str:namespace>/<path:name>"
+
 urlpatterns = [
     path("users/me/", users.UserMeApi.as_view(), name="user-me"),
+    path("", include("webhooks.api_urls")),
+    path("repositories/", repositories.RepositoryListApi.as_view(), name="repository-list"),
+    path(f"{REPO}/tags/", tags.TagListApi.as_view(), name="tag-list"),
+    path(f"{REPO}/tags/<str:tag>/", tags.TagDetailApi.as_view(), name="tag-detail"),
+    path(f"{REPO}/star/", social.RepositoryStarApi.as_view(), name="repository-star"),
+    path(f"{REPO}/stargazers/", social.StargazerListApi.as_view(), name="stargazer-list"),
+    path(f"{REPO}/comments/", social.CommentListApi.as_view(), name="comment-list"),
+    path(
+        f"{REPO}/comments/<str:comment_id>/",
+        social.CommentDetailApi.as_view(),
+        name="comment-detail",
+    ),
+    path(f"{REPO}/collaborators/", social.CollaboratorListApi.as_view(), name="collaborator-list"),
+    path(
+        f"{REPO}/collaborators/<str:username>/",
+        social.CollaboratorDetailApi.as_view(),
+        name="collaborator-detail",
+    ),
+    path(f"{REPO}/", repositories.RepositoryDetailApi.as_view(), name="repository-detail"),
+    path(
+        "namespaces/<str:namespace>/",
+        organizations.NamespaceDetailApi.as_view(),
+        name="namespace-detail",
+    ),
+    path("orgs/", organizations.OrganizationListApi.as_view(), name="org-list"),
+    path("orgs/<str:name>/members/", organizations.MemberListApi.as_view(), name="member-list"),
+    path(
+        "orgs/<str:name>/members/<str:username>/",
+        organizations.MemberDetailApi.as_view(),
+        name="member-detail",
+    ),
+    path("search/", search.SearchApi.as_view(), name="search"),
+    path("access-tokens/", access_tokens.AccessTokenListApi.as_view(), name="access-token-list"),
+    path(
+        "access-tokens/<str:token_id>/",
+        access_tokens.AccessTokenDetailApi.as_view(),
+        name="access-token-detail",
+    ),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from hub.credentials import TooManyAttempts, access_token_lookup, client_ip, credentials_check
@@ -58,3 +59,23 @@ def request_scopes(request) -> tuple[str, ...] | None:
     """Return the access-token scopes of an API request, or None for password/session auth."""
     token = getattr(request, "auth", None)
     return tuple(token.scopes) if token is not None and hasattr(token, "scopes") else None
+
+
+class AccessTokenAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Document Bearer access tokens in the OpenAPI schema."""
+
+    target_class = AccessTokenAuthentication
+    name = "accessToken"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "A personal access token."}
+
+
+class BasicAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Document Basic auth (password or access token) in the OpenAPI schema."""
+
+    target_class = BasicAuthentication
+    name = "basicAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "basic", "description": "Password or access token."}

@@ -1,0 +1,30 @@
+"""Access-token scope checks for REST actions that are not about one repository.
+
+Repository actions go through hub.permissions with the request's scopes. Starring, commenting
+and managing organizations change state outside any one repository, so a token needs a scope
+that grants the matching repository action anywhere: a `repo:read` token stays read-only.
+"""
+
+from __future__ import annotations
+
+from rest_framework import permissions
+
+from hub.authentication import request_scopes
+from hub.permissions import SCOPE_ACTIONS
+
+
+def token_allows(request, action: str) -> bool:
+    """True for session/password callers, else whether a token scope grants `action`."""
+    scopes = request_scopes(request)
+    if scopes is None:
+        return True
+    return any(action in SCOPE_ACTIONS.get(scope, ()) for scope in scopes)
+
+
+class NotAnAccessToken(permissions.BasePermission):
+    """Access tokens cannot create or revoke access tokens: that takes a password or session."""
+
+    message = "Access tokens cannot manage access tokens; sign in with your password."
+
+    def has_permission(self, request, view) -> bool:
+        return request.method in permissions.SAFE_METHODS or request_scopes(request) is None

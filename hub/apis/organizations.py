@@ -1,0 +1,237 @@
+"""Namespaces (user or organization), organizations and their members."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from hub import permissions, selectors, selectors_accounts
+from hub.api_permissions import token_allows
+from hub.apis.common import BaseApi, PaginatedApi, errors
+from hub.models import Membership, Namespace
+from hub.names import PATH_COMPONENT_RE
+from hub.services import organizations
+
+SCOPE_MESSAGE = "Managing organizations needs a repo:admin token or your password."
+
+
+def _namespace_or_404(name: str) -> Namespace:
+    namespace = selectors.namespace_get(name=name) if PATH_COMPONENT_RE.match(name) else None
+    if namespace is None:
+        raise exceptions.NotFound("Namespace not found.")
+    return namespace
+
+
+def _organization_namespace_or_404(name: str) -> Namespace:
+    namespace = _namespace_or_404(name)
+    if not namespace.is_organization:
+        raise exceptions.NotFound("Organization not found.")
+    return namespace
+
+
+def _manage_check(request, namespace: Namespace) -> None:
+    if not permissions.can_manage_organization(request.user, namespace):
+        raise exceptions.PermissionDenied("Only the organization's owners may do this.")
+    if not token_allows(request, "admin"):
+        raise exceptions.PermissionDenied(SCOPE_MESSAGE)
+
+
+class NamespaceOutputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=Namespace.Kind.choices)
+    display_name = serializers.CharField(allow_blank=True)
+    description = serializers.CharField(allow_blank=True)
+    date_joined = serializers.DateTimeField()
+    repository_count = serializers.IntegerField(help_text="Repositories visible to the caller.")
+
+    class Meta:
+        ref_name = "Namespace"
+
+
+@extend_schema(parameters=[OpenApiParameter("namespace", str, "path")])
+class NamespaceDetailApi(BaseApi):
+    @extend_schema(
+        operation_id="namespaces_retrieve",
+        responses={200: NamespaceOutputSerializer, **errors(401, 404)},
+    )
+    def get(self, request, namespace):
+        found = _namespace_or_404(namespace)
+        owner = found.organization if found.is_organization else found.user
+        data = {
+            "name": found.name,
+            "kind": found.kind,
+            "display_name": (
+                owner.display_name if found.is_organization else owner.get_full_name()
+            ),
+            "description": owner.description if found.is_organization else owner.bio,
+            "date_joined": owner.created_at if found.is_organization else owner.date_joined,
+            "repository_count": selectors.repository_list_visible(user=request.user)
+            .filter(namespace=found)
+            .count(),
+        }
+        return Response(NamespaceOutputSerializer(data).data)
+
+
+class OrganizationOutputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    display_name = serializers.CharField(allow_blank=True)
+    description = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+    role = serializers.SerializerMethodField()
+
+    class Meta:
+        ref_name = "Organization"
+
+    def get_role(self, organization) -> str | None:
+        user = self.context["request"].user
+        membership = Membership.objects.filter(organization=organization, user=user).first()
+        return membership.role if membership else None
+
+
+class OrganizationListApi(PaginatedApi):
+    """The caller's organizations; any signed-in user may create one."""
+
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=64)
+        display_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+
+        class Meta:
+            ref_name = "OrganizationCreate"
+
+    @extend_schema(
+        operation_id="orgs_list",
+        responses={200: OrganizationOutputSerializer(many=True), **errors(401, 403, 404)},
+    )
+    def get(self, request):
+        return self.paginated(
+            selectors_accounts.organization_list(user=request.user), OrganizationOutputSerializer
+        )
+
+    @extend_schema(
+        operation_id="orgs_create",
+        request=InputSerializer,
+        responses={201: OrganizationOutputSerializer, **errors(400, 401, 403)},
+    )
+    def post(self, request):
+        if not token_allows(request, "admin"):
+            raise exceptions.PermissionDenied(SCOPE_MESSAGE)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        organization = organizations.organization_create(owner=request.user, **data.validated_data)
+        return Response(
+            OrganizationOutputSerializer(organization, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class MemberOutputSerializer(serializers.Serializer):
+    username = serializers.CharField(source="user.username")
+    role = serializers.ChoiceField(choices=Membership.Role.choices)
+    joined_at = serializers.DateTimeField(source="created_at")
+
+    class Meta:
+        ref_name = "Member"
+
+
+class MemberRoleSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Membership.Role.choices)
+
+    class Meta:
+        ref_name = "MemberRole"
+
+
+@extend_schema(parameters=[OpenApiParameter("name", str, "path", description="Organization.")])
+class MemberListApi(PaginatedApi):
+    """Members see the member list; owners add members."""
+
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer):
+        username = serializers.CharField(max_length=64)
+        role = serializers.ChoiceField(choices=Membership.Role.choices, default="member")
+
+        class Meta:
+            ref_name = "MemberAdd"
+
+    @extend_schema(
+        operation_id="org_members_list",
+        responses={200: MemberOutputSerializer(many=True), **errors(401, 403, 404)},
+    )
+    def get(self, request, name):
+        namespace = _organization_namespace_or_404(name)
+        if permissions.namespace_role(request.user, namespace) is None:
+            raise exceptions.PermissionDenied("Only members see the member list.")
+        return self.paginated(
+            selectors_accounts.membership_list(organization=namespace.organization),
+            MemberOutputSerializer,
+        )
+
+    @extend_schema(
+        operation_id="org_members_create",
+        request=InputSerializer,
+        responses={201: MemberOutputSerializer, **errors(400, 401, 403, 404)},
+    )
+    def post(self, request, name):
+        namespace = _organization_namespace_or_404(name)
+        _manage_check(request, namespace)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = organizations.membership_add(
+            organization=namespace.organization, **data.validated_data
+        )
+        return Response(MemberOutputSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("name", str, "path", description="Organization."),
+        OpenApiParameter("username", str, "path"),
+    ]
+)
+class MemberDetailApi(BaseApi):
+    """Owners change roles and remove members; a member may also leave."""
+
+    permission_classes = [IsAuthenticated]
+
+    def _membership(self, namespace, username):
+        membership = None
+        if PATH_COMPONENT_RE.match(username):
+            membership = selectors_accounts.membership_get(
+                organization=namespace.organization, username=username
+            )
+        if membership is None:
+            raise exceptions.NotFound("Member not found.")
+        return membership
+
+    @extend_schema(
+        operation_id="org_members_update",
+        request=MemberRoleSerializer,
+        responses={200: MemberOutputSerializer, **errors(400, 401, 403, 404)},
+    )
+    def patch(self, request, name, username):
+        namespace = _organization_namespace_or_404(name)
+        _manage_check(request, namespace)
+        membership = self._membership(namespace, username)
+        data = MemberRoleSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = organizations.membership_update(
+            membership=membership, role=data.validated_data["role"]
+        )
+        return Response(MemberOutputSerializer(membership).data)
+
+    @extend_schema(
+        operation_id="org_members_destroy",
+        responses={204: None, **errors(400, 401, 403, 404)},
+    )
+    def delete(self, request, name, username):
+        namespace = _organization_namespace_or_404(name)
+        if username != request.user.username:
+            _manage_check(request, namespace)
+        elif permissions.namespace_role(request.user, namespace) is None:
+            raise exceptions.NotFound("Member not found.")
+        organizations.membership_remove(membership=self._membership(namespace, username))
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,163 @@
+"""Repositories: list (filter, search, order), create, get, patch, delete."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import exceptions, serializers, status
+from rest_framework.response import Response
+
+from hub import permissions, selectors
+from hub.apis.common import BaseApi, PaginatedApi, deny, errors, repository_for, with_counts
+from hub.authentication import request_scopes
+from hub.models import Repository
+from hub.search import MAX_QUERY_LENGTH, repository_search
+from hub.services.repositories import repository_create, repository_delete, repository_update
+
+ORDERINGS = ("stars", "pulls", "updated")
+
+
+class RepositoryOutputSerializer(serializers.Serializer):
+    """What every repository answer holds; `pull_command` names this server's host."""
+
+    namespace = serializers.CharField(source="namespace.name")
+    name = serializers.CharField()
+    full_name = serializers.CharField()
+    description = serializers.CharField()
+    full_description = serializers.CharField()
+    is_private = serializers.BooleanField()
+    comments_enabled = serializers.BooleanField()
+    mirror_of = serializers.CharField()
+    star_count = serializers.IntegerField()
+    pull_count = serializers.IntegerField()
+    comment_count = serializers.IntegerField()
+    date_registered = serializers.DateTimeField(source="created_at")
+    last_updated = serializers.DateTimeField(source="updated_at")
+    pull_command = serializers.SerializerMethodField()
+
+    class Meta:
+        ref_name = "Repository"
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_pull_command(self, repository) -> str:
+        return f"docker pull {self.context['request'].get_host()}/{repository.full_name}"
+
+
+class RepositoryDetailOutputSerializer(RepositoryOutputSerializer):
+    permissions = serializers.ListField(
+        child=serializers.ChoiceField(choices=["pull", "push", "delete", "admin"]),
+        help_text="What the caller may do (with the request's token scopes).",
+    )
+
+    class Meta:
+        ref_name = "RepositoryDetail"
+
+
+def repository_detail_data(request, repository: Repository) -> dict:
+    repository.comment_count = repository.comments.count()
+    repository.permissions = sorted(
+        permissions.allowed_actions(request.user, repository, request_scopes(request))
+    )
+    return RepositoryDetailOutputSerializer(repository, context={"request": request}).data
+
+
+class RepositoryListApi(PaginatedApi):
+    class FilterSerializer(serializers.Serializer):
+        namespace = serializers.CharField(required=False, max_length=64)
+        q = serializers.CharField(required=False, allow_blank=True, max_length=MAX_QUERY_LENGTH)
+        ordering = serializers.ChoiceField(choices=ORDERINGS, required=False)
+
+        class Meta:
+            ref_name = "RepositoryFilter"
+
+    class InputSerializer(serializers.Serializer):
+        namespace = serializers.CharField(max_length=64)
+        name = serializers.CharField(max_length=255)
+        description = serializers.CharField(max_length=100, required=False, allow_blank=True)
+        full_description = serializers.CharField(max_length=25000, required=False, allow_blank=True)
+        is_private = serializers.BooleanField(required=False, default=False)
+
+        class Meta:
+            ref_name = "RepositoryCreate"
+
+    @extend_schema(
+        operation_id="repositories_list",
+        parameters=[FilterSerializer],
+        responses={200: RepositoryOutputSerializer(many=True), **errors(400, 401, 404)},
+    )
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        ordering = filters.validated_data.get("ordering", "relevance")
+        queryset = repository_search(
+            user=request.user, query=filters.validated_data.get("q", ""), sort=ordering
+        )
+        if "namespace" in filters.validated_data:
+            queryset = queryset.filter(namespace__name=filters.validated_data["namespace"])
+        return self.paginated(with_counts(queryset), RepositoryOutputSerializer)
+
+    @extend_schema(
+        operation_id="repositories_create",
+        request=InputSerializer,
+        responses={201: RepositoryDetailOutputSerializer, **errors(400, 401, 403)},
+    )
+    def post(self, request):
+        if not request.user.is_authenticated:
+            raise exceptions.NotAuthenticated()
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        namespace = selectors.namespace_get(name=fields.pop("namespace"))
+        if namespace is None:
+            raise exceptions.ValidationError({"namespace": ["There is no such namespace."]})
+        if not permissions.can_create(request.user, namespace, request_scopes(request)):
+            deny(request, "You may not create repositories in this namespace.")
+        repository = repository_create(namespace=namespace, actor=request.user, **fields)
+        return Response(repository_detail_data(request, repository), status=201)
+
+
+REPOSITORY_PARAMETERS = [
+    OpenApiParameter("namespace", str, OpenApiParameter.PATH),
+    OpenApiParameter("name", str, OpenApiParameter.PATH, description="May contain slashes."),
+]
+
+
+@extend_schema(parameters=REPOSITORY_PARAMETERS)
+class RepositoryDetailApi(BaseApi):
+    class InputSerializer(serializers.Serializer):
+        description = serializers.CharField(max_length=100, required=False, allow_blank=True)
+        full_description = serializers.CharField(max_length=25000, required=False, allow_blank=True)
+        is_private = serializers.BooleanField(required=False)
+        comments_enabled = serializers.BooleanField(required=False)
+
+        class Meta:
+            ref_name = "RepositoryUpdate"
+
+    @extend_schema(
+        operation_id="repositories_retrieve",
+        responses={200: RepositoryDetailOutputSerializer, **errors(401, 404)},
+    )
+    def get(self, request, namespace, name):
+        repository = repository_for(request, namespace, name)
+        return Response(repository_detail_data(request, repository))
+
+    @extend_schema(
+        operation_id="repositories_update",
+        request=InputSerializer,
+        responses={200: RepositoryDetailOutputSerializer, **errors(400, 401, 403, 404)},
+    )
+    def patch(self, request, namespace, name):
+        repository = repository_for(request, namespace, name, "admin")
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        repository_update(repository=repository, actor=request.user, **data.validated_data)
+        return Response(repository_detail_data(request, repository))
+
+    @extend_schema(
+        operation_id="repositories_destroy",
+        responses={204: None, **errors(401, 403, 404)},
+    )
+    def delete(self, request, namespace, name):
+        repository = repository_for(request, namespace, name, "admin")
+        repository_delete(repository=repository, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

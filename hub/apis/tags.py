@@ -1,0 +1,99 @@
+"""Tags of a repository: list, get, delete."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import exceptions, serializers, status
+from rest_framework.response import Response
+
+from hub.apis.common import BaseApi, PaginatedApi, errors, repository_for
+from hub.apis.repositories import REPOSITORY_PARAMETERS
+from registry_api import selectors_api
+from webhooks.services import event_publish
+
+try:  # The registry's service, once it exists, owns tag deletion.
+    from registry_api.services.tags import tag_delete
+except ImportError:  # pragma: no cover - depends on the registry helper's progress
+
+    @transaction.atomic
+    def tag_delete(*, tag, actor) -> None:
+        """Fallback: drop the tag row (its manifest stays, reachable by digest) and tell hooks."""
+        event_publish(
+            action="tag_delete",
+            repository=tag.repository,
+            actor=actor,
+            data={
+                "repository": tag.repository.full_name,
+                "tag": tag.name,
+                "digest": tag.manifest.digest,
+            },
+        )
+        tag.delete()
+
+
+class ImageSerializer(serializers.Serializer):
+    digest = serializers.CharField()
+    size = serializers.IntegerField()
+    os = serializers.CharField(allow_blank=True)
+    architecture = serializers.CharField(allow_blank=True)
+    variant = serializers.CharField(allow_blank=True)
+
+    class Meta:
+        ref_name = "TagImage"
+
+
+class TagOutputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    repository = serializers.CharField(source="repository.full_name")
+    digest = serializers.CharField(source="manifest.digest")
+    media_type = serializers.CharField(source="manifest.media_type")
+    full_size = serializers.IntegerField(source="manifest.total_size")
+    images = serializers.SerializerMethodField()
+    last_pushed = serializers.DateTimeField(source="pushed_at")
+    last_pusher = serializers.CharField(source="pushed_by.username", allow_null=True)
+    last_pulled = serializers.DateTimeField(source="last_pulled_at", allow_null=True)
+
+    class Meta:
+        ref_name = "Tag"
+
+    @extend_schema_field(ImageSerializer(many=True))
+    def get_images(self, tag) -> list:
+        return ImageSerializer(selectors_api.tag_images(tag=tag), many=True).data
+
+
+@extend_schema(parameters=REPOSITORY_PARAMETERS)
+class TagListApi(PaginatedApi):
+    @extend_schema(
+        operation_id="tags_list",
+        responses={200: TagOutputSerializer(many=True), **errors(401, 404)},
+    )
+    def get(self, request, namespace, name):
+        repository = repository_for(request, namespace, name)
+        return self.paginated(selectors_api.tag_list(repository=repository), TagOutputSerializer)
+
+
+@extend_schema(parameters=[*REPOSITORY_PARAMETERS, OpenApiParameter("tag", str, "path")])
+class TagDetailApi(BaseApi):
+    def _tag(self, repository, name):
+        tag = selectors_api.tag_get(repository=repository, name=name)
+        if tag is None:
+            raise exceptions.NotFound("Tag not found.")
+        return tag
+
+    @extend_schema(
+        operation_id="tags_retrieve",
+        responses={200: TagOutputSerializer, **errors(401, 404)},
+    )
+    def get(self, request, namespace, name, tag):
+        repository = repository_for(request, namespace, name)
+        return Response(TagOutputSerializer(self._tag(repository, tag)).data)
+
+    @extend_schema(
+        operation_id="tags_destroy",
+        responses={204: None, **errors(401, 403, 404)},
+    )
+    def delete(self, request, namespace, name, tag):
+        repository = repository_for(request, namespace, name, "delete")
+        tag_delete(tag=self._tag(repository, tag), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
