@@ -1,11 +1,46 @@
-from django.urls import path
+"""The web UI's routes. Repository names contain slashes, so sub-pages sit behind `/-/`."""
 
-from hub.views import pages
+from django.urls import path, register_converter
+
+from hub.views import docker_search, pages, repositories, search, settings, social
+
+
+class RepositoryNameConverter:
+    """An OCI repository name (path components separated by '/'); never matches '-'."""
+
+    regex = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(RepositoryNameConverter, "hubreponame")
 
 app_name = "hub"
 
+R = "r/<str:namespace>/<hubreponame:name>/"
+
 urlpatterns = [
     path("", pages.explore, name="explore"),
+    path("search/", search.search, name="search"),
+    path("v1/search", docker_search.docker_search, name="docker-search"),
     path("u/<str:namespace>/", pages.profile, name="profile"),
-    path("r/<str:namespace>/<path:name>/", pages.repository_detail, name="repository-detail"),
+    path(R, repositories.repository_detail, name="repository-detail"),
+    path(R + "-/tags/<str:tag>/", repositories.tag_detail, name="tag-detail"),
+    path(R + "-/star/", social.star_toggle, name="repository-star"),
+    path(R + "-/comments/", social.comment_create, name="comment-create"),
+    path(R + "-/comments/<int:pk>/edit/", social.comment_edit, name="comment-edit"),
+    path(R + "-/comments/<int:pk>/delete/", social.comment_delete, name="comment-delete"),
+    path(R + "-/settings/", settings.repository_settings, name="repository-settings"),
+    path(R + "-/settings/collaborators/", settings.collaborator_add, name="collaborator-add"),
+    path(
+        R + "-/settings/collaborators/<str:username>/",
+        settings.collaborator_update,
+        name="collaborator-update",
+    ),
+    path(R + "-/settings/tags/<str:tag>/delete/", settings.tag_delete, name="tag-delete"),
+    path(R + "-/settings/delete/", settings.repository_delete, name="repository-delete"),
 ]

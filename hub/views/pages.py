@@ -1,35 +1,66 @@
-"""HTML views of the index: thin, each parses, calls a selector or service, renders."""
+"""HTML views of the index: explore, profiles and the error pages."""
 
 from __future__ import annotations
 
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
 
 from hub import permissions, selectors
+from hub.models import Membership
+
+EXPLORE_SIZE = 12
 
 
 def explore(request):
     visible = selectors.repository_list_visible(user=request.user)
+    public = visible.filter(is_private=False)
     context = {
-        "popular": visible.filter(is_private=False).order_by("-star_count", "-pull_count")[:12],
-        "recent": visible.filter(is_private=False).order_by("-updated_at")[:12],
+        "popular": public.order_by("-star_count", "-pull_count", "-updated_at")[:EXPLORE_SIZE],
+        "recent": public.order_by("-updated_at")[:EXPLORE_SIZE],
     }
+    if request.user.is_authenticated:
+        user = request.user
+        context["mine"] = visible.filter(
+            Q(namespace__user=user) | Q(namespace__organization__membership__user=user)
+        ).order_by("-updated_at")[:EXPLORE_SIZE]
+        context["starred"] = selectors.repository_list_starred(user=user, viewer=user).order_by(
+            "-updated_at"
+        )[:EXPLORE_SIZE]
     return render(request, "hub/explore.html", context)
+
+
+def _org_members_url(namespace) -> str | None:
+    try:
+        return reverse("accounts:org-members", args=[namespace.name])
+    except NoReverseMatch:
+        return None
 
 
 def profile(request, namespace):
     owner = selectors.namespace_get(name=namespace)
     if owner is None:
         raise Http404
-    repositories = selectors.repository_list_visible(user=request.user).filter(namespace=owner)
-    return render(request, "hub/profile.html", {"owner": owner, "repositories": repositories})
-
-
-def repository_detail(request, namespace, name):
-    repository = selectors.repository_get(namespace=namespace, name=name)
-    if repository is None or not permissions.can_view(request.user, repository):
-        raise Http404
-    return render(request, "hub/repository_detail.html", {"repository": repository})
+    repositories = (
+        selectors.repository_list_visible(user=request.user)
+        .filter(namespace=owner)
+        .order_by("-updated_at")
+    )
+    context = {"owner": owner, "repositories": repositories}
+    if owner.is_organization:
+        context["members"] = (
+            Membership.objects.filter(organization=owner.organization)
+            .select_related("user")
+            .order_by("role", "user__username")
+        )
+        if permissions.can_manage_organization(request.user, owner):
+            context["members_url"] = _org_members_url(owner)
+    else:
+        context["starred"] = selectors.repository_list_starred(
+            user=owner.user, viewer=request.user
+        ).order_by("-updated_at")
+    return render(request, "hub/profile.html", context)
 
 
 def page_not_found(request, exception=None):

@@ -1,0 +1,77 @@
+"""Forms of the repository pages: settings, collaborators, comments, deletion."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from hub.models import Collaborator, Comment, Repository
+
+
+class RepositorySettingsForm(forms.ModelForm):
+    class Meta:
+        model = Repository
+        fields = ["description", "full_description", "is_private", "comments_enabled"]
+        labels = {
+            "description": _("Short description"),
+            "full_description": _("Full description (Markdown)"),
+            "is_private": _("Private: only you, your organization and collaborators see it"),
+            "comments_enabled": _("Allow comments"),
+        }
+        widgets = {
+            "full_description": forms.Textarea(attrs={"rows": 12}),
+        }
+
+
+class CollaboratorAddForm(forms.Form):
+    username = forms.CharField(label=_("Username"), max_length=64)
+    role = forms.ChoiceField(
+        label=_("Role"), choices=Collaborator.Role.choices, initial=Collaborator.Role.READ
+    )
+
+
+class CollaboratorRoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=Collaborator.Role.choices)
+
+
+class CommentForm(forms.ModelForm):
+    class Meta:
+        model = Comment
+        fields = ["body"]
+        labels = {"body": _("Comment")}
+        widgets = {
+            "body": forms.Textarea(
+                attrs={"rows": 3, "placeholder": _("Write a comment (Markdown)")}
+            )
+        }
+
+
+class RepositoryDeleteForm(forms.Form):
+    """Deletion must be confirmed by typing the repository's full name."""
+
+    confirm = forms.CharField(label=_("Type the repository's full name to confirm"))
+
+    def __init__(self, *args, repository: Repository, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.repository = repository
+
+    def clean_confirm(self) -> str:
+        value = self.cleaned_data["confirm"].strip()
+        if value != self.repository.full_name:
+            raise forms.ValidationError(
+                _("That is not the name of this repository (%(name)s).")
+                % {"name": self.repository.full_name}
+            )
+        return value
+
+
+class SearchForm(forms.Form):
+    SORT_CHOICES = [
+        ("relevance", _("Best match")),
+        ("stars", _("Most stars")),
+        ("pulls", _("Most pulls")),
+        ("updated", _("Recently updated")),
+    ]
+    q = forms.CharField(required=False, max_length=200)
+    sort = forms.ChoiceField(required=False, choices=SORT_CHOICES)
+    org = forms.BooleanField(required=False, label=_("Organizations only"))

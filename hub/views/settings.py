@@ -1,0 +1,159 @@
+"""Repository settings for its admins: details, collaborators, tags, deletion, webhooks link."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from hub import permissions, selectors
+from hub.forms_repository import (
+    CollaboratorAddForm,
+    CollaboratorRoleForm,
+    RepositoryDeleteForm,
+    RepositorySettingsForm,
+)
+from hub.models import Collaborator, Repository
+from hub.services import repositories as repository_services
+from hub.services import social
+from hub.views.repositories import repository_for_view
+from registry_api import selectors_ui
+
+
+def _repository_for_admin(request, namespace, name) -> Repository:
+    """Admins only; others get the same 404 a missing repository gives (hides private ones)."""
+    repository = repository_for_view(request, namespace, name)
+    if not permissions.can_admin(request.user, repository):
+        raise Http404
+    return repository
+
+
+def _settings_url(repository: Repository) -> str:
+    return reverse("hub:repository-settings", args=[repository.namespace.name, repository.name])
+
+
+def _webhooks_url(repository: Repository) -> str | None:
+    try:
+        return reverse(
+            "webhooks:list",
+            kwargs={"namespace": repository.namespace.name, "name": repository.name},
+        )
+    except NoReverseMatch:
+        return None
+
+
+def _render_settings(request, repository, **forms):
+    context = {
+        "repository": repository,
+        "can_admin": True,
+        "settings_form": forms.get("settings_form") or RepositorySettingsForm(instance=repository),
+        "collaborator_form": forms.get("collaborator_form") or CollaboratorAddForm(),
+        "delete_form": forms.get("delete_form") or RepositoryDeleteForm(repository=repository),
+        "collaborators": selectors.collaborator_list(repository=repository),
+        "role_choices": Collaborator.Role.choices,
+        "tags": selectors_ui.tag_list_ui(repository=repository),
+        "webhooks_url": _webhooks_url(repository),
+    }
+    return render(request, "hub/repository_settings.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def repository_settings(request, namespace, name):
+    repository = _repository_for_admin(request, namespace, name)
+    if request.method == "GET":
+        return _render_settings(request, repository)
+    form = RepositorySettingsForm(request.POST, instance=repository)
+    if not form.is_valid():
+        repository.refresh_from_db()
+        return _render_settings(request, repository, settings_form=form)
+    repository_services.repository_update(
+        repository=repository, actor=request.user, **form.cleaned_data
+    )
+    messages.success(request, _("Settings saved."))
+    return redirect(_settings_url(repository))
+
+
+@login_required
+@require_POST
+def collaborator_add(request, namespace, name):
+    repository = _repository_for_admin(request, namespace, name)
+    form = CollaboratorAddForm(request.POST)
+    if form.is_valid():
+        try:
+            collaborator = social.collaborator_add(
+                repository=repository,
+                username=form.cleaned_data["username"].strip(),
+                role=form.cleaned_data["role"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                _("%(user)s is now a collaborator (%(role)s).")
+                % {"user": collaborator.user.username, "role": collaborator.get_role_display()},
+            )
+            return redirect(_settings_url(repository) + "#collaborators")
+    return _render_settings(request, repository, collaborator_form=form)
+
+
+@login_required
+@require_POST
+def collaborator_update(request, namespace, name, username):
+    repository = _repository_for_admin(request, namespace, name)
+    collaborator = get_object_or_404(
+        Collaborator.objects.select_related("user"), repository=repository, user__username=username
+    )
+    if request.POST.get("action") == "remove":
+        social.collaborator_remove(collaborator=collaborator)
+        messages.success(request, _("%(user)s removed.") % {"user": username})
+    else:
+        form = CollaboratorRoleForm(request.POST)
+        if form.is_valid():
+            social.collaborator_update(collaborator=collaborator, role=form.cleaned_data["role"])
+            messages.success(request, _("Role of %(user)s changed.") % {"user": username})
+        else:
+            messages.error(request, _("Choose a valid role."))
+    return redirect(_settings_url(repository) + "#collaborators")
+
+
+def _tag_delete(*, tag, actor) -> None:
+    """Delete through the registry's service when present (it publishes events)."""
+    try:
+        from registry_api.services.tags import tag_delete
+    except ImportError:
+        tag.delete()
+        return
+    tag_delete(tag=tag, actor=actor)
+
+
+@login_required
+@require_POST
+def tag_delete(request, namespace, name, tag):
+    repository = _repository_for_admin(request, namespace, name)
+    found = selectors_ui.tag_get(repository=repository, name=tag)
+    if found is None:
+        raise Http404
+    _tag_delete(tag=found, actor=request.user)
+    messages.success(request, _("Tag %(tag)s deleted.") % {"tag": tag})
+    return redirect(_settings_url(repository) + "#tags")
+
+
+@login_required
+@require_POST
+def repository_delete(request, namespace, name):
+    repository = _repository_for_admin(request, namespace, name)
+    form = RepositoryDeleteForm(request.POST, repository=repository)
+    if not form.is_valid():
+        return _render_settings(request, repository, delete_form=form)
+    full_name = repository.full_name
+    profile_url = repository.namespace.get_absolute_url()
+    repository_services.repository_delete(repository=repository, actor=request.user)
+    messages.success(request, _("Repository %(name)s deleted.") % {"name": full_name})
+    return redirect(profile_url)
