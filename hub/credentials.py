@@ -83,6 +83,15 @@ def credentials_check(
     return None
 
 
+def password_check(*, username: str, password: str, client_ip: str, request=None):
+    """Authenticate by password only (web sign-in); throttled like credentials_check."""
+    _check_throttle(username, client_ip)
+    user = authenticate(request, username=username, password=password)
+    if user is None:
+        record_failure(username, client_ip)
+    return user
+
+
 def client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 

@@ -2,11 +2,24 @@
 
 from django.urls import path
 
-from hub.views import token_service
+from hub.views import accounts, organizations, token_service
 
 app_name = "accounts"
 
 urlpatterns = [
     path("auth/token", token_service.token, name="token"),
     path(".well-known/jwks.json", token_service.jwks_view, name="jwks"),
+    # Before django.contrib.auth.urls (mounted at accounts/): the throttled sign-in wins.
+    path("accounts/login/", accounts.LoginView.as_view(), name="login"),
+    path("accounts/signup/", accounts.signup, name="signup"),
+    path("settings/", accounts.settings_index, name="settings"),
+    path("settings/tokens/", accounts.tokens, name="tokens"),
+    path("settings/tokens/<int:pk>/revoke/", accounts.token_revoke, name="token-revoke"),
+    path("orgs/new/", organizations.organization_new, name="org-create"),
+    path("orgs/<str:namespace>/members/", organizations.members, name="org-members"),
+    path(
+        "orgs/<str:namespace>/members/<str:username>/",
+        organizations.member_change,
+        name="org-member-change",
+    ),
 ]

@@ -1,0 +1,99 @@
+"""Forms for accounts, organizations and access tokens."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from hub.credentials import TooManyAttempts, client_ip, password_check
+from hub.models import AccessToken, Membership, Namespace
+from hub.names import validate_namespace_name
+
+
+class SignUpForm(BaseUserCreationForm):
+    email = forms.EmailField(required=True)
+
+    class Meta:
+        model = get_user_model()
+        fields = ("username", "email")
+
+    def clean_username(self) -> str:
+        username = self.cleaned_data["username"]
+        if Namespace.objects.filter(name=username).exists():
+            raise ValidationError(_("This name is already taken by a user or organization."))
+        return username
+
+
+class ThrottledAuthenticationForm(AuthenticationForm):
+    """Django's sign-in form, with failures throttled per account and per client address."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "throttled": _("Too many failed sign-ins. Wait a minute and try again."),
+    }
+
+    def clean(self):
+        username = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if username is not None and password:
+            try:
+                self.user_cache = password_check(
+                    username=username,
+                    password=password,
+                    client_ip=client_ip(self.request) if self.request else "unknown",
+                    request=self.request,
+                )
+            except TooManyAttempts as exc:
+                raise ValidationError(self.error_messages["throttled"], code="throttled") from exc
+            if self.user_cache is None:
+                raise self.get_invalid_login_error()
+            self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data
+
+
+EXPIRY_CHOICES = [
+    ("30", _("30 days")),
+    ("90", _("90 days")),
+    ("365", _("1 year")),
+    ("", _("No expiry")),
+]
+
+
+class AccessTokenForm(forms.Form):
+    label = forms.CharField(max_length=100, help_text=_("What the token is for, e.g. “CI”."))
+    scopes = forms.MultipleChoiceField(
+        choices=AccessToken.Scope.choices,
+        widget=forms.CheckboxSelectMultiple,
+        initial=[AccessToken.Scope.READ],
+    )
+    expires_in_days = forms.ChoiceField(
+        label=_("Expires"), choices=EXPIRY_CHOICES, required=False, initial="90"
+    )
+
+    def expires_at(self):
+        days = self.cleaned_data.get("expires_in_days")
+        return timezone.now() + timedelta(days=int(days)) if days else None
+
+
+class OrganizationForm(forms.Form):
+    name = forms.CharField(
+        max_length=64,
+        validators=[validate_namespace_name],
+        help_text=_("Also the namespace: <name>/<repository>."),
+    )
+    display_name = forms.CharField(max_length=100, required=False)
+
+
+class MembershipAddForm(forms.Form):
+    username = forms.CharField(max_length=64)
+    role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.MEMBER)
+
+
+class MembershipRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Membership.Role.choices)

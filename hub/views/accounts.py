@@ -1,0 +1,78 @@
+"""Account pages: sign up, sign in (throttled), settings and personal access tokens."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from hub.forms import AccessTokenForm, SignUpForm, ThrottledAuthenticationForm
+from hub.models import AccessToken
+from hub.selectors_accounts import access_token_list, organization_list
+from hub.services.access_tokens import access_token_create, access_token_revoke
+
+JUST_CREATED_SESSION_KEY = "accounts:just-created"
+
+
+class LoginView(auth_views.LoginView):
+    form_class = ThrottledAuthenticationForm
+    redirect_authenticated_user = True
+
+
+def signup(request):
+    if request.user.is_authenticated:
+        return redirect("hub:profile", request.user.username)
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, _("Welcome to Dockyard, %(name)s.") % {"name": user.username})
+        return redirect("hub:profile", user.username)
+    return render(request, "registration/signup.html", {"form": form})
+
+
+@login_required
+def settings_index(request):
+    context = {"organizations": organization_list(user=request.user)}
+    return render(request, "hub/account/settings.html", context)
+
+
+@login_required
+def tokens(request):
+    form = AccessTokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            token, secret = access_token_create(
+                user=request.user,
+                label=form.cleaned_data["label"],
+                scopes=form.cleaned_data["scopes"],
+                expires_at=form.expires_at(),
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            # Shown once, on the next page view, then forgotten.
+            request.session[JUST_CREATED_SESSION_KEY] = {"id": token.pk, "secret": secret}
+            return redirect("accounts:tokens")
+    new_token = request.session.pop(JUST_CREATED_SESSION_KEY, None)
+    context = {
+        "form": form,
+        "tokens": access_token_list(user=request.user),
+        "new_token": new_token,
+    }
+    return render(request, "hub/account/tokens.html", context)
+
+
+@login_required
+@require_POST
+def token_revoke(request, pk: int):
+    token = get_object_or_404(AccessToken, pk=pk, user=request.user, revoked_at__isnull=True)
+    access_token_revoke(token=token)
+    messages.success(request, _("Token “%(label)s” revoked.") % {"label": token.label})
+    return redirect("accounts:tokens")
