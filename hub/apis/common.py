@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers
-from rest_framework.fields import get_error_detail
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from hub import permissions, selectors
@@ -48,8 +49,14 @@ class BaseApi(APIView):
 
     def handle_exception(self, exc):
         if isinstance(exc, DjangoValidationError):
-            detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
-            exc = exceptions.ValidationError(detail=get_error_detail(DjangoValidationError(detail)))
+            if hasattr(exc, "error_dict"):
+                detail = {
+                    (api_settings.NON_FIELD_ERRORS_KEY if key == NON_FIELD_ERRORS else key): value
+                    for key, value in exc.message_dict.items()
+                }
+            else:
+                detail = {api_settings.NON_FIELD_ERRORS_KEY: exc.messages}
+            exc = exceptions.ValidationError(detail=detail)
         return super().handle_exception(exc)
 
 

@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from hub.services.access_tokens import access_token_create
 from registry_api.models import Manifest, Tag
+from tests import factories
 from tests.conftest import basic_auth
 from tests.factories import digest_of
 
@@ -109,3 +110,30 @@ def tagged(public_repo, alice):
     Tag.objects.create(repository=public_repo, name="latest", manifest=image, pushed_by=alice)
     Tag.objects.create(repository=public_repo, name="multi", manifest=index)
     return public_repo
+
+
+@pytest.fixture
+def cast(alice, bob, charlie, private_repo):
+    """Callers of alice/secret by role: owner, admin/write/read collaborators, outsider, anonymous.
+
+    Values are clients; "narrow" is alice with a repo:read access token.
+    """
+    reader = factories.UserFactory(username="reader")
+    admin = factories.UserFactory(username="adm")
+    factories.CollaboratorFactory(repository=private_repo, user=reader, role="read")
+    factories.CollaboratorFactory(repository=private_repo, user=admin, role="admin")
+    return {"owner": alice, "admin": admin, "write": bob, "read": reader, "outsider": charlie}
+
+
+@pytest.fixture
+def client_for(cast, as_user, as_token):
+    """client_for(caller) for a caller name of `cast`, "anonymous" or "narrow"."""
+
+    def make(caller):
+        if caller == "anonymous":
+            return APIClient()
+        if caller == "narrow":
+            return as_token(cast["owner"], "repo:read")
+        return as_user(cast[caller])
+
+    return make
