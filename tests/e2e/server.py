@@ -135,9 +135,13 @@ class Server:
         return self.manage("shell", "-c", code)
 
     def create_user(self, username: str, password: str, *, superuser: bool = False) -> None:
+        """Create the user, or reset its password and flags: session fixtures and several test
+        modules may ask for the same user on the shared server."""
         self.python(
             "from django.contrib.auth import get_user_model\n"
-            f"u = get_user_model().objects.create_user({username!r}, password={password!r})\n"
+            f"u = get_user_model().objects.filter(username={username!r}).first()\n"
+            f"u = u or get_user_model().objects.create_user({username!r}, password={password!r})\n"
+            f"if not u.check_password({password!r}): u.set_password({password!r})\n"
             f"u.is_staff = u.is_superuser = {superuser!r}\n"
             "u.save()\n"
         )
