@@ -1,0 +1,164 @@
+"""Upload sessions: start, append streamed chunks, complete (verify + store + link), cancel.
+
+The bytes of a session are staged in UPLOAD_STAGING_DIR/<uuid> and its offset lives in the
+database, so any process may take the next chunk. The running sha256 lives only in the memory
+of the process that wrote the bytes (hashlib state cannot be persisted): a process that holds a
+hasher covering exactly the session's current offset reuses it at PUT, any other process
+re-hashes the staged file once. The docker CLI's POST → one PATCH → PUT never re-reads.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from registry_api import storage
+from registry_api.digests import DEFAULT_ALGORITHM, digest_file, digest_parse, hasher_new
+from registry_api.errors import BlobUploadUnknown, DigestInvalid, RangeInvalid, SizeInvalid
+from registry_api.models import Blob, BlobUpload
+from registry_api.services.blobs import blob_link, blob_register
+
+# Hashers of sessions this process wrote last, keyed by upload uuid: (offset covered, hasher).
+_HASHERS: OrderedDict[str, tuple[int, object]] = OrderedDict()
+_HASHERS_MAX = 512
+_HASHERS_LOCK = threading.Lock()
+
+
+def _hasher_take(upload: BlobUpload):
+    """The in-process hasher covering exactly [0, upload.offset), removed from the cache (a chunk
+    that fails midway must not leave a hasher that saw half of it)."""
+    with _HASHERS_LOCK:
+        entry = _HASHERS.pop(str(upload.uuid), None)
+    if entry is not None and entry[0] == upload.offset:
+        return entry[1]
+    if upload.offset == 0:
+        return hasher_new(DEFAULT_ALGORITHM)
+    return None
+
+
+def _hasher_keep(upload: BlobUpload, offset: int, hasher) -> None:
+    with _HASHERS_LOCK:
+        _HASHERS[str(upload.uuid)] = (offset, hasher)
+        _HASHERS.move_to_end(str(upload.uuid))
+        while len(_HASHERS) > _HASHERS_MAX:
+            _HASHERS.popitem(last=False)
+
+
+def _hasher_drop(upload: BlobUpload) -> None:
+    with _HASHERS_LOCK:
+        _HASHERS.pop(str(upload.uuid), None)
+
+
+def upload_start(*, repository, user=None) -> BlobUpload:
+    """Open a session with an empty staged file."""
+    upload = BlobUpload.objects.create(repository=repository, user=user)
+    storage.staging_create(upload.uuid)
+    return upload
+
+
+@dataclass
+class Chunk:
+    """A request body to append: its bytes, the length the client declared (None when sent
+    chunked) and the first offset it claims (`Content-Range`, None when not sent)."""
+
+    chunks: Iterable[bytes]
+    length: int | None = None
+    start: int | None = None
+    end: int | None = None
+
+
+def upload_append(*, upload: BlobUpload, chunk: Chunk) -> BlobUpload:
+    """Write a chunk at the session's offset, hashing it as it streams.
+
+    RangeInvalid when `Content-Range` does not start at the offset (or another request moved
+    it meanwhile); SizeInvalid when fewer or more bytes arrived than declared.
+    """
+    start = upload.offset
+    if chunk.start is not None and chunk.start != start:
+        raise RangeInvalid({"offset": start})
+    path = storage.staging_path(upload.uuid)
+    hasher = _hasher_take(upload)
+    received = 0
+    try:
+        handle = open(path, "r+b")  # noqa: SIM115 - closed below
+    except FileNotFoundError as exc:
+        raise BlobUploadUnknown() from exc
+    with handle:
+        handle.seek(start)
+        try:
+            for data in chunk.chunks:
+                handle.write(data)
+                received += len(data)
+                if hasher is not None:
+                    hasher.update(data)
+            if chunk.length is not None and received != chunk.length:
+                raise SizeInvalid({"declared": chunk.length, "received": received})
+            if chunk.end is not None and received != chunk.end - start + 1:
+                raise SizeInvalid({"range": f"{chunk.start}-{chunk.end}", "received": received})
+        except BaseException:
+            # A broken chunk leaves the session where it was: drop the bytes it wrote.
+            handle.truncate(start)
+            raise
+        handle.truncate()
+    new_offset = start + received
+    fields = {"offset": new_offset, "updated_at": timezone.now()}
+    if hasher is not None:
+        fields["hashed_offset"] = new_offset
+    moved = BlobUpload.objects.filter(pk=upload.pk, offset=start).update(**fields)
+    if not moved:
+        # Another request wrote to this session meanwhile; the client must ask where it stands.
+        upload.refresh_from_db()
+        raise RangeInvalid({"offset": upload.offset})
+    upload.offset = new_offset
+    if hasher is not None:
+        upload.hashed_offset = new_offset
+        _hasher_keep(upload, new_offset, hasher)
+    return upload
+
+
+def _staged_digest(upload: BlobUpload, algorithm: str) -> str:
+    """The digest of the staged bytes: the streamed hasher when it covers them all, else one
+    re-read of the staged file."""
+    hasher = None
+    with _HASHERS_LOCK:
+        entry = _HASHERS.pop(str(upload.uuid), None)
+    if entry is not None and entry[0] == upload.offset and entry[1].name == algorithm:
+        hasher = entry[1]
+    if hasher is not None:
+        return f"{algorithm}:{hasher.hexdigest()}"
+    return digest_file(storage.staging_path(upload.uuid), algorithm)
+
+
+def upload_complete(*, upload: BlobUpload, digest: str, chunk: Chunk | None = None) -> Blob:
+    """Append the optional final chunk, verify the digest, store the blob, link it, and close
+    the session. On a digest mismatch the session is cancelled (as distribution does)."""
+    expected = digest_parse(digest)
+    if chunk is not None:
+        upload = upload_append(upload=upload, chunk=chunk)
+    if not storage.staging_path(upload.uuid).exists():
+        raise BlobUploadUnknown()
+    actual = _staged_digest(upload, expected.algorithm)
+    if actual != str(expected):
+        upload_cancel(upload=upload)
+        raise DigestInvalid({"digest": str(expected), "actual": actual})
+    staged = storage.staging_path(upload.uuid)
+    if storage.blob_exists(str(expected)):
+        staged.unlink(missing_ok=True)
+    else:
+        storage.blob_store(str(expected), staged)
+    with transaction.atomic():
+        blob = blob_register(digest=str(expected), size=upload.offset)
+        blob_link(repository=upload.repository, blob=blob)
+        BlobUpload.objects.filter(pk=upload.pk).delete()
+    return blob
+
+
+def upload_cancel(*, upload: BlobUpload) -> None:
+    _hasher_drop(upload)
+    storage.staging_delete(upload.uuid)
+    BlobUpload.objects.filter(pk=upload.pk).delete()

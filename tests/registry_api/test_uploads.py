@@ -1,0 +1,415 @@
+"""Blob uploads through the protocol: start, monolithic, chunked, resume, finish, cancel, mount."""
+
+from __future__ import annotations
+
+import io
+import tracemalloc
+import uuid
+
+import pytest
+from django.conf import settings
+
+from registry_api.digests import digest_bytes
+from registry_api.models import Blob, BlobUpload, RepositoryBlob
+from registry_api.services import uploads as upload_services
+from tests.conftest import basic_auth
+from tests.registry_api.conftest import bearer, blob_upload, pull_access, push_access
+
+pytestmark = pytest.mark.django_db
+
+OCTETS = "application/octet-stream"
+
+
+@pytest.fixture
+def alice_push(public_repo):
+    return bearer("alice", push_access("alice/app"))
+
+
+def _start(client, headers, name="alice/app"):
+    response = client.post(f"/v2/{name}/blobs/uploads/", **headers)
+    assert response.status_code == 202, response.content
+    return response
+
+
+def _error_code(response) -> str:
+    return response.json()["errors"][0]["code"]
+
+
+def _stored(client, name, digest, headers) -> bytes:
+    response = client.get(f"/v2/{name}/blobs/{digest}", **headers)
+    assert response.status_code == 200
+    return b"".join(response.streaming_content)
+
+
+def test_start_answers_a_session(client, alice_push):
+    response = _start(client, alice_push)
+    session_id = response["Docker-Upload-UUID"]
+    assert response["Location"] == f"/v2/alice/app/blobs/uploads/{session_id}"
+    assert response["Range"] == "0-0"
+    assert response["Content-Length"] == "0"
+    assert response.content == b""
+    upload = BlobUpload.objects.get(uuid=session_id)
+    assert upload.offset == 0
+    assert (settings.UPLOAD_STAGING_DIR / session_id).exists()
+
+
+def test_start_creates_the_repository_on_first_push(client, alice):
+    headers = bearer("alice", push_access("alice/new"))
+    digest = blob_upload(client, "alice/new", b"first", headers)
+    assert RepositoryBlob.objects.get(blob__digest=digest).repository.name == "new"
+
+
+def test_monolithic_post(client, alice_push):
+    data = b"monolithic content"
+    digest = digest_bytes(data)
+    response = client.post(
+        f"/v2/alice/app/blobs/uploads/?digest={digest}",
+        data=data,
+        content_type=OCTETS,
+        **alice_push,
+    )
+    assert response.status_code == 201, response.content
+    assert response["Location"] == f"/v2/alice/app/blobs/{digest}"
+    assert response["Docker-Content-Digest"] == digest
+    assert _stored(client, "alice/app", digest, alice_push) == data
+    assert not BlobUpload.objects.exists()
+    assert not any(settings.UPLOAD_STAGING_DIR.iterdir())
+
+
+def test_monolithic_post_with_wrong_digest_leaves_nothing(client, alice_push):
+    wrong = digest_bytes(b"other")
+    response = client.post(
+        f"/v2/alice/app/blobs/uploads/?digest={wrong}", data=b"x", content_type=OCTETS, **alice_push
+    )
+    assert response.status_code == 400
+    assert _error_code(response) == "DIGEST_INVALID"
+    assert not Blob.objects.exists() and not BlobUpload.objects.exists()
+
+
+def test_chunked_upload_with_status_and_final_put(client, alice_push):
+    data = b"0123456789" * 10
+    location = _start(client, alice_push)["Location"]
+    first = client.patch(
+        location, data=data[:40], content_type=OCTETS, HTTP_CONTENT_RANGE="0-39", **alice_push
+    )
+    assert first.status_code == 202
+    assert first["Range"] == "0-39"
+    assert first["Location"] == location
+    assert first["Docker-Upload-UUID"] == location.rsplit("/", 1)[1]
+    second = client.patch(
+        location, data=data[40:], content_type=OCTETS, HTTP_CONTENT_RANGE="40-99", **alice_push
+    )
+    assert second["Range"] == "0-99"
+    status = client.get(location, **alice_push)
+    assert status.status_code == 204
+    assert status["Range"] == "0-99"
+    assert status["Location"] == location
+    digest = digest_bytes(data)
+    done = client.put(f"{location}?digest={digest}", **alice_push)
+    assert done.status_code == 201, done.content
+    assert done["Location"] == f"/v2/alice/app/blobs/{digest}"
+    assert done["Docker-Content-Digest"] == digest
+    assert _stored(client, "alice/app", digest, alice_push) == data
+    assert Blob.objects.get(digest=digest).size == 100
+    gone = client.get(location, **alice_push)
+    assert gone.status_code == 404
+    assert _error_code(gone) == "BLOB_UPLOAD_UNKNOWN"
+
+
+def test_patch_without_content_range_appends(client, alice_push):
+    location = _start(client, alice_push)["Location"]
+    client.patch(location, data=b"abc", content_type=OCTETS, **alice_push)
+    response = client.patch(location, data=b"def", content_type=OCTETS, **alice_push)
+    assert response["Range"] == "0-5"
+    digest = digest_bytes(b"abcdef")
+    assert client.put(f"{location}?digest={digest}", **alice_push).status_code == 201
+
+
+def test_put_with_final_chunk(client, alice_push):
+    location = _start(client, alice_push)["Location"]
+    client.patch(location, data=b"head-", content_type=OCTETS, **alice_push)
+    digest = digest_bytes(b"head-tail")
+    response = client.put(
+        f"{location}?digest={digest}", data=b"tail", content_type=OCTETS, **alice_push
+    )
+    assert response.status_code == 201
+    assert _stored(client, "alice/app", digest, alice_push) == b"head-tail"
+
+
+def test_out_of_order_chunk_is_416_with_progress(client, alice_push):
+    location = _start(client, alice_push)["Location"]
+    client.patch(location, data=b"12345", content_type=OCTETS, **alice_push)
+    response = client.patch(
+        location, data=b"67890", content_type=OCTETS, HTTP_CONTENT_RANGE="10-14", **alice_push
+    )
+    assert response.status_code == 416
+    assert _error_code(response) == "RANGE_INVALID"
+    assert response["Range"] == "0-4"
+    assert response["Location"] == location
+    # Nothing was written: the session resumes where it was.
+    resumed = client.patch(
+        location, data=b"67890", content_type=OCTETS, HTTP_CONTENT_RANGE="5-9", **alice_push
+    )
+    assert resumed["Range"] == "0-9"
+
+
+@pytest.mark.parametrize("header", ["bogus", "5-2", "0-x", "bytes=a-b", "-1-3"])
+def test_malformed_content_range_is_416(client, alice_push, header):
+    location = _start(client, alice_push)["Location"]
+    response = client.patch(
+        location, data=b"abc", content_type=OCTETS, HTTP_CONTENT_RANGE=header, **alice_push
+    )
+    assert response.status_code == 416
+    assert _error_code(response) == "RANGE_INVALID"
+    assert response["Range"] == "0-0"
+
+
+def test_content_range_disagreeing_with_body_is_size_invalid(client, alice_push):
+    location = _start(client, alice_push)["Location"]
+    response = client.patch(
+        location, data=b"abc", content_type=OCTETS, HTTP_CONTENT_RANGE="0-9", **alice_push
+    )
+    assert response.status_code == 400
+    assert _error_code(response) == "SIZE_INVALID"
+    assert client.get(location, **alice_push)["Range"] == "0-0"
+
+
+def test_short_body_is_size_invalid_and_discarded(client, alice_push):
+    location = _start(client, alice_push)["Location"]
+    client.patch(location, data=b"keep", content_type=OCTETS, **alice_push)
+    # The client promised 100 bytes and hung up after 3.
+    response = client.patch(
+        location,
+        data=b"",
+        content_type=OCTETS,
+        CONTENT_LENGTH="100",
+        **{"wsgi.input": io.BytesIO(b"abc")},
+        **alice_push,
+    )
+    assert response.status_code == 400
+    assert _error_code(response) == "SIZE_INVALID"
+    digest = digest_bytes(b"keep")
+    assert client.put(f"{location}?digest={digest}", **alice_push).status_code == 201
+
+
+def test_chunked_transfer_encoding_body(client, alice_push):
+    """docker sends PATCH bodies without Content-Length; the WSGI server de-chunks them."""
+    data = b"streamed without a length" * 1000
+    location = _start(client, alice_push)["Location"]
+    response = client.patch(
+        location,
+        data=b"",
+        content_type=OCTETS,
+        CONTENT_LENGTH="",
+        HTTP_TRANSFER_ENCODING="chunked",
+        **{"wsgi.input": io.BytesIO(data)},
+        **alice_push,
+    )
+    assert response.status_code == 202
+    assert response["Range"] == f"0-{len(data) - 1}"
+    digest = digest_bytes(data)
+    assert client.put(f"{location}?digest={digest}", **alice_push).status_code == 201
+
+
+def test_wrong_digest_cancels_the_session(client, alice_push):
+    location = _start(client, alice_push)["Location"]
+    client.patch(location, data=b"content", content_type=OCTETS, **alice_push)
+    response = client.put(f"{location}?digest={digest_bytes(b'other')}", **alice_push)
+    assert response.status_code == 400
+    assert _error_code(response) == "DIGEST_INVALID"
+    assert not Blob.objects.exists()
+    assert client.get(location, **alice_push).status_code == 404
+
+
+@pytest.mark.parametrize("query", ["", "?digest=", "?digest=sha256:abc", "?digest=md5:" + "0" * 32])
+def test_put_needs_a_valid_digest(client, alice_push, query):
+    location = _start(client, alice_push)["Location"]
+    response = client.put(f"{location}{query}", **alice_push)
+    assert response.status_code == 400
+    assert _error_code(response) == "DIGEST_INVALID"
+    assert client.get(location, **alice_push).status_code == 204
+
+
+def test_sha512_digest(client, alice_push):
+    data = b"sha512 content"
+    location = _start(client, alice_push)["Location"]
+    client.patch(location, data=data, content_type=OCTETS, **alice_push)
+    digest = digest_bytes(data, "sha512")
+    response = client.put(f"{location}?digest={digest}", **alice_push)
+    assert response.status_code == 201
+    assert _stored(client, "alice/app", digest, alice_push) == data
+
+
+def test_empty_blob(client, alice_push):
+    digest = blob_upload(client, "alice/app", b"", alice_push)
+    head = client.head(f"/v2/alice/app/blobs/{digest}", **alice_push)
+    assert head.status_code == 200 and head["Content-Length"] == "0"
+
+
+def test_cancel(client, alice_push):
+    location = _start(client, alice_push)["Location"]
+    session_id = location.rsplit("/", 1)[1]
+    client.patch(location, data=b"abc", content_type=OCTETS, **alice_push)
+    response = client.delete(location, **alice_push)
+    assert response.status_code == 204
+    assert not (settings.UPLOAD_STAGING_DIR / session_id).exists()
+    again = client.delete(location, **alice_push)
+    assert again.status_code == 404
+    assert _error_code(again) == "BLOB_UPLOAD_UNKNOWN"
+
+
+@pytest.mark.parametrize("session_id", ["not-a-uuid", str(uuid.uuid4())])
+@pytest.mark.parametrize("method", ["get", "patch", "put", "delete"])
+def test_unknown_session(client, alice_push, session_id, method):
+    response = getattr(client, method)(
+        f"/v2/alice/app/blobs/uploads/{session_id}?digest={digest_bytes(b'')}", **alice_push
+    )
+    assert response.status_code == 404
+    assert _error_code(response) == "BLOB_UPLOAD_UNKNOWN"
+
+
+def test_session_of_another_repository_is_unknown(client, alice, alice_push):
+    location = _start(client, alice_push)["Location"]
+    session_id = location.rsplit("/", 1)[1]
+    other = bearer("alice", push_access("alice/other"))
+    response = client.get(f"/v2/alice/other/blobs/uploads/{session_id}", **other)
+    assert response.status_code == 404
+    assert _error_code(response) == "BLOB_UPLOAD_UNKNOWN"
+
+
+def test_upload_needs_push(client, public_repo, charlie):
+    response = client.post(
+        "/v2/alice/app/blobs/uploads/", **bearer("charlie", pull_access("alice/app"))
+    )
+    assert response.status_code == 403
+    assert _error_code(response) == "DENIED"
+
+
+def test_chunks_on_another_process_are_rehashed_once(client, alice_push, monkeypatch):
+    """A PUT landing on a process that did not see every chunk re-reads the staged bytes."""
+    calls = []
+    real = upload_services.digest_file
+    monkeypatch.setattr(
+        upload_services, "digest_file", lambda *a, **k: calls.append(a) or real(*a, **k)
+    )
+    data = b"a" * 1000 + b"b" * 1000
+    location = _start(client, alice_push)["Location"]
+    client.patch(location, data=data[:1000], content_type=OCTETS, **alice_push)
+    upload_services._HASHERS.clear()  # the next chunk lands on a fresh process
+    client.patch(location, data=data[1000:], content_type=OCTETS, **alice_push)
+    response = client.put(f"{location}?digest={digest_bytes(data)}", **alice_push)
+    assert response.status_code == 201
+    assert len(calls) == 1
+
+
+def test_common_path_never_rereads(client, alice_push, monkeypatch):
+    calls = []
+    real = upload_services.digest_file
+    monkeypatch.setattr(
+        upload_services, "digest_file", lambda *a, **k: calls.append(a) or real(*a, **k)
+    )
+    data = b"layer" * 1000
+    location = _start(client, alice_push)["Location"]
+    client.patch(location, data=data, content_type=OCTETS, **alice_push)
+    assert client.put(f"{location}?digest={digest_bytes(data)}", **alice_push).status_code == 201
+    assert calls == []
+
+
+def test_identical_concurrent_uploads_share_one_blob(client, alice, alice_push):
+    data = b"same layer"
+    digest = digest_bytes(data)
+    other = bearer("alice", push_access("alice/other"))
+    first = _start(client, alice_push)["Location"]
+    second = _start(client, other, "alice/other")["Location"]
+    client.patch(first, data=data, content_type=OCTETS, **alice_push)
+    client.patch(second, data=data, content_type=OCTETS, **other)
+    assert client.put(f"{first}?digest={digest}", **alice_push).status_code == 201
+    assert client.put(f"{second}?digest={digest}", **other).status_code == 201
+    assert Blob.objects.filter(digest=digest).count() == 1
+    assert RepositoryBlob.objects.filter(blob__digest=digest).count() == 2
+    assert _stored(client, "alice/other", digest, other) == data
+
+
+def test_upload_streams_in_constant_memory(client, alice_push):
+    size = 48 * 1024 * 1024
+    body = io.BytesIO(b"\0" * size)
+    location = _start(client, alice_push)["Location"]
+    tracemalloc.start()
+    try:
+        response = client.patch(
+            location,
+            data=b"",
+            content_type=OCTETS,
+            CONTENT_LENGTH=str(size),
+            **{"wsgi.input": body},
+            **alice_push,
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert response.status_code == 202
+    assert peak < 8 * 1024 * 1024
+    digest = digest_bytes(b"\0" * size)
+    assert client.put(f"{location}?digest={digest}", **alice_push).status_code == 201
+
+
+# Cross-repository mount ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def layer(client, public_repo, private_repo, alice):
+    """One blob in alice/app (public) and another in alice/secret (private)."""
+    public = blob_upload(
+        client, "alice/app", b"public layer", bearer("alice", push_access("alice/app"))
+    )
+    private = blob_upload(
+        client, "alice/secret", b"private layer", bearer("alice", push_access("alice/secret"))
+    )
+    return {"public": public, "private": private}
+
+
+def _mount(client, name, digest, source, headers):
+    return client.post(f"/v2/{name}/blobs/uploads/?mount={digest}&from={source}", **headers)
+
+
+def test_mount_from_a_pullable_repository(client, layer, bob):
+    access = push_access("bob/copy") + pull_access("alice/app")
+    headers = bearer("bob", access)
+    response = _mount(client, "bob/copy", layer["public"], "alice/app", headers)
+    assert response.status_code == 201, response.content
+    assert response["Location"] == f"/v2/bob/copy/blobs/{layer['public']}"
+    assert response["Docker-Content-Digest"] == layer["public"]
+    assert _stored(client, "bob/copy", layer["public"], headers) == b"public layer"
+    assert not BlobUpload.objects.exists()
+
+
+def test_mount_falls_back_to_an_upload(client, layer, bob, charlie):
+    headers = bearer("bob", push_access("bob/copy") + pull_access("alice/app"))
+    # The source does not hold this digest.
+    missing = _mount(client, "bob/copy", layer["private"], "alice/app", headers)
+    assert missing.status_code == 202
+    assert missing["Location"].startswith("/v2/bob/copy/blobs/uploads/")
+    # No pull grant on the source.
+    no_grant = _mount(
+        client, "bob/copy", layer["public"], "alice/app", bearer("bob", push_access("bob/copy"))
+    )
+    assert no_grant.status_code == 202
+    # Malformed digest or source name.
+    assert _mount(client, "bob/copy", "sha256:zz", "alice/app", headers).status_code == 202
+    assert _mount(client, "bob/copy", layer["public"], "NOT//valid", headers).status_code == 202
+
+
+def test_mount_from_an_invisible_private_repository_never_leaks(client, layer, charlie):
+    auth = {"HTTP_AUTHORIZATION": basic_auth("charlie")}
+    hidden = _mount(client, "charlie/copy", layer["private"], "alice/secret", auth)
+    absent = _mount(client, "charlie/copy", layer["private"], "alice/nothing", auth)
+    assert hidden.status_code == absent.status_code == 202
+    assert not RepositoryBlob.objects.filter(
+        repository__name="copy", blob__digest=layer["private"]
+    ).exists()
+
+
+def test_mount_from_a_private_repository_the_caller_may_pull(client, layer, bob):
+    auth = {"HTTP_AUTHORIZATION": basic_auth("bob")}
+    response = _mount(client, "bob/copy", layer["private"], "alice/secret", auth)
+    assert response.status_code == 201
