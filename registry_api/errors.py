@@ -139,3 +139,11 @@ ALL_ERRORS: tuple[type[RegistryError], ...] = (
     Unsupported,
     TooManyRequests,
 )
+
+
+class PaginationNumberInvalid(RegistryError):
+    """`n` on tags/list or _catalog is not a non-negative integer (distribution's code)."""
+
+    code = "PAGINATION_NUMBER_INVALID"
+    message = "invalid number of results requested"
+    status = 400

@@ -1,9 +1,166 @@
+"""`/v2/<name>/manifests/<reference>`: GET/HEAD (content negotiation), PUT, DELETE.
+
+Manifests are served as the exact bytes pushed (so the digest is stable), never converted: a
+client whose Accept list leaves out the stored media type gets MANIFEST_UNKNOWN, as distribution
+answers for an OCI manifest requested with Docker-only types.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.http import HttpResponse
+from django.utils import timezone
+
+from hub.models import Repository
+from registry_api import proxy
 from registry_api.endpoint import registry_endpoint
-from registry_api.errors import Unsupported
+from registry_api.errors import ManifestUnknown, NameUnknown
+from registry_api.manifests import is_digest
+from registry_api.models import Tag
+from registry_api.selectors_manifests import manifest_get, tag_get
+from registry_api.services.manifests import (
+    ManifestTooLarge,
+    manifest_delete,
+    manifest_push,
+    manifest_validate,
+)
+from registry_api.services.tags import tag_delete
+from registry_api.streams import request_chunks
+
+_WILDCARDS = ("*/*", "application/*")
+
+
+def accepted_types(header: str) -> set[str] | None:
+    """Media types an Accept header asks for (q=0 excluded); None means anything goes."""
+    if not header.strip():
+        return None
+    accepted = set()
+    for item in header.split(","):
+        media_type, *params = (part.strip() for part in item.split(";"))
+        refused = any(
+            param.replace(" ", "").lower() in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+            for param in params
+        )
+        if media_type and not refused:
+            accepted.add(media_type.lower())
+    if accepted & set(_WILDCARDS):
+        return None
+    return accepted
+
+
+def _not_found(ctx, reference: str):
+    if ctx.repository is None:
+        return NameUnknown({"name": ctx.full_name})
+    return ManifestUnknown({"reference": reference[:200]})
+
+
+def _manifest_for_read(ctx, reference: str):
+    mirrored = ctx.repository is not None and ctx.repository.mirror_of
+    if mirrored and not is_digest(reference):
+        # A mirrored tag may have moved upstream: let the cache revalidate it first.
+        fetched = proxy.manifest_fetch(ctx, reference)
+        if fetched is not None:
+            return fetched
+    manifest = manifest_get(repository=ctx.repository, reference=reference)
+    if manifest is None:
+        manifest = proxy.manifest_fetch(ctx, reference)
+    if manifest is None:
+        raise _not_found(ctx, reference)
+    return manifest
+
+
+def _pull_count(ctx, reference: str, manifest) -> None:
+    repository_id = manifest.repository_id
+    Repository.objects.filter(pk=repository_id).update(pull_count=F("pull_count") + 1)
+    if not is_digest(reference):
+        Tag.objects.filter(repository_id=repository_id, name=reference).update(
+            last_pulled_at=timezone.now()
+        )
+
+
+def _get(request, ctx, reference: str) -> HttpResponse:
+    manifest = _manifest_for_read(ctx, reference)
+    accepted = accepted_types(request.META.get("HTTP_ACCEPT", ""))
+    if accepted is not None and manifest.media_type not in accepted:
+        raise ManifestUnknown(
+            {"reference": reference[:200], "mediaType": manifest.media_type},
+            message=f"manifest is {manifest.media_type}, which the Accept header does not include",
+        )
+    payload = bytes(manifest.payload)
+    etag = f'"{manifest.digest}"'
+    headers = {
+        "Docker-Content-Digest": manifest.digest,
+        "ETag": etag,
+        "Content-Length": str(len(payload)),
+    }
+    if request.method == "HEAD":
+        response = HttpResponse(content_type=manifest.media_type, headers=headers)
+    elif etag in request.META.get("HTTP_IF_NONE_MATCH", ""):
+        response = HttpResponse(status=304, headers={"Docker-Content-Digest": manifest.digest})
+        response["ETag"] = etag
+    else:
+        _pull_count(ctx, reference, manifest)
+        response = HttpResponse(payload, content_type=manifest.media_type, headers=headers)
+    return response
+
+
+def _body_read(request) -> bytes:
+    """Read at most the size limit + 1 bytes (enough to refuse, never a huge body in memory)."""
+    limit = settings.REGISTRY_MAX_MANIFEST_BYTES
+    declared = request.META.get("CONTENT_LENGTH") or ""
+    if declared.isdigit() and int(declared) > limit:
+        raise ManifestTooLarge({"size": int(declared), "limit": limit})
+    chunks, size = [], 0
+    for chunk in request_chunks(request):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            break
+    return b"".join(chunks)
+
+
+def _put(request, ctx, reference: str) -> HttpResponse:
+    valid = manifest_validate(
+        reference=reference,
+        body=_body_read(request),
+        content_type=request.META.get("CONTENT_TYPE"),
+    )
+    with transaction.atomic():
+        repository = ctx.repository_for_push()
+        manifest = manifest_push(repository=repository, valid=valid, actor=ctx.user)
+    response = HttpResponse(status=201)
+    response["Location"] = f"/v2/{ctx.full_name}/manifests/{manifest.digest}"
+    response["Docker-Content-Digest"] = manifest.digest
+    response["Content-Length"] = "0"
+    if valid.parsed.subject is not None:
+        response["OCI-Subject"] = valid.parsed.subject.digest
+    return response
+
+
+def _delete(request, ctx, reference: str) -> HttpResponse:
+    if is_digest(reference):
+        manifest = manifest_get(repository=ctx.repository, reference=reference)
+        if manifest is None:
+            raise _not_found(ctx, reference)
+        manifest_delete(manifest=manifest, actor=ctx.user)
+    else:
+        tag = tag_get(repository=ctx.repository, name=reference)
+        if tag is None:
+            raise _not_found(ctx, reference)
+        tag_delete(tag=tag, actor=ctx.user)
+    response = HttpResponse(status=202)
+    response["Content-Length"] = "0"
+    return response
 
 
 @registry_endpoint(
     action_by_method={"GET": "pull", "HEAD": "pull", "PUT": "push", "DELETE": "delete"}
 )
 def manifest(request, ctx, reference):
-    raise Unsupported()
+    if request.method == "PUT":
+        return _put(request, ctx, reference)
+    if request.method == "DELETE":
+        return _delete(request, ctx, reference)
+    return _get(request, ctx, reference)

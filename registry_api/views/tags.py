@@ -1,7 +1,46 @@
+"""`/v2/<name>/tags/list[?n=&last=]`: tag names in byte order, paginated with a Link header."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.http import JsonResponse
+
 from registry_api.endpoint import registry_endpoint
-from registry_api.errors import Unsupported
+from registry_api.errors import NameUnknown, PaginationNumberInvalid
+from registry_api.selectors_manifests import tag_names
+
+# Above this, `n` is clamped (the Link header tells the client there is more).
+MAX_PAGE = 10_000
+
+
+def page_size(request, *, default: int | None, maximum: int) -> int | None:
+    """Parse `n`: absent gives `default`, a non-integer or negative is PAGINATION_NUMBER_INVALID."""
+    raw = request.GET.get("n")
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit():
+        raise PaginationNumberInvalid({"n": raw[:50]})
+    return min(int(raw), maximum)
+
+
+def next_link(path: str, *, n: int, last: str) -> str:
+    return f'<{path}?{urlencode({"n": n, "last": last})}>; rel="next"'
 
 
 @registry_endpoint(action_by_method={"GET": "pull"})
 def tags_list(request, ctx):
-    raise Unsupported()
+    if ctx.repository is None:
+        raise NameUnknown({"name": ctx.full_name})
+    n = page_size(request, default=None, maximum=MAX_PAGE)
+    last = request.GET.get("last", "")
+    if n == 0:
+        names, more = [], False
+    else:
+        names = tag_names(repository=ctx.repository, limit=None if n is None else n + 1, last=last)
+        more = n is not None and len(names) > n
+        names = names[:n] if more else names
+    response = JsonResponse({"name": ctx.full_name, "tags": names})
+    if more:
+        response["Link"] = next_link(f"/v2/{ctx.full_name}/tags/list", n=n, last=names[-1])
+    return response

@@ -1,0 +1,173 @@
+"""Manifest writes: push (validate, store, link, tag) and delete by digest.
+
+A push is one transaction: the Manifest row with its exact bytes, its links to the blobs and
+child manifests it references, the tag (if pushed by tag) and the push event. References are
+checked against *this* repository: a blob another repository holds does not count until it is
+mounted here.
+
+Pushes by digest (how clients upload the children of an index, or referrers) publish no event:
+no tag changed. The index or image pushed by tag afterwards publishes the one push event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from hub.names import TAG_RE
+from registry_api.digests import digest_parse
+from registry_api.errors import (
+    DigestInvalid,
+    ManifestBlobUnknown,
+    ManifestInvalid,
+)
+from registry_api.manifests import (
+    InvalidManifest,
+    ParsedManifest,
+    digest_compute,
+    is_digest,
+    manifest_parse,
+)
+from registry_api.models import Blob, Manifest, RepositoryBlob, Tag
+from registry_api.services.tags import repository_touch, tag_point
+from webhooks.services import event_publish
+
+
+class ManifestTooLarge(ManifestInvalid):
+    """OCI distribution-spec: a registry enforcing a manifest size limit answers 413."""
+
+    status = 413
+    message = "manifest exceeds the size limit"
+
+
+@dataclass(frozen=True)
+class ValidManifest:
+    """A manifest body checked on its own (before any database lookup)."""
+
+    body: bytes
+    parsed: ParsedManifest
+    digest: str
+    tag: str  # "" for a push by digest
+
+
+def manifest_validate(*, reference: str, body: bytes, content_type: str | None) -> ValidManifest:
+    """Check the reference, size, JSON and media type; return the body's digest.
+
+    A digest reference must match the body, hashed with the reference's algorithm; a tag
+    reference stores the manifest under its sha256 digest.
+    """
+    limit = settings.REGISTRY_MAX_MANIFEST_BYTES
+    if len(body) > limit:
+        raise ManifestTooLarge({"size": len(body), "limit": limit})
+    if is_digest(reference):
+        expected = digest_parse(reference)
+        tag = ""
+        digest = digest_compute(body, expected.algorithm)
+        if digest != str(expected):
+            raise DigestInvalid(
+                {"digest": str(expected), "computed": digest},
+                message="manifest digest did not match the reference",
+            )
+    else:
+        if not TAG_RE.match(reference):
+            raise ManifestInvalid({"tag": reference[:200]}, message="invalid tag")
+        tag = reference
+        digest = digest_compute(body)
+    try:
+        parsed = manifest_parse(body, content_type)
+    except InvalidManifest as exc:
+        raise ManifestInvalid(exc.detail, message=exc.message) from None
+    return ValidManifest(body=body, parsed=parsed, digest=digest, tag=tag)
+
+
+def _blobs_present(*, repository, digests: list[str]) -> dict[str, Blob]:
+    links = RepositoryBlob.objects.filter(repository=repository, blob__digest__in=digests)
+    return {link.blob.digest: link.blob for link in links.select_related("blob")}
+
+
+def _references_resolve(*, repository, parsed: ParsedManifest) -> tuple[list[Blob], list[Manifest]]:
+    """Return the blobs and child manifests the manifest references; raise if one is missing."""
+    required = parsed.required_blob_digests
+    blobs = _blobs_present(repository=repository, digests=required + parsed.optional_blob_digests)
+    missing = [digest for digest in required if digest not in blobs]
+    if missing:
+        raise ManifestBlobUnknown(
+            {"digest": missing[0], "missing": missing},
+            message="manifest references a blob unknown to this repository",
+        )
+    children = list(Manifest.objects.filter(repository=repository, digest__in=parsed.child_digests))
+    found = {child.digest for child in children}
+    missing = [digest for digest in parsed.child_digests if digest not in found]
+    if missing:
+        raise ManifestBlobUnknown(
+            {"digest": missing[0], "missing": missing},
+            message="index references a manifest unknown to this repository",
+        )
+    return list(blobs.values()), children
+
+
+def _total_size(parsed: ParsedManifest, children: list[Manifest]) -> int:
+    if parsed.is_index:
+        return sum(child.total_size for child in children)
+    return parsed.image_size
+
+
+@transaction.atomic
+def manifest_push(*, repository, valid: ValidManifest, actor) -> Manifest:
+    """Store a validated manifest in `repository`, link its references, point its tag."""
+    parsed = valid.parsed
+    blobs, children = _references_resolve(repository=repository, parsed=parsed)
+    pusher = actor if getattr(actor, "is_authenticated", False) else None
+    manifest = Manifest.objects.filter(repository=repository, digest=valid.digest).first()
+    if manifest is None:
+        try:
+            with transaction.atomic():
+                manifest = Manifest.objects.create(
+                    repository=repository,
+                    digest=valid.digest,
+                    media_type=parsed.media_type,
+                    artifact_type=parsed.artifact_type,
+                    payload=valid.body,
+                    size=len(valid.body),
+                    subject_digest=parsed.subject.digest if parsed.subject else "",
+                    config_digest=parsed.config.digest if parsed.config else "",
+                    total_size=_total_size(parsed, children),
+                    annotations=parsed.annotations,
+                    pushed_by=pusher,
+                )
+        except IntegrityError:
+            # The same manifest was pushed concurrently: content is identical by digest.
+            manifest = Manifest.objects.get(repository=repository, digest=valid.digest)
+        if blobs:
+            manifest.blobs.add(*blobs)
+        if children:
+            manifest.children.add(*children)
+    if valid.tag:
+        tag_point(repository=repository, name=valid.tag, manifest=manifest, actor=actor)
+    else:
+        repository_touch(repository=repository)
+    return manifest
+
+
+@transaction.atomic
+def manifest_delete(*, manifest: Manifest, actor) -> None:
+    """Delete a manifest and every tag on it; one delete event per removed tag (or one untagged).
+
+    Blobs stay (garbage collection decides); manifests that refer to it as `subject` stay too.
+    """
+    repository = manifest.repository
+    tag_names = list(
+        Tag.objects.filter(manifest=manifest).order_by("name").values_list("name", flat=True)
+    )
+    digest, media_type = manifest.digest, manifest.media_type
+    manifest.delete()
+    for name in tag_names or [""]:
+        event_publish(
+            action="delete",
+            repository=repository,
+            actor=actor,
+            data={"tag": name, "digest": digest, "media_type": media_type},
+        )
+    repository_touch(repository=repository)
