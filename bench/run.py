@@ -1,0 +1,463 @@
+#!/usr/bin/env python3
+"""Dockyard against the reference registry (CNCF Distribution 2.8), in one run: `make bench`.
+
+Starts Dockyard exactly as `make run` does (scripts/run.sh: gunicorn + Celery, SQLite and
+filesystem storage under a temporary DATA_DIR) and `docker-registry serve` (filesystem storage,
+no auth) on free loopback ports, then measures for each:
+
+- push throughput of one blob (default 256 MiB): POST, one streamed PATCH, PUT ?digest=;
+- pull throughput of that blob: GET, streamed;
+- manifest GETs per second: N client threads (spread over a few processes so that the client's
+  GIL is not the bottleneck) for D seconds, with a Bearer token for Dockyard;
+- Dockyard's peak memory during the push: the sum of the gunicorn workers' RSS, sampled from /proc.
+
+Prints both and their ratios (Dockyard / reference; > 1 means Dockyard is faster, or for memory
+uses more), and writes the figures as JSON into bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import http.client
+import json
+import multiprocessing
+import os
+import platform
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.e2e.reference import ReferenceRegistry  # noqa: E402
+from tests.e2e.server import Server  # noqa: E402
+from tests.e2e.tools import registry_token  # noqa: E402
+
+MiB = 1024 * 1024
+CHUNK = 4 * MiB
+USER, PASSWORD = "bench", "bench-Passw0rd-bench"
+REPOSITORY = "bench/blob"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+
+
+# -- the blob: a 4 MiB random block repeated, with a per-run prefix so nothing is deduplicated
+
+
+class Blob:
+    def __init__(self, size: int):
+        self.size = size
+        self.block = os.urandom(CHUNK)
+        self.prefix = os.urandom(64)
+        digest = hashlib.sha256()
+        for chunk in self.chunks():
+            digest.update(chunk)
+        self.digest = "sha256:" + digest.hexdigest()
+
+    def chunks(self):
+        left = self.size
+        first = True
+        while left > 0:
+            chunk = (self.prefix + self.block[64:]) if first else self.block
+            chunk = chunk[:left]
+            first = False
+            left -= len(chunk)
+            yield chunk
+
+
+# -- memory: the gunicorn workers under the server's process tree
+
+
+def _proc_table() -> dict[int, tuple[int, str]]:
+    table = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                stat = handle.read()
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                cmdline = handle.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        table[int(entry)] = (ppid, cmdline)
+    return table
+
+
+def _rss_bytes(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def gunicorn_workers(root_pid: int) -> list[int]:
+    """Descendants of root_pid that are gunicorn processes whose parent is gunicorn too."""
+    table = _proc_table()
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _) in table.items():
+        children.setdefault(ppid, []).append(pid)
+    found, stack = [], [root_pid]
+    while stack:
+        pid = stack.pop()
+        for child in children.get(pid, []):
+            stack.append(child)
+            parent_cmd = table.get(pid, (0, ""))[1]
+            if "gunicorn" in table[child][1] and "gunicorn" in parent_cmd:
+                found.append(child)
+    return found
+
+
+class PeakRSS:
+    """Samples the summed RSS of some processes every 20 ms while active."""
+
+    def __init__(self, pids_of):
+        self.pids_of = pids_of
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        pids = self.pids_of()
+        while not self._stop.is_set():
+            self.peak = max(self.peak, sum(_rss_bytes(pid) for pid in pids))
+            self._stop.wait(0.02)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def rss_total(pids) -> int:
+    return sum(_rss_bytes(pid) for pid in pids)
+
+
+# -- the measurements
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+def expect(answer: requests.Response, status: int) -> requests.Response:
+    if answer.status_code != status:
+        request = answer.request
+        raise BenchError(f"{request.method} {answer.url}: {answer.status_code} {answer.text}")
+    return answer
+
+
+def _absolute(base: str, location: str) -> str:
+    return urllib.parse.urljoin(base + "/", location)
+
+
+def push_blob(base: str, headers: dict, blob: Blob) -> float:
+    """POST, one streamed (chunked) PATCH, PUT ?digest=; returns seconds."""
+    with requests.Session() as session:
+        session.headers.update(headers)
+        started = time.perf_counter()
+        start = expect(session.post(f"{base}/v2/{REPOSITORY}/blobs/uploads/", timeout=60), 202)
+        location = _absolute(base, start.headers["Location"])
+        patch = session.patch(
+            location,
+            data=blob.chunks(),
+            headers={"Content-Type": "application/octet-stream"},
+            timeout=600,
+        )
+        expect(patch, 202)
+        location = _absolute(base, patch.headers["Location"])
+        separator = "&" if "?" in location else "?"
+        expect(session.put(f"{location}{separator}digest={blob.digest}", timeout=600), 201)
+        return time.perf_counter() - started
+
+
+def pull_blob(base: str, headers: dict, blob: Blob) -> float:
+    started = time.perf_counter()
+    received = 0
+    with requests.get(
+        f"{base}/v2/{REPOSITORY}/blobs/{blob.digest}", headers=headers, stream=True, timeout=600
+    ) as answer:
+        expect(answer, 200)
+        for chunk in answer.iter_content(CHUNK):
+            received += len(chunk)
+    elapsed = time.perf_counter() - started
+    if received != blob.size:
+        raise BenchError(f"pulled {received} bytes, expected {blob.size}")
+    return elapsed
+
+
+def put_manifest(base: str, headers: dict, blob: Blob) -> str:
+    """A config blob and a manifest whose one layer is the big blob, tagged `latest`."""
+    config = json.dumps(
+        {"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}
+    ).encode()
+    config_digest = "sha256:" + hashlib.sha256(config).hexdigest()
+    start = requests.post(f"{base}/v2/{REPOSITORY}/blobs/uploads/", headers=headers, timeout=60)
+    expect(start, 202)
+    location = _absolute(base, start.headers["Location"])
+    separator = "&" if "?" in location else "?"
+    upload = requests.put(
+        f"{location}{separator}digest={config_digest}",
+        data=config,
+        headers={**headers, "Content-Type": "application/octet-stream"},
+        timeout=60,
+    )
+    expect(upload, 201)
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": DOCKER_MANIFEST,
+        "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "digest": config_digest,
+            "size": len(config),
+        },
+        "layers": [
+            {
+                "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                "digest": blob.digest,
+                "size": blob.size,
+            }
+        ],
+    }
+    answer = requests.put(
+        f"{base}/v2/{REPOSITORY}/manifests/latest",
+        data=json.dumps(manifest).encode(),
+        headers={**headers, "Content-Type": DOCKER_MANIFEST},
+        timeout=60,
+    )
+    return expect(answer, 201).headers.get("Docker-Content-Digest", "")
+
+
+def _manifest_worker(args) -> tuple[int, int, list[float]]:
+    """One client process: `threads` keep-alive connections GETting the manifest until `until`."""
+    host, port, headers, threads, until = args
+    path = f"/v2/{REPOSITORY}/manifests/latest"
+    counts, errors, latencies = [0] * threads, [0] * threads, [[] for _ in range(threads)]
+
+    def loop(index: int):
+        connection = http.client.HTTPConnection(host, port, timeout=30)
+        while time.time() < until:
+            started = time.perf_counter()
+            try:
+                connection.request("GET", path, headers=headers)
+                answer = connection.getresponse()
+                answer.read()
+                if answer.status == 200:
+                    counts[index] += 1
+                    latencies[index].append(time.perf_counter() - started)
+                else:
+                    errors[index] += 1
+                if answer.will_close:
+                    connection.close()
+                    connection = http.client.HTTPConnection(host, port, timeout=30)
+            except (OSError, http.client.HTTPException):
+                errors[index] += 1
+                connection.close()
+                connection = http.client.HTTPConnection(host, port, timeout=30)
+        connection.close()
+
+    workers = [threading.Thread(target=loop, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return sum(counts), sum(errors), [x for chunk in latencies for x in chunk]
+
+
+def manifest_gets(address: str, headers: dict, concurrency: int, duration: float) -> dict:
+    host, port = address.rsplit(":", 1)
+    processes = min(4, concurrency)
+    per_process = [
+        concurrency // processes + (i < concurrency % processes) for i in range(processes)
+    ]
+    headers = {**headers, "Accept": DOCKER_MANIFEST}
+    started = time.time()
+    until = started + duration
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        results = pool.map(
+            _manifest_worker,
+            [(host, int(port), headers, threads, until) for threads in per_process],
+        )
+    elapsed = time.time() - started
+    ok = sum(count for count, _, _ in results)
+    latencies = sorted(x for _, _, chunk in results for x in chunk)
+
+    def percentile(p: float) -> float:
+        if not latencies:
+            return 0.0
+        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
+
+    return {
+        "requests": ok,
+        "errors": sum(errors for _, errors, _ in results),
+        "per_second": ok / elapsed,
+        "p50_ms": percentile(0.50),
+        "p99_ms": percentile(0.99),
+    }
+
+
+def measure(name: str, base: str, address: str, auth_headers, blob: Blob, args, rss_pids=None):
+    """auth_headers(scope) -> headers. Returns the figures for one registry."""
+    print(f"[{name}] push {blob.size // MiB} MiB …", flush=True)
+    push_headers = auth_headers(f"repository:{REPOSITORY}:pull,push")
+    idle_rss = rss_total(rss_pids()) if rss_pids else 0
+    if rss_pids:
+        with PeakRSS(rss_pids) as sampler:
+            push_seconds = push_blob(base, push_headers, blob)
+        peak_rss = sampler.peak
+    else:
+        push_seconds, peak_rss = push_blob(base, push_headers, blob), 0
+    put_manifest(base, push_headers, blob)
+    pull_headers = auth_headers(f"repository:{REPOSITORY}:pull")
+    print(f"[{name}] pull …", flush=True)
+    pull_seconds = pull_blob(base, pull_headers, blob)
+    print(f"[{name}] manifest GETs, {args.concurrency} clients, {args.duration:g}s …", flush=True)
+    gets = manifest_gets(address, pull_headers, args.concurrency, args.duration)
+    result = {
+        "push_seconds": push_seconds,
+        "push_mib_per_s": blob.size / MiB / push_seconds,
+        "pull_seconds": pull_seconds,
+        "pull_mib_per_s": blob.size / MiB / pull_seconds,
+        "manifest_gets": gets,
+    }
+    if rss_pids:
+        result["idle_rss_mib"] = idle_rss / MiB
+        result["peak_rss_during_push_mib"] = peak_rss / MiB
+    return result
+
+
+def run(args) -> dict:
+    blob = Blob(args.size * MiB)
+    results: dict = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "blob_mib": args.size,
+        "concurrency": args.concurrency,
+        "duration_s": args.duration,
+    }
+    with tempfile.TemporaryDirectory(prefix="dockyard-bench-") as tmp:
+        tmp = Path(tmp)
+        # As `make run` serves it: scripts/run.sh, SQLite and blobs under DATA_DIR, no Redis.
+        # Access logs are off on both sides so that neither pays for a log line per request.
+        env = {"DATABASE_URL": "", "REDIS_URL": "", "CELERY_BROKER_URL": "", "ACCESS_LOG": "0"}
+        dockyard = Server(tmp / "dockyard", env=env)
+        reference = ReferenceRegistry(tmp / "reference")
+        try:
+            if args.only in (None, "dockyard"):
+                dockyard.start()
+                dockyard.create_user(USER, PASSWORD)
+                results["dockyard_workers"] = int(dockyard.env.get("WEB_WORKERS", "2"))
+
+                def dockyard_headers(scope: str) -> dict:
+                    token = registry_token(dockyard.url, scope, auth=(USER, PASSWORD))
+                    return {"Authorization": f"Bearer {token}"}
+
+                results["dockyard"] = measure(
+                    "dockyard",
+                    dockyard.url,
+                    dockyard.address,
+                    dockyard_headers,
+                    blob,
+                    args,
+                    rss_pids=lambda: gunicorn_workers(dockyard.process.pid),
+                )
+                dockyard.stop()  # one server at a time: they share two cores
+            if args.only in (None, "reference"):
+                if not ReferenceRegistry.available():
+                    sys.exit("docker-registry is not installed (apt-get install docker-registry)")
+                reference.start()
+                results["reference"] = measure(
+                    "reference",
+                    reference.url,
+                    reference.address,
+                    lambda scope: {},
+                    blob,
+                    args,
+                    rss_pids=lambda: [reference.process.pid],
+                )
+        finally:
+            dockyard.stop()
+            reference.stop()
+    if "reference" in results and "dockyard" in results:
+        ours, theirs = results["dockyard"], results["reference"]
+        results["ratios"] = {
+            "push": ours["push_mib_per_s"] / theirs["push_mib_per_s"],
+            "pull": ours["pull_mib_per_s"] / theirs["pull_mib_per_s"],
+            "manifest_gets": ours["manifest_gets"]["per_second"]
+            / max(theirs["manifest_gets"]["per_second"], 1e-9),
+            "peak_rss_during_push": ours["peak_rss_during_push_mib"]
+            / max(theirs["peak_rss_during_push_mib"], 1e-9),
+        }
+    return results
+
+
+def report(results: dict) -> str:
+    rows = [("", "dockyard", "reference", "ratio")]
+    ours, theirs = results.get("dockyard"), results.get("reference")
+    ratios = results.get("ratios", {})
+
+    def row(label, key, fmt, ratio_key):
+        mine = fmt.format(key(ours)) if ours else "-"
+        other = fmt.format(key(theirs)) if theirs else "-"
+        ratio = f"{ratios[ratio_key]:.2f}x" if ratio_key in ratios else "-"
+        rows.append((label, mine, other, ratio))
+
+    size = results["blob_mib"]
+    row(f"push {size} MiB (MiB/s)", lambda r: r["push_mib_per_s"], "{:.1f}", "push")
+    row(f"pull {size} MiB (MiB/s)", lambda r: r["pull_mib_per_s"], "{:.1f}", "pull")
+    row(
+        f"manifest GET/s ({results['concurrency']} clients)",
+        lambda r: r["manifest_gets"]["per_second"],
+        "{:.0f}",
+        "manifest_gets",
+    )
+    row("manifest GET p99 (ms)", lambda r: r["manifest_gets"]["p99_ms"], "{:.1f}", "")
+    row("manifest GET errors", lambda r: r["manifest_gets"]["errors"], "{}", "")
+    row(
+        "peak RSS during push (MiB)",
+        lambda r: r["peak_rss_during_push_mib"],
+        "{:.0f}",
+        "peak_rss_during_push",
+    )
+    row("idle RSS before push (MiB)", lambda r: r["idle_rss_mib"], "{:.0f}", "")
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)) for r in rows]
+    lines.append(
+        "ratio = dockyard / reference (throughput: > 1 is faster; RSS: dockyard's gunicorn "
+        "workers summed vs the reference's one process)"
+    )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", type=int, default=256, help="blob size in MiB (256)")
+    parser.add_argument("--concurrency", type=int, default=16, help="manifest GET clients (16)")
+    parser.add_argument("--duration", type=float, default=10, help="manifest GET seconds (10)")
+    parser.add_argument("--only", choices=("dockyard", "reference"), help="measure one side")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    args = parser.parse_args()
+    results = run(args)
+    print(report(results))
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / f"bench-{results['when'].replace(':', '')}.json"
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"written {path}")
+
+
+if __name__ == "__main__":
+    main()
