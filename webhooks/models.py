@@ -9,6 +9,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from webhooks.signing import secret_generate
+
 
 class Webhook(models.Model):
     class Format(models.TextChoices):
@@ -29,7 +31,7 @@ class Webhook(models.Model):
     payload_format = models.CharField(
         max_length=20, choices=Format.choices, default=Format.DOCKER_HUB
     )
-    secret = models.CharField(max_length=200)
+    secret = models.CharField(max_length=200, default=secret_generate)
     is_active = models.BooleanField(default=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
     disabled_reason = models.CharField(max_length=300, blank=True)

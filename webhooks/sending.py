@@ -64,8 +64,9 @@ def http_post(url: str, *, body: bytes, headers: dict[str, str]) -> SendResult:
                 except requests.RequestException:
                     excerpt = ""
             error = ""
-            if response.is_redirect:
-                error = f"redirect to {response.headers.get('Location', '')[:200]} not followed"
+            if 300 <= response.status_code < 400:
+                location = response.headers.get("Location", "")[:200]
+                error = f"HTTP {response.status_code} redirect to {location!r} not followed"
             elif not 200 <= response.status_code < 300:
                 error = f"HTTP {response.status_code}"
             return SendResult(response.status_code, _ms(started), excerpt, error)

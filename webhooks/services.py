@@ -236,15 +236,22 @@ def delivery_attempt(*, delivery_id: int) -> Delivery | None:
         return None
     hook = delivery.webhook
     body, content_type = payloads.payload_render(delivery)
-    headers = {
-        "Content-Type": content_type,
-        "X-Dockyard-Event": delivery.event.action,
-        **signing.signed_headers(
-            hook.secret, msg_id=message_id(delivery), timestamp=int(time.time()), body=body
-        ),
-    }
     started_at = timezone.now()
-    result = sending.http_post(hook.url, body=body, headers=headers)
+    try:
+        signed = signing.signed_headers(
+            hook.secret, msg_id=message_id(delivery), timestamp=int(time.time()), body=body
+        )
+    except signing.InvalidSecret as exc:
+        result = sending.SendResult(
+            None, 0, error=f"not sent: the webhook's secret is invalid ({exc})"
+        )
+    else:
+        headers = {
+            "Content-Type": content_type,
+            "X-Dockyard-Event": delivery.event.action,
+            **signed,
+        }
+        result = sending.http_post(hook.url, body=body, headers=headers)
     _record(delivery=delivery, started_at=started_at, result=result)
     return delivery
 
