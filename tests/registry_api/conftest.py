@@ -40,3 +40,7 @@ def blob_upload(client, name: str, data: bytes, headers: dict) -> str:
     assert done.status_code == 201, done.content
     assert done["Docker-Content-Digest"] == digest
     return digest
+
+
+# A real S3 server (SeaweedFS) for the storage tests; tests/e2e can import these too.
+from tests.s3 import s3_registry_storage, seaweedfs  # noqa: E402, F401
