@@ -6,8 +6,6 @@ import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
-from django.conf import settings
-
 from hub import permissions, selectors
 from hub.names import REPOSITORY_PATH_RE
 
@@ -47,15 +45,15 @@ def scopes_parse(values: Iterable[str]) -> list[Scope]:
 
 def _missing_repository_actions(user, name: str, token_scopes) -> set[str]:
     """Actions on a repository that does not exist yet: push (and pull) where it may be created."""
+    from registry_api import proxy
+
+    if proxy.proxy_applies(name):
+        # The pull-through cache fills it from the upstream on pull; nobody pushes there.
+        return {"pull"} if proxy.proxy_pull_allowed(user, name) else set()
     namespace_name, _, _rest = name.partition("/")
     namespace = selectors.namespace_get(name=namespace_name) if _rest else None
     if permissions.can_create(user, namespace, token_scopes):
         return {"pull", "push"}
-    if settings.MIRROR_UPSTREAM_URL and (
-        getattr(user, "is_authenticated", False) or not settings.MIRROR_REQUIRE_SIGN_IN
-    ):
-        # The pull-through cache fills missing repositories from upstream on pull.
-        return {"pull"}
     return set()
 
 
@@ -72,6 +70,11 @@ def repository_actions(user, name: str, token_scopes: Collection[str] | None) ->
     if repository is None:
         return _missing_repository_actions(user, name, token_scopes)
     allowed = permissions.allowed_actions(user, repository, token_scopes)
+    if repository.mirror_of:
+        from registry_api import proxy
+
+        if not proxy.proxy_pull_allowed(user, name):
+            allowed.discard("pull")
     if "pull" not in allowed:
         # A private repository the caller may not view: no grant, as for an absent one
         # (whoever could create it there could also view it).

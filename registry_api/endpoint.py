@@ -27,6 +27,7 @@ from hub.credentials import TooManyAttempts, client_ip, credentials_check
 from hub.models import Namespace, Repository
 from hub.registry_tokens import token_actions, token_verify
 from hub.selectors import namespace_get, repository_get
+from registry_api import proxy
 from registry_api.errors import Denied, RegistryError, TooManyRequests, Unauthorized, Unsupported
 from registry_api.names import repository_resolve
 
@@ -44,6 +45,8 @@ class RegistryContext:
     namespace: Namespace | None = None
     repository: Repository | None = None
     actions: set[str] = field(default_factory=set)
+    # Pulls of this name are served by the pull-through cache (registry_api.proxy).
+    mirrored: bool = False
 
     def actions_on(self, full_name: str) -> set[str]:
         """Actions granted on another repository (e.g. the source of a cross-repository mount)."""
@@ -146,14 +149,21 @@ def _resolve(ctx: RegistryContext, full_name: str) -> None:
     ctx.full_name = full_name
     ctx.namespace = namespace_get(name=namespace_name)
     ctx.repository = repository_get(namespace=namespace_name, name=name)
+    if ctx.repository is None or ctx.repository.mirror_of:
+        ctx.mirrored = proxy.proxy_applies(full_name)
     if ctx.claims is not None:
         ctx.actions = token_actions(ctx.claims, resource_type="repository", name=full_name)
-        if ctx.repository is not None and ctx.repository.mirror_of:
-            ctx.actions.discard("push")
     elif ctx.repository is not None:
         ctx.actions = permissions.allowed_actions(ctx.user, ctx.repository, ctx.scopes)
+    elif ctx.mirrored:
+        ctx.actions = {"pull"}
     elif permissions.can_create(ctx.user, ctx.namespace, ctx.scopes):
         ctx.actions = {"pull", "push"}
+    if ctx.mirrored or (ctx.repository is not None and ctx.repository.mirror_of):
+        # Mirrored content comes only from the upstream; the cache may require signing in.
+        ctx.actions.discard("push")
+        if not proxy.proxy_pull_allowed(ctx.user, full_name):
+            ctx.actions.discard("pull")
 
 
 def _scope_for(full_name: str, action: str) -> str:
@@ -164,8 +174,8 @@ def _scope_for(full_name: str, action: str) -> str:
 def _authorize(request, ctx: RegistryContext, action: str, authenticated: bool) -> None:
     if action in ctx.actions:
         return
-    if authenticated and ctx.repository is not None and "pull" in ctx.actions:
-        # The caller sees the repository but may not do this to it.
+    if authenticated and (ctx.repository is not None or ctx.mirrored) and "pull" in ctx.actions:
+        # The caller sees the repository (or the mirror) but may not do this to it.
         raise Denied()
     raise Unauthorized(
         headers={

@@ -1,12 +1,52 @@
 """Pull-through cache of upstream registries (mirror). The registry views call these hooks when
-something asked for is not held locally; they answer None when no upstream applies."""
+something asked for is not held locally; they answer None when no upstream applies.
+
+upstreams.py says which upstream serves a name, client.py speaks to it, manifests.py and
+blobs.py cache what it answers, repositories.py creates the local mirrored repositories.
+"""
 
 from __future__ import annotations
 
+from registry_api.errors import RegistryError
+
+
+def _repository(full_name: str):
+    from hub.selectors import repository_get
+    from registry_api.names import repository_resolve
+
+    namespace_name, name = repository_resolve(full_name)
+    return repository_get(namespace=namespace_name, name=name)
+
 
 def proxy_applies(full_name: str) -> bool:
-    """Would a pull of this repository be served from an upstream (prefix-less or namespaced)?"""
-    return False
+    """Would a pull of this repository be served from an upstream (prefix-less or namespaced)?
+
+    Never for a local repository: local content wins over the upstream.
+    """
+    from registry_api.proxy.upstreams import upstream_for
+
+    try:
+        repository = _repository(full_name)
+    except RegistryError:
+        return False
+    if repository is not None and not repository.mirror_of:
+        return False
+    return upstream_for(full_name) is not None
+
+
+def proxy_pull_allowed(user, full_name: str) -> bool:
+    """May this caller pull a mirrored name? Anyone, unless the cache requires signing in."""
+    from registry_api.proxy.upstreams import sign_in_required
+
+    return getattr(user, "is_authenticated", False) or not sign_in_required(full_name)
+
+
+def _upstream(ctx):
+    from registry_api.proxy.upstreams import upstream_for
+
+    if ctx.repository is not None and not ctx.repository.mirror_of:
+        return None
+    return upstream_for(ctx.full_name)
 
 
 def manifest_fetch(ctx, reference: str):
@@ -15,9 +55,33 @@ def manifest_fetch(ctx, reference: str):
     Called by the manifest GET/HEAD view before it answers MANIFEST_UNKNOWN / NAME_UNKNOWN, and
     for tags of a mirrored repository (whose cache lifetime may have passed).
     """
-    return None
+    from registry_api.proxy.manifests import manifest_fetch_for
+
+    upstream = _upstream(ctx)
+    if upstream is None:
+        return None
+    manifest = manifest_fetch_for(
+        full_name=ctx.full_name, upstream=upstream, repository=ctx.repository, reference=reference
+    )
+    if manifest is not None and ctx.repository is None:
+        ctx.repository = manifest.repository
+    return manifest
 
 
 def blob_response(ctx, digest: str, request):
     """Return an HttpResponse streaming the blob from the upstream while caching it, or None."""
-    return None
+    from registry_api.proxy.blobs import blob_serve
+    from registry_api.proxy.repositories import mirror_repository_ensure
+
+    upstream = _upstream(ctx)
+    if upstream is None:
+        return None
+
+    def repository_get():
+        if ctx.repository is None:
+            ctx.repository = mirror_repository_ensure(full_name=ctx.full_name, upstream=upstream)
+        return ctx.repository
+
+    return blob_serve(
+        request=request, upstream=upstream, repository_get=repository_get, digest=digest
+    )

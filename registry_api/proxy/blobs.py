@@ -1,0 +1,313 @@
+"""Blobs of mirrored repositories: fetched once from the upstream, streamed while they arrive.
+
+One fetch per digest across every thread and web process: the fetcher holds an exclusive
+`flock` on `<staging>/proxy/<digest>.lock` for as long as it runs (the kernel releases it if the
+process dies). It streams the upstream body into a `.part` file in the staging area, hashing as
+it goes, then verifies the digest and size, moves the file into storage and records the Blob
+and its link: only then is the blob visible. It runs in its own thread, so a client that goes
+away does not stop a fetch other clients are following.
+
+Every request, the one that started the fetch included, follows the `.part` file as it grows
+and holds back the last bytes until the fetch is committed, so no client ever receives a whole
+body that failed verification. If the fetch breaks off (upstream gone, digest mismatch) the
+`.part` file is deleted, followers break their connections, and nothing is visible.
+
+`<digest>.state` (JSON, replaced atomically) tells followers which `.part` file to follow, the
+size the upstream announced and, after a failure, why it failed.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+from django.db import connections
+from django.http import HttpResponse, StreamingHttpResponse
+
+from registry_api import storage
+from registry_api.digests import digest_parse, hasher_new
+from registry_api.manifests import INDEX_TYPES
+from registry_api.models import Blob, Manifest
+from registry_api.proxy.client import (
+    UpstreamClient,
+    UpstreamError,
+    UpstreamNotFound,
+    UpstreamRateLimited,
+)
+from registry_api.proxy.errors import UpstreamUnavailable
+from registry_api.proxy.upstreams import Upstream
+from registry_api.services.blobs import blob_link, blob_register
+
+logger = logging.getLogger(__name__)
+
+CHUNK_SIZE = 1024 * 1024
+POLL_SECONDS = 0.02
+
+
+class BlobFetchBroken(Exception):
+    """The fetch this response follows failed: the connection must break, not end cleanly."""
+
+
+def _paths(digest: str) -> tuple[Path, Path]:
+    base = storage.staging_dir() / "proxy"
+    base.mkdir(parents=True, exist_ok=True)
+    key = digest.replace(":", "-")
+    return base / f"{key}.lock", base / f"{key}.state"
+
+
+def _state_read(path: Path) -> dict:
+    try:
+        state = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
+def _state_write(path: Path, state: dict) -> None:
+    temporary = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
+    temporary.write_text(json.dumps(state))
+    os.replace(temporary, path)
+
+
+def _lock_try(path: Path, mode: int) -> int | None:
+    """An fd holding the flock in `mode`, or None when another holder prevents it."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, mode | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def fetch_running(digest: str) -> bool:
+    """Is some thread or process fetching this digest right now?"""
+    lock_path, _ = _paths(digest)
+    fd = _lock_try(lock_path, fcntl.LOCK_SH)
+    if fd is None:
+        return True
+    os.close(fd)
+    return False
+
+
+def _stored(digest: str) -> Blob | None:
+    return Blob.objects.filter(digest=digest).first()
+
+
+def _manifests_link(repository, blob: Blob) -> None:
+    """Record the blob on the cached manifests of the repository that reference it."""
+    candidates = (
+        Manifest.objects.filter(repository=repository)
+        .exclude(media_type__in=INDEX_TYPES)
+        .exclude(blobs=blob)
+    )
+    for manifest in candidates:
+        try:
+            document = json.loads(bytes(manifest.payload))
+        except ValueError:
+            continue
+        descriptors = [document.get("config") or {}, *(document.get("layers") or [])]
+        if any(isinstance(d, dict) and d.get("digest") == blob.digest for d in descriptors):
+            manifest.blobs.add(blob)
+
+
+class _Fetch(threading.Thread):
+    """One upstream download into staging; owns (and finally closes) the exclusive lock fd."""
+
+    def __init__(self, *, lock_fd: int, upstream: Upstream, repository, digest: str):
+        super().__init__(name=f"proxy-fetch-{digest[:19]}", daemon=True)
+        self.lock_fd = lock_fd
+        self.upstream = upstream
+        self.repository = repository
+        self.digest = digest
+        _, self.state_path = _paths(digest)
+        self.fetch_id = uuid.uuid4().hex
+        self.part = self.state_path.with_name(f"{digest.replace(':', '-')}.{self.fetch_id}.part")
+
+    def _state(self, **fields) -> None:
+        _state_write(self.state_path, {"id": self.fetch_id, "part": self.part.name, **fields})
+
+    def run(self) -> None:
+        try:
+            self._download()
+        except UpstreamNotFound:
+            self._state(error="unknown")
+        except UpstreamRateLimited:
+            self._state(error="ratelimited")
+        except Exception as exc:  # noqa: BLE001 - any failure must leave nothing behind
+            logger.warning("proxy fetch of %s failed: %s", self.digest, exc)
+            self._state(error="unavailable", detail=str(exc)[:200])
+        finally:
+            self.part.unlink(missing_ok=True)
+            connections.close_all()
+            os.close(self.lock_fd)
+
+    def _download(self) -> None:
+        self.part.touch()
+        self._state()
+        response = UpstreamClient(self.upstream).blob_get(self.digest)
+        with response:
+            length = response.headers.get("Content-Length", "")
+            size = int(length) if length.isdigit() else None
+            self._state(size=size, streaming=True)
+            hasher = hasher_new(digest_parse(self.digest).algorithm)
+            written = 0
+            with open(self.part, "wb", buffering=0) as out:
+                for chunk in response.iter_content(CHUNK_SIZE):
+                    out.write(chunk)
+                    hasher.update(chunk)
+                    written += len(chunk)
+        computed = f"{hasher.name}:{hasher.hexdigest()}"
+        if computed != self.digest or (size is not None and written != size):
+            raise UpstreamError(f"upstream sent {computed} ({written} bytes) for {self.digest}")
+        storage.blob_store(self.digest, self.part)
+        blob = blob_register(digest=self.digest, size=written)
+        blob_link(repository=self.repository, blob=blob)
+        _manifests_link(self.repository, blob)
+        self._state(size=written, done=True)
+
+
+def _follow(handle, digest: str, size: int | None) -> Iterator[bytes]:
+    """Yield the `.part` file's bytes as the fetch writes them; break if the fetch fails."""
+    sent = 0
+    try:
+        while True:
+            chunk = handle.read(CHUNK_SIZE)
+            if not chunk:
+                if fetch_running(digest):
+                    time.sleep(POLL_SECONDS)
+                    continue
+                chunk = handle.read(CHUNK_SIZE)  # what was written just before the end
+                if not chunk:
+                    if size is None and _stored(digest) is not None:
+                        return
+                    raise BlobFetchBroken(f"fetch of {digest} ended after {sent} bytes")
+            if size is not None and sent + len(chunk) >= size:
+                # The last bytes go out only once the digest is verified and the blob stored.
+                while fetch_running(digest):
+                    time.sleep(POLL_SECONDS)
+                if _stored(digest) is None:
+                    raise BlobFetchBroken(f"fetch of {digest} failed verification")
+            sent += len(chunk)
+            yield chunk
+            if size is not None and sent >= size:
+                return
+    finally:
+        handle.close()
+
+
+def _join(digest: str, deadline: float):
+    """Wait for the running fetch to start streaming: (open .part file, announced size), or None
+    when no fetch is running (any more)."""
+    _, state_path = _paths(digest)
+    while time.monotonic() < deadline:
+        if not fetch_running(digest):
+            return None
+        state = _state_read(state_path)
+        if state.get("streaming") and not state.get("error") and not state.get("done"):
+            try:
+                handle = open(state_path.with_name(state["part"]), "rb", buffering=0)  # noqa: SIM115
+            except FileNotFoundError:
+                pass  # a finished fetch's state, or this one just ended
+            else:
+                return handle, state.get("size")
+        time.sleep(POLL_SECONDS)
+    raise UpstreamUnavailable({"reason": "timed out waiting for the upstream"})
+
+
+def _local_response(request, repository, blob: Blob):
+    from registry_api.views.blobs import _blob_get, _blob_headers
+
+    blob_link(repository=repository, blob=blob)
+    if request.method == "HEAD":
+        response = HttpResponse(status=200)
+        _blob_headers(response, blob)
+        response["Content-Length"] = str(blob.size)
+        return response
+    return _blob_get(request, blob)
+
+
+def _streaming_response(handle, digest: str, size: int | None):
+    response = StreamingHttpResponse(_follow(handle, digest, size))
+    response["Docker-Content-Digest"] = digest
+    response["Content-Type"] = "application/octet-stream"
+    if size is not None:
+        response["Content-Length"] = str(size)
+    return response
+
+
+def _failure(state: dict):
+    error = state.get("error")
+    if error == "unknown":
+        return None
+    if error == "ratelimited":
+        from registry_api.errors import TooManyRequests
+
+        raise TooManyRequests(message="the upstream registry is rate limiting pulls")
+    raise UpstreamUnavailable({"reason": state.get("detail") or "upstream fetch failed"})
+
+
+def _head(upstream: Upstream, digest: str):
+    try:
+        size = UpstreamClient(upstream).blob_head(digest)
+    except UpstreamNotFound:
+        return None
+    except UpstreamError as exc:
+        raise UpstreamUnavailable({"reason": str(exc)[:200]}) from exc
+    response = HttpResponse(status=200)
+    response["Docker-Content-Digest"] = digest
+    response["Content-Type"] = "application/octet-stream"
+    if size is not None:
+        response["Content-Length"] = str(size)
+    return response
+
+
+def blob_serve(*, request, upstream: Upstream, repository_get, digest: str):
+    """The response for a blob the repository does not link yet, or None (unknown upstream).
+
+    `repository_get()` returns the mirrored repository, creating it on first use.
+    """
+    digest_parse(digest)
+    blob = _stored(digest)
+    if blob is not None:
+        return _local_response(request, repository_get(), blob)
+    if request.method == "HEAD":
+        # A HEAD does not start a download: it asks the upstream (a cheap request).
+        return _head(upstream, digest)
+    lock_path, state_path = _paths(digest)
+    started = 0
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        blob = _stored(digest)
+        if blob is not None:
+            return _local_response(request, repository_get(), blob)
+        lock_fd = _lock_try(lock_path, fcntl.LOCK_EX)
+        if lock_fd is not None:
+            if started or _stored(digest) is not None:
+                os.close(lock_fd)
+                if started:
+                    return _failure(_state_read(state_path))
+                continue
+            try:
+                fetch = _Fetch(
+                    lock_fd=lock_fd, upstream=upstream, repository=repository_get(), digest=digest
+                )
+            except Exception:
+                os.close(lock_fd)
+                raise
+            fetch.start()
+            started += 1
+        joined = _join(digest, deadline)
+        if joined is not None:
+            return _streaming_response(joined[0], digest, joined[1])
+        if _stored(digest) is None and started:
+            return _failure(_state_read(state_path))
+        time.sleep(POLL_SECONDS)
+    raise UpstreamUnavailable({"reason": "timed out waiting for the upstream"})

@@ -1,0 +1,226 @@
+"""A small client for an upstream registry's pull API (distribution-spec), with its auth.
+
+Auth follows what registries answer, not what is configured: a `401` with a `Bearer` challenge
+sends us to the realm for a token (anonymous, or with the configured credentials as Basic), a
+`Basic` challenge gets the credentials directly. Tokens are cached (shared cache, so every web
+process reuses them) until shortly before they expire, so a pull costs one token request at most.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+import requests
+from django.conf import settings
+from django.core.cache import cache
+
+from registry_api.manifests import MANIFEST_TYPES, digest_compute, media_type_base
+from registry_api.proxy.upstreams import Upstream
+
+MANIFEST_ACCEPT = ", ".join(MANIFEST_TYPES)
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+_CHALLENGE_PARAM = re.compile(r'([a-zA-Z_]+)\s*=\s*(?:"([^"]*)"|([^\s,]+))')
+
+
+class UpstreamError(Exception):
+    """The upstream could not answer (down, slow, 5xx, refused our credentials, bad data)."""
+
+
+class UpstreamNotFound(UpstreamError):
+    """The upstream answered that it has no such repository, manifest or blob."""
+
+
+class UpstreamRateLimited(UpstreamError):
+    """The upstream answered 429."""
+
+
+@dataclass(frozen=True)
+class FetchedManifest:
+    body: bytes
+    media_type: str
+    digest: str
+
+
+def _timeout() -> tuple[float, float]:
+    return (settings.MIRROR_UPSTREAM_CONNECT_TIMEOUT, settings.MIRROR_UPSTREAM_READ_TIMEOUT)
+
+
+def challenge_parse(header: str) -> tuple[str, dict[str, str]]:
+    """Split `Bearer realm="…",service="…"` into ("bearer", {realm, service, …})."""
+    scheme, _, rest = header.strip().partition(" ")
+    params = {
+        m.group(1).lower(): m.group(2) or m.group(3) or "" for m in _CHALLENGE_PARAM.finditer(rest)
+    }
+    return scheme.lower(), params
+
+
+class UpstreamClient:
+    def __init__(self, upstream: Upstream, session: requests.Session | None = None):
+        self.upstream = upstream
+        self.session = session or requests.Session()
+        self.session.trust_env = False  # no HTTP(S)_PROXY surprises between registries
+
+    # Auth ------------------------------------------------------------------------------------
+
+    def _cache_key(self, kind: str, scope: str = "") -> str:
+        identity = f"{self.upstream.base_url}|{self.upstream.username}|{scope}"
+        return f"proxy-{kind}:{hashlib.sha256(identity.encode()).hexdigest()}"
+
+    @property
+    def _basic(self) -> tuple[str, str] | None:
+        if self.upstream.username or self.upstream.password:
+            return (self.upstream.username, self.upstream.password)
+        return None
+
+    def _token_fetch(self, params: dict[str, str], scope: str) -> str | None:
+        realm = params.get("realm")
+        if not realm:
+            return None
+        query = {"service": params.get("service", "")} if params.get("service") else {}
+        query["scope"] = params.get("scope") or scope
+        try:
+            response = self.session.get(
+                realm, params=query, auth=self._basic, timeout=_timeout(), allow_redirects=True
+            )
+        except requests.RequestException as exc:
+            raise UpstreamError(f"token request failed: {exc}") from exc
+        if response.status_code == 429:
+            raise UpstreamRateLimited("token endpoint answered 429")
+        if response.status_code >= 500:
+            raise UpstreamError(f"token endpoint answered {response.status_code}")
+        if response.status_code != 200:
+            return None
+        try:
+            body = response.json()
+        except ValueError:
+            return None
+        token = body.get("token") or body.get("access_token")
+        if not token:
+            return None
+        expires_in = body.get("expires_in") if isinstance(body.get("expires_in"), int) else 60
+        cache.set(self._cache_key("token", scope), token, timeout=max(expires_in - 15, 5))
+        return token
+
+    def request(self, method: str, path: str, *, scope: str, headers=None, stream=False):
+        """Send a request to `<upstream>/v2/<path>`, answering one auth challenge on the way."""
+        url = f"{self.upstream.base_url}/v2/{path}"
+        headers = dict(headers or {})
+        token = cache.get(self._cache_key("token", scope))
+        auth = None
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        elif cache.get(self._cache_key("basic")):
+            auth = self._basic
+        response = self._send(method, url, headers=headers, auth=auth, stream=stream)
+        if response.status_code != 401:
+            return response
+        scheme, params = challenge_parse(response.headers.get("WWW-Authenticate", ""))
+        response.close()
+        headers.pop("Authorization", None)
+        if scheme == "bearer":
+            token = self._token_fetch(params, scope)
+            if token is None:
+                raise UpstreamNotFound("upstream refused a token")
+            headers["Authorization"] = f"Bearer {token}"
+            response = self._send(method, url, headers=headers, auth=None, stream=stream)
+        elif scheme == "basic" and self._basic is not None:
+            cache.set(self._cache_key("basic"), True, timeout=3600)
+            response = self._send(method, url, headers=headers, auth=self._basic, stream=stream)
+        return response
+
+    def _send(self, method, url, *, headers, auth, stream):
+        try:
+            return self.session.request(
+                method,
+                url,
+                headers=headers,
+                auth=auth,
+                stream=stream,
+                timeout=_timeout(),
+                allow_redirects=True,
+            )
+        except requests.RequestException as exc:
+            raise UpstreamError(f"{method} {url} failed: {exc}") from exc
+
+    @staticmethod
+    def _check(response) -> None:
+        status = response.status_code
+        if status < 300:
+            return
+        response.close()
+        if status == 404 or status in (401, 403):
+            # Docker Hub answers 401 for repositories that do not exist: both mean "not here".
+            raise UpstreamNotFound(f"upstream answered {status}")
+        if status == 429:
+            raise UpstreamRateLimited("upstream answered 429")
+        raise UpstreamError(f"upstream answered {status}")
+
+    def _scope(self) -> str:
+        return f"repository:{self.upstream.remote_name}:pull"
+
+    # Pull API --------------------------------------------------------------------------------
+
+    def manifest_head(self, reference: str) -> str | None:
+        """The digest the upstream holds for a tag or digest (None when it does not say)."""
+        response = self.request(
+            "HEAD",
+            f"{self.upstream.remote_name}/manifests/{reference}",
+            scope=self._scope(),
+            headers={"Accept": MANIFEST_ACCEPT},
+        )
+        self._check(response)
+        response.close()
+        return response.headers.get("Docker-Content-Digest") or None
+
+    def manifest_get(self, reference: str) -> FetchedManifest:
+        response = self.request(
+            "GET",
+            f"{self.upstream.remote_name}/manifests/{reference}",
+            scope=self._scope(),
+            headers={"Accept": MANIFEST_ACCEPT},
+            stream=True,
+        )
+        self._check(response)
+        try:
+            body = b""
+            for chunk in response.iter_content(64 * 1024):
+                body += chunk
+                if len(body) > MAX_MANIFEST_BYTES:
+                    raise UpstreamError("upstream manifest is larger than 4 MiB")
+        except requests.RequestException as exc:
+            raise UpstreamError(f"manifest read failed: {exc}") from exc
+        finally:
+            response.close()
+        header_digest = response.headers.get("Docker-Content-Digest", "")
+        algorithm = header_digest.partition(":")[0] if header_digest else "sha256"
+        if ":" in reference:
+            algorithm = reference.partition(":")[0]
+        if algorithm not in ("sha256", "sha512"):
+            algorithm = "sha256"
+        digest = digest_compute(body, algorithm)
+        if ":" in reference and digest != reference:
+            raise UpstreamError("upstream manifest does not match the digest asked for")
+        if header_digest and ":" not in reference and header_digest != digest:
+            raise UpstreamError("upstream manifest does not match its Docker-Content-Digest")
+        media_type = media_type_base(response.headers.get("Content-Type"))
+        return FetchedManifest(body=body, media_type=media_type, digest=digest)
+
+    def blob_head(self, digest: str) -> int | None:
+        """The blob's size at the upstream (None when it does not say)."""
+        response = self.request(
+            "HEAD", f"{self.upstream.remote_name}/blobs/{digest}", scope=self._scope()
+        )
+        self._check(response)
+        response.close()
+        length = response.headers.get("Content-Length")
+        return int(length) if length and length.isdigit() else None
+
+    def blob_get(self, digest: str):
+        """An open, streaming `requests.Response` for the blob; the caller closes it."""
+        response = self.request(
+            "GET", f"{self.upstream.remote_name}/blobs/{digest}", scope=self._scope(), stream=True
+        )
+        self._check(response)
+        return response

@@ -1,0 +1,178 @@
+"""Manifests of mirrored repositories: fetched on first pull, revalidated by tag after their
+cache lifetime with a HEAD (no upstream pull counted), immutable by digest.
+
+When the upstream is down, slow or rate-limiting, a tag already cached is served as it is
+(stale); a manifest never cached gets `UNAVAILABLE` (503) or `TOOMANYREQUESTS` (429).
+A tag the upstream no longer knows is served stale as well: the cache keeps pulls working.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from hub.names import TAG_RE
+from registry_api.digests import digest_is_valid
+from registry_api.errors import ManifestInvalid, TooManyRequests
+from registry_api.manifests import INDEX_TYPES, InvalidManifest, is_digest, manifest_parse
+from registry_api.models import Blob, Manifest, Tag
+from registry_api.proxy.client import (
+    FetchedManifest,
+    UpstreamClient,
+    UpstreamError,
+    UpstreamNotFound,
+    UpstreamRateLimited,
+)
+from registry_api.proxy.errors import UpstreamUnavailable
+from registry_api.proxy.repositories import mirror_repository_ensure
+from registry_api.proxy.upstreams import Upstream
+
+logger = logging.getLogger(__name__)
+
+
+def _unavailable(exc: UpstreamError):
+    if isinstance(exc, UpstreamRateLimited):
+        return TooManyRequests(
+            {"upstream": "rate limited"}, message="the upstream registry is rate limiting pulls"
+        )
+    return UpstreamUnavailable({"reason": str(exc)[:200]})
+
+
+def _fresh(tag: Tag, upstream: Upstream) -> bool:
+    if tag.verified_at is None:
+        return False
+    return tag.verified_at + timedelta(seconds=upstream.ttl_seconds) > timezone.now()
+
+
+def _link_children_and_parents(manifest: Manifest, parsed) -> None:
+    repository = manifest.repository
+    if parsed.is_index:
+        children = Manifest.objects.filter(repository=repository, digest__in=parsed.child_digests)
+        manifest.children.add(*children)
+        return
+    # A child fetched after its index: link it to the indexes of this repository that list it.
+    for parent in Manifest.objects.filter(repository=repository, media_type__in=INDEX_TYPES):
+        try:
+            document = json.loads(bytes(parent.payload))
+        except ValueError:
+            continue
+        digests = {entry.get("digest") for entry in document.get("manifests") or []}
+        if manifest.digest in digests:
+            parent.children.add(manifest)
+            total = sum(child.total_size for child in parent.children.all())
+            Manifest.objects.filter(pk=parent.pk).update(total_size=total)
+
+
+def manifest_store(*, repository, fetched: FetchedManifest) -> Manifest:
+    """Store an upstream manifest as it is; its blobs and children arrive when pulled."""
+    try:
+        parsed = manifest_parse(fetched.body, fetched.media_type)
+    except InvalidManifest as exc:
+        raise ManifestInvalid(exc.detail, message=f"upstream manifest: {exc.message}") from None
+    manifest = Manifest.objects.filter(repository=repository, digest=fetched.digest).first()
+    if manifest is not None:
+        return manifest
+    try:
+        with transaction.atomic():
+            manifest = Manifest.objects.create(
+                repository=repository,
+                digest=fetched.digest,
+                media_type=parsed.media_type,
+                artifact_type=parsed.artifact_type,
+                payload=fetched.body,
+                size=len(fetched.body),
+                subject_digest=parsed.subject.digest if parsed.subject else "",
+                config_digest=parsed.config.digest if parsed.config else "",
+                total_size=parsed.image_size,
+                annotations=parsed.annotations,
+            )
+    except IntegrityError:
+        # Another process cached the same manifest at the same moment.
+        return Manifest.objects.get(repository=repository, digest=fetched.digest)
+    wanted = parsed.required_blob_digests + parsed.optional_blob_digests
+    blobs = Blob.objects.filter(digest__in=wanted, repository_links__repository=repository)
+    manifest.blobs.add(*blobs)
+    _link_children_and_parents(manifest, parsed)
+    return manifest
+
+
+def _tag_point(*, repository, name: str, manifest: Manifest) -> Tag:
+    now = timezone.now()
+    tag = Tag.objects.filter(repository=repository, name=name).first()
+    if tag is not None and tag.manifest_id == manifest.pk:
+        Tag.objects.filter(pk=tag.pk).update(verified_at=now)
+        return tag
+    tag, _ = Tag.objects.update_or_create(
+        repository=repository,
+        name=name,
+        defaults={"manifest": manifest, "pushed_at": now, "verified_at": now},
+    )
+    from hub.models import Repository
+
+    Repository.objects.filter(pk=repository.pk).update(updated_at=now)
+    return tag
+
+
+def manifest_by_digest(*, full_name: str, upstream: Upstream, repository, digest: str):
+    if not digest_is_valid(digest):
+        return None
+    if repository is not None:
+        local = Manifest.objects.filter(repository=repository, digest=digest).first()
+        if local is not None:
+            return local
+    try:
+        fetched = UpstreamClient(upstream).manifest_get(digest)
+    except UpstreamNotFound:
+        return None
+    except UpstreamError as exc:
+        raise _unavailable(exc) from exc
+    repository = mirror_repository_ensure(full_name=full_name, upstream=upstream)
+    return manifest_store(repository=repository, fetched=fetched)
+
+
+def manifest_by_tag(*, full_name: str, upstream: Upstream, repository, tag_name: str):
+    if not TAG_RE.match(tag_name):
+        return None
+    tag = None
+    if repository is not None:
+        tag = (
+            Tag.objects.select_related("manifest")
+            .filter(repository=repository, name=tag_name)
+            .first()
+        )
+    if tag is not None and _fresh(tag, upstream):
+        return tag.manifest
+    client = UpstreamClient(upstream)
+    try:
+        if tag is not None:
+            upstream_digest = client.manifest_head(tag_name)
+            if upstream_digest == tag.manifest.digest:
+                Tag.objects.filter(pk=tag.pk).update(verified_at=timezone.now())
+                return tag.manifest
+        fetched = client.manifest_get(tag_name)
+    except UpstreamNotFound:
+        return tag.manifest if tag is not None else None
+    except UpstreamError as exc:
+        if tag is not None:
+            logger.warning("serving stale %s:%s: %s", full_name, tag_name, exc)
+            return tag.manifest
+        raise _unavailable(exc) from exc
+    repository = repository or mirror_repository_ensure(full_name=full_name, upstream=upstream)
+    with transaction.atomic():
+        manifest = manifest_store(repository=repository, fetched=fetched)
+        _tag_point(repository=repository, name=tag_name, manifest=manifest)
+    return manifest
+
+
+def manifest_fetch_for(*, full_name: str, upstream: Upstream, repository, reference: str):
+    if is_digest(reference):
+        return manifest_by_digest(
+            full_name=full_name, upstream=upstream, repository=repository, digest=reference
+        )
+    return manifest_by_tag(
+        full_name=full_name, upstream=upstream, repository=repository, tag_name=reference
+    )

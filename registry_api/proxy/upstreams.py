@@ -1,0 +1,96 @@
+"""Which upstream registry, if any, serves a repository name, and under which remote name.
+
+Two ways to configure one:
+- a `ProxyCache` row binds a local namespace (`hub`) to an upstream: `hub/library/alpine` is
+  `library/alpine` there;
+- `MIRROR_UPSTREAM_URL` makes Dockyard a prefix-less mirror (dockerd's `registry-mirrors`):
+  `library/alpine` is `library/alpine` upstream. It only covers namespaces nobody owns here
+  (absent, or the member-less organizations the mirror itself created), so a user's own
+  namespace is never filled from the upstream and local repositories always win.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+from hub.models import Membership, Namespace
+from registry_api.models import ProxyCache
+
+# Docker Hub keeps official images under `library/`; clients add it, a namespaced cache must too.
+DOCKER_HUB_HOSTS = {"docker.io", "index.docker.io", "registry-1.docker.io"}
+
+
+@dataclass(frozen=True)
+class Upstream:
+    url: str
+    username: str
+    password: str
+    ttl_seconds: int
+    require_sign_in: bool
+    remote_name: str
+
+    @property
+    def base_url(self) -> str:
+        return self.url.rstrip("/")
+
+
+def _remote_name(upstream_url: str, name: str) -> str:
+    host = (urlsplit(upstream_url).hostname or "").lower()
+    if host in DOCKER_HUB_HOSTS and "/" not in name:
+        return f"library/{name}"
+    return name
+
+
+def namespace_is_mirror_owned(namespace: Namespace | None) -> bool:
+    """An absent namespace, or an organization without members (created by the mirror)."""
+    if namespace is None:
+        return True
+    if namespace.kind != Namespace.Kind.ORGANIZATION:
+        return False
+    return not Membership.objects.filter(organization_id=namespace.organization_id).exists()
+
+
+def proxy_cache_for(namespace_name: str) -> ProxyCache | None:
+    return ProxyCache.objects.filter(namespace=namespace_name).first()
+
+
+def upstream_for(full_name: str) -> Upstream | None:
+    """The upstream that would serve `full_name` (`<namespace>/<name>`), or None."""
+    namespace_name, _, rest = full_name.partition("/")
+    if not rest:
+        return None
+    proxy = proxy_cache_for(namespace_name)
+    if proxy is not None:
+        return Upstream(
+            url=proxy.upstream_url,
+            username=proxy.username,
+            password=proxy.password,
+            ttl_seconds=proxy.cache_ttl_seconds,
+            require_sign_in=proxy.require_sign_in,
+            remote_name=_remote_name(proxy.upstream_url, rest),
+        )
+    if not settings.MIRROR_UPSTREAM_URL:
+        return None
+    namespace = Namespace.objects.filter(name=namespace_name).first()
+    if not namespace_is_mirror_owned(namespace):
+        return None
+    return Upstream(
+        url=settings.MIRROR_UPSTREAM_URL,
+        username=settings.MIRROR_UPSTREAM_USERNAME,
+        password=settings.MIRROR_UPSTREAM_PASSWORD,
+        ttl_seconds=settings.MIRROR_CACHE_TTL_SECONDS,
+        require_sign_in=settings.MIRROR_REQUIRE_SIGN_IN,
+        remote_name=full_name,
+    )
+
+
+def sign_in_required(full_name: str) -> bool:
+    """Does pulling this mirrored name need a signed-in user? False when no upstream applies."""
+    namespace_name, _, _rest = full_name.partition("/")
+    proxy = proxy_cache_for(namespace_name)
+    if proxy is not None:
+        return proxy.require_sign_in
+    return bool(settings.MIRROR_UPSTREAM_URL) and settings.MIRROR_REQUIRE_SIGN_IN
