@@ -110,6 +110,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # Failed sign-ins allowed per account and per client address within a minute.
 LOGIN_FAILURES_PER_MINUTE = env_int("LOGIN_FAILURES_PER_MINUTE", 5)
+# Comments one user may post per minute on the web UI (spam brake).
+COMMENTS_PER_MINUTE = env_int("COMMENTS_PER_MINUTE", 5)
 
 # Cache: Redis in production; a file cache shared by all local processes otherwise.
 REDIS_URL = env_str("REDIS_URL", "")

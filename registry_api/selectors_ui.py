@@ -14,6 +14,7 @@ from typing import Any
 from django.core.cache import cache
 from django.db.models import QuerySet
 
+from registry_api import storage as blob_storage
 from registry_api.manifests import InvalidManifest, ParsedManifest, manifest_parse
 from registry_api.models import Manifest, Tag
 
@@ -80,20 +81,10 @@ def _parse(manifest: Manifest) -> ParsedManifest | None:
 
 
 def _blob_read(digest: str) -> bytes | None:
-    """Return a blob's bytes from the registry storage, or None if it cannot be read."""
+    """Return up to MAX_CONFIG_BYTES of a blob from the registry storage, or None."""
     try:
-        from registry_api import storage as blob_storage
-    except ImportError:
-        return None
-    try:
-        if hasattr(blob_storage, "blob_open"):
-            with blob_storage.blob_open(digest) as handle:
-                return handle.read(MAX_CONFIG_BYTES)
-        if hasattr(blob_storage, "blob_path"):
-            from django.core.files.storage import storages
-
-            with storages["registry"].open(blob_storage.blob_path(digest), "rb") as handle:
-                return handle.read(MAX_CONFIG_BYTES)
+        with blob_storage.blob_open(digest) as handle:
+            return handle.read(MAX_CONFIG_BYTES)
     except Exception:  # noqa: BLE001 - a missing or broken blob must not break the page
         logger.warning("config blob %s unreadable", digest, exc_info=True)
     return None

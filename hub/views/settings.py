@@ -23,6 +23,7 @@ from hub.services import repositories as repository_services
 from hub.services import social
 from hub.views.repositories import repository_for_view
 from registry_api import selectors_ui
+from registry_api.services import tags as tag_services
 
 
 def _repository_for_admin(request, namespace, name) -> Repository:
@@ -123,16 +124,6 @@ def collaborator_update(request, namespace, name, username):
     return redirect(_settings_url(repository) + "#collaborators")
 
 
-def _tag_delete(*, tag, actor) -> None:
-    """Delete through the registry's service when present (it publishes events)."""
-    try:
-        from registry_api.services.tags import tag_delete
-    except ImportError:
-        tag.delete()
-        return
-    tag_delete(tag=tag, actor=actor)
-
-
 @login_required
 @require_POST
 def tag_delete(request, namespace, name, tag):
@@ -140,7 +131,7 @@ def tag_delete(request, namespace, name, tag):
     found = selectors_ui.tag_get(repository=repository, name=tag)
     if found is None:
         raise Http404
-    _tag_delete(tag=found, actor=request.user)
+    tag_services.tag_delete(tag=found, actor=request.user)
     messages.success(request, _("Tag %(tag)s deleted.") % {"tag": tag})
     return redirect(_settings_url(repository) + "#tags")
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
 
+from registry_api import storage
 from registry_api.models import Blob, Manifest, Tag
 from tests.factories import digest_of
 
@@ -16,21 +19,13 @@ OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
 
 
 def blob_store(data: bytes) -> str:
-    """Record a blob and put its bytes where the registry keeps them (when storage exists)."""
+    """Record a blob and put its bytes where the registry keeps them."""
     digest = digest_of(data)
     Blob.objects.get_or_create(digest=digest, defaults={"size": len(data)})
-    try:
-        from registry_api import storage
-    except ImportError:
-        return digest
-    from django.core.files.base import ContentFile
-    from django.core.files.storage import storages
-
-    if hasattr(storage, "blob_path"):
-        path = storage.blob_path(digest)
-        target = storages["registry"]
-        if not target.exists(path):
-            target.save(path, ContentFile(data))
+    target = storages["registry"]
+    path = storage.blob_path(digest)
+    if not target.exists(path):
+        target.save(path, ContentFile(data))
     return digest
 
 
