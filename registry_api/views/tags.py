@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlencode
 
 from django.http import JsonResponse
@@ -12,6 +13,7 @@ from registry_api.selectors_manifests import tag_names
 
 # Above this, `n` is clamped (the Link header tells the client there is more).
 MAX_PAGE = 10_000
+_ASCII_DIGITS = re.compile(r"^[0-9]+$")
 
 
 def page_size(request, *, default: int | None, maximum: int) -> int | None:
@@ -19,9 +21,10 @@ def page_size(request, *, default: int | None, maximum: int) -> int | None:
     raw = request.GET.get("n")
     if raw is None or raw == "":
         return default
-    if not raw.isdigit():
+    if not _ASCII_DIGITS.match(raw):
         raise PaginationNumberInvalid({"n": raw[:50]})
-    return min(int(raw), maximum)
+    # A huge number is just "everything": clamp it without converting thousands of digits.
+    return min(int(raw), maximum) if len(raw) <= 9 else maximum
 
 
 def next_link(path: str, *, n: int, last: str) -> str:
