@@ -5,7 +5,8 @@ This module is pure (no database, no HTTP): it turns the bytes of a manifest `PU
 a repository (every blob and child present, subject optional).
 
 Sources: OCI image-spec v1.1 `manifest.md`, `image-index.md`, `descriptor.md`; Docker
-`manifest-v2-2.md`; distribution's `manifest/schema2`, `manifest/manifestlist`, `manifest/ocischema`.
+`manifest-v2-2.md`; distribution's `manifest/schema2`, `manifest/manifestlist` and
+`manifest/ocischema`.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ GENERIC_CONTENT_TYPES = ("", "application/json", "application/octet-stream", "te
 # blob or manifest with such a digest can exist here.
 DIGEST_RE = re.compile(r"^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$")
 HASHERS = {"sha256": hashlib.sha256, "sha512": hashlib.sha512}
+# Descriptor sizes are int64 (OCI descriptor.md).
+MAX_SIZE = 2**63 - 1
 
 
 class InvalidManifest(ValueError):
@@ -136,6 +139,8 @@ def manifest_parse(body: bytes, content_type: str | None) -> ParsedManifest:
         document = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
         raise InvalidManifest("manifest is not valid JSON", str(exc)) from None
+    except RecursionError:
+        raise InvalidManifest("manifest is nested too deeply") from None
     if not isinstance(document, dict):
         raise InvalidManifest("manifest must be a JSON object")
 
@@ -253,8 +258,8 @@ def _descriptor(value: Any, where: str, *, platform_required: bool = False) -> D
     if not isinstance(digest, str) or not DIGEST_RE.match(digest):
         raise InvalidManifest(f"{where}.digest is not a valid digest", {"digest": digest})
     size = _strict_int(value.get("size"))
-    if size is None or size < 0:
-        raise InvalidManifest(f"{where}.size must be a non-negative integer")
+    if size is None or not 0 <= size <= MAX_SIZE:
+        raise InvalidManifest(f"{where}.size must be a non-negative 64-bit integer")
     urls = value.get("urls")
     if urls is not None and (
         not isinstance(urls, list) or not all(isinstance(url, str) and url for url in urls)

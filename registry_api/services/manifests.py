@@ -24,6 +24,7 @@ from registry_api.errors import (
     ManifestInvalid,
 )
 from registry_api.manifests import (
+    MAX_SIZE,
     InvalidManifest,
     ParsedManifest,
     digest_compute,
@@ -109,9 +110,9 @@ def _references_resolve(*, repository, parsed: ParsedManifest) -> tuple[list[Blo
 
 
 def _total_size(parsed: ParsedManifest, children: list[Manifest]) -> int:
-    if parsed.is_index:
-        return sum(child.total_size for child in children)
-    return parsed.image_size
+    children_size = sum(child.total_size for child in children)
+    total = children_size if parsed.is_index else parsed.image_size
+    return min(total, MAX_SIZE)  # many huge descriptors must not overflow the column
 
 
 @transaction.atomic
