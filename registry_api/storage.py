@@ -167,3 +167,19 @@ def staging_create(upload_uuid) -> Path:
 
 def staging_delete(upload_uuid) -> None:
     staging_path(upload_uuid).unlink(missing_ok=True)
+
+
+def blob_digests() -> Iterator[str]:
+    """Every digest with stored bytes (a storage walk: garbage collection of orphans only)."""
+    store = registry_storage()
+    try:
+        algorithms, _ = store.listdir("blobs")
+    except FileNotFoundError:
+        return
+    for algorithm in algorithms:
+        shards, _ = store.listdir(f"blobs/{algorithm}")
+        for shard in shards:
+            _, files = store.listdir(f"blobs/{algorithm}/{shard}")
+            for hex_ in files:
+                if not hex_.startswith("."):
+                    yield f"{algorithm}:{hex_}"

@@ -44,3 +44,47 @@ def blob_mount(*, repository, source, digest: str) -> Blob | None:
         return None
     blob_link(repository=repository, blob=blob)
     return blob
+
+
+def blob_collect(*, older_than, dry_run: bool = False) -> list[str]:
+    """Delete blobs no repository links and no manifest references, created before `older_than`
+    (the grace period keeps a blob that an upload is about to link). Returns their digests.
+
+    The row goes first, the bytes after commit: a crash in between leaves unreferenced bytes
+    (found by `blob_collect_orphans`), never a row without bytes.
+    """
+    from registry_api import storage
+
+    unreferenced = Blob.objects.filter(
+        created_at__lt=older_than, repository_links__isnull=True, manifests__isnull=True
+    )
+    collected = []
+    for blob in unreferenced.only("pk", "digest").iterator():
+        if dry_run:
+            collected.append(blob.digest)
+            continue
+        with transaction.atomic():
+            deleted, _ = Blob.objects.filter(
+                pk=blob.pk, repository_links__isnull=True, manifests__isnull=True
+            ).delete()
+        if deleted:
+            storage.blob_delete(blob.digest)
+            collected.append(blob.digest)
+    return collected
+
+
+def blob_collect_orphans(*, dry_run: bool = False) -> list[str]:
+    """Delete stored bytes that no Blob row describes (a crash between store and register).
+
+    This walks the storage, so it is an explicit, occasional operation.
+    """
+    from registry_api import storage
+
+    known = set(Blob.objects.values_list("digest", flat=True))
+    orphans = [digest for digest in storage.blob_digests() if digest not in known]
+    if not dry_run:
+        for digest in orphans:
+            # Re-check: an upload may have registered it since the listing.
+            if not Blob.objects.filter(digest=digest).exists():
+                storage.blob_delete(digest)
+    return orphans

@@ -162,3 +162,19 @@ def upload_cancel(*, upload: BlobUpload) -> None:
     _hasher_drop(upload)
     storage.staging_delete(upload.uuid)
     BlobUpload.objects.filter(pk=upload.pk).delete()
+
+
+def upload_expire(*, older_than) -> int:
+    """Cancel sessions idle since before `older_than` and remove staged files no session owns.
+    Returns how many sessions and stray files were removed."""
+    removed = 0
+    for upload in BlobUpload.objects.filter(updated_at__lt=older_than).iterator():
+        upload_cancel(upload=upload)
+        removed += 1
+    live = {str(value) for value in BlobUpload.objects.values_list("uuid", flat=True)}
+    cutoff = older_than.timestamp()
+    for path in storage.staging_dir().iterdir():
+        if path.name not in live and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed

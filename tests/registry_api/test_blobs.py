@@ -187,3 +187,55 @@ def test_download_streams_in_constant_memory(client, alice_all):
         tracemalloc.stop()
     assert total == size and total_ranged == size - 1
     assert peak < 8 * 1024 * 1024
+
+
+# Garbage collection ----------------------------------------------------------------------------
+
+
+def _gc(*args) -> str:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("garbage_collect", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_garbage_collect_deletes_unlinked_blobs_after_grace(client, alice_all, digest):
+    from registry_api import storage
+
+    kept = blob_upload(client, "alice/app", b"still linked", alice_all)
+    client.delete(f"/v2/alice/app/blobs/{digest}", **alice_all)
+    # Within the grace period nothing goes.
+    assert "deleted 0" in _gc()
+    assert "would delete 1" in _gc("--grace-minutes=0", "--dry-run")
+    assert storage.blob_exists(digest)
+    output = _gc("--grace-minutes=0")
+    assert f"deleted 1 unreferenced blob(s)\n  {digest}" in output
+    assert not storage.blob_exists(digest) and not Blob.objects.filter(digest=digest).exists()
+    assert storage.blob_exists(kept)
+
+
+def test_garbage_collect_expires_stale_uploads_and_orphans(client, alice_all, digest):
+    import os
+
+    from registry_api import storage
+    from registry_api.models import BlobUpload
+
+    location = client.post("/v2/alice/app/blobs/uploads/", **alice_all)["Location"]
+    session_id = location.rsplit("/", 1)[1]
+    stray = settings.UPLOAD_STAGING_DIR / "stray"
+    stray.write_bytes(b"left by a crash")
+    os.utime(stray, (0, 0))
+    # The stray file is old; the live session is not.
+    assert "removed 1 stale" in _gc()
+    assert not stray.exists() and (settings.UPLOAD_STAGING_DIR / session_id).exists()
+    BlobUpload.objects.update(updated_at="2000-01-01T00:00Z")
+    assert "removed 1 stale" in _gc()
+    assert not (settings.UPLOAD_STAGING_DIR / session_id).exists()
+    assert client.get(location, **alice_all).status_code == 404
+    # Bytes without a row (a crash between store and register).
+    Blob.objects.filter(digest=digest).delete()
+    assert "deleted 1 orphaned" in _gc("--orphans")
+    assert not storage.blob_exists(digest)

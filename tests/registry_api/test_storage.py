@@ -120,3 +120,12 @@ def test_blob_get_redirects_to_a_presigned_url_on_s3(backend, client, public_rep
     assert response["Docker-Content-Digest"] == digest
     with urllib.request.urlopen(response["Location"], timeout=10) as fetched:  # noqa: S310
         assert fetched.read() == data
+
+
+def test_blob_digests_walks_the_storage(backend, settings):
+    assert list(storage.blob_digests()) == []
+    digests = set()
+    for index, data in enumerate([b"first", b"second"]):
+        digests.add(digest_bytes(data))
+        storage.blob_store(digest_bytes(data), _staged(settings, f"w{index}", data))
+    assert set(storage.blob_digests()) == digests
