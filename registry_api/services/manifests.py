@@ -15,7 +15,10 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
 
+from hub.models import Repository
 from hub.names import TAG_RE
 from registry_api.digests import digest_parse
 from registry_api.errors import (
@@ -150,6 +153,16 @@ def manifest_push(*, repository, valid: ValidManifest, actor) -> Manifest:
     else:
         repository_touch(repository=repository)
     return manifest
+
+
+@transaction.atomic  # one short write transaction (SQLite takes its lock once)
+def manifest_pull_record(*, manifest: Manifest, tag_name: str = "") -> None:
+    """Count one pull of the repository (a manifest GET); stamp the tag pulled by name."""
+    Repository.objects.filter(pk=manifest.repository_id).update(pull_count=F("pull_count") + 1)
+    if tag_name:
+        Tag.objects.filter(repository_id=manifest.repository_id, name=tag_name).update(
+            last_pulled_at=timezone.now()
+        )
 
 
 @transaction.atomic

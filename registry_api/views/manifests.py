@@ -9,20 +9,17 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.http import HttpResponse
-from django.utils import timezone
 
-from hub.models import Repository
 from registry_api import proxy
 from registry_api.endpoint import registry_endpoint
 from registry_api.errors import ManifestUnknown, NameUnknown
 from registry_api.manifests import is_digest
-from registry_api.models import Tag
 from registry_api.selectors_manifests import manifest_get, tag_get
 from registry_api.services.manifests import (
     ManifestTooLarge,
     manifest_delete,
+    manifest_pull_record,
     manifest_push,
     manifest_validate,
 )
@@ -71,15 +68,6 @@ def _manifest_for_read(ctx, reference: str):
     return manifest
 
 
-def _pull_count(ctx, reference: str, manifest) -> None:
-    repository_id = manifest.repository_id
-    Repository.objects.filter(pk=repository_id).update(pull_count=F("pull_count") + 1)
-    if not is_digest(reference):
-        Tag.objects.filter(repository_id=repository_id, name=reference).update(
-            last_pulled_at=timezone.now()
-        )
-
-
 def _get(request, ctx, reference: str) -> HttpResponse:
     manifest = _manifest_for_read(ctx, reference)
     accepted = accepted_types(request.META.get("HTTP_ACCEPT", ""))
@@ -101,7 +89,7 @@ def _get(request, ctx, reference: str) -> HttpResponse:
         response = HttpResponse(status=304, headers={"Docker-Content-Digest": manifest.digest})
         response["ETag"] = etag
     else:
-        _pull_count(ctx, reference, manifest)
+        manifest_pull_record(manifest=manifest, tag_name="" if is_digest(reference) else reference)
         response = HttpResponse(payload, content_type=manifest.media_type, headers=headers)
     return response
 
