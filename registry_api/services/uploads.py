@@ -9,9 +9,11 @@ re-hashes the staged file once. The docker CLI's POST → one PATCH → PUT neve
 
 from __future__ import annotations
 
+import fcntl
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -72,53 +74,71 @@ class Chunk:
     end: int | None = None
 
 
-def upload_append(*, upload: BlobUpload, chunk: Chunk) -> BlobUpload:
-    """Write a chunk at the session's offset, hashing it as it streams.
-
-    RangeInvalid when `Content-Range` does not start at the offset (or another request moved
-    it meanwhile); SizeInvalid when fewer or more bytes arrived than declared.
-    """
-    start = upload.offset
-    if chunk.start is not None and chunk.start != start:
-        raise RangeInvalid({"offset": start})
-    path = storage.staging_path(upload.uuid)
-    hasher = _hasher_take(upload)
-    received = 0
+@contextmanager
+def _session_locked(upload: BlobUpload):
+    """The staged file, opened for writing and exclusively locked, with `upload.offset` fresh
+    from the database. Another request busy with the same session gets RangeInvalid at once
+    (clients send one chunk at a time; two at once can only be a retry racing its original)."""
     try:
-        handle = open(path, "r+b")  # noqa: SIM115 - closed below
+        handle = open(storage.staging_path(upload.uuid), "r+b")  # noqa: SIM115 - closed below
     except FileNotFoundError as exc:
         raise BlobUploadUnknown() from exc
     with handle:
-        handle.seek(start)
         try:
-            for data in chunk.chunks:
-                handle.write(data)
-                received += len(data)
-                if hasher is not None:
-                    hasher.update(data)
-            if chunk.length is not None and received != chunk.length:
-                raise SizeInvalid({"declared": chunk.length, "received": received})
-            if chunk.end is not None and received != chunk.end - start + 1:
-                raise SizeInvalid({"range": f"{chunk.start}-{chunk.end}", "received": received})
-        except BaseException:
-            # A broken chunk leaves the session where it was: drop the bytes it wrote.
-            handle.truncate(start)
-            raise
-        handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise RangeInvalid({"offset": upload.offset}, message="upload busy") from exc
+        current = BlobUpload.objects.filter(pk=upload.pk).values_list("offset", flat=True).first()
+        if current is None:
+            raise BlobUploadUnknown()
+        upload.offset = current
+        yield handle
+
+
+def _append_locked(upload: BlobUpload, chunk: Chunk, handle) -> BlobUpload:
+    start = upload.offset
+    if chunk.start is not None and chunk.start != start:
+        raise RangeInvalid({"offset": start})
+    hasher = _hasher_take(upload)
+    received = 0
+    handle.seek(start)
+    try:
+        for data in chunk.chunks:
+            handle.write(data)
+            received += len(data)
+            if hasher is not None:
+                hasher.update(data)
+        if chunk.length is not None and received != chunk.length:
+            raise SizeInvalid({"declared": chunk.length, "received": received})
+        if chunk.end is not None and received != chunk.end - start + 1:
+            raise SizeInvalid({"range": f"{chunk.start}-{chunk.end}", "received": received})
+    except BaseException:
+        # A broken chunk leaves the session where it was: drop the bytes it wrote.
+        handle.truncate(start)
+        raise
+    handle.truncate()
+    handle.flush()
     new_offset = start + received
     fields = {"offset": new_offset, "updated_at": timezone.now()}
     if hasher is not None:
         fields["hashed_offset"] = new_offset
-    moved = BlobUpload.objects.filter(pk=upload.pk, offset=start).update(**fields)
-    if not moved:
-        # Another request wrote to this session meanwhile; the client must ask where it stands.
-        upload.refresh_from_db()
-        raise RangeInvalid({"offset": upload.offset})
+    if not BlobUpload.objects.filter(pk=upload.pk).update(**fields):
+        raise BlobUploadUnknown()  # cancelled meanwhile
     upload.offset = new_offset
     if hasher is not None:
         upload.hashed_offset = new_offset
         _hasher_keep(upload, new_offset, hasher)
     return upload
+
+
+def upload_append(*, upload: BlobUpload, chunk: Chunk) -> BlobUpload:
+    """Write a chunk at the session's offset, hashing it as it streams.
+
+    RangeInvalid when `Content-Range` does not start at the offset (or another request is
+    writing to the session); SizeInvalid when fewer or more bytes arrived than declared.
+    """
+    with _session_locked(upload) as handle:
+        return _append_locked(upload, chunk, handle)
 
 
 def _staged_digest(upload: BlobUpload, algorithm: str) -> str:
@@ -136,25 +156,25 @@ def _staged_digest(upload: BlobUpload, algorithm: str) -> str:
 
 def upload_complete(*, upload: BlobUpload, digest: str, chunk: Chunk | None = None) -> Blob:
     """Append the optional final chunk, verify the digest, store the blob, link it, and close
-    the session. On a digest mismatch the session is cancelled (as distribution does)."""
+    the session, all under the session's lock. On a digest mismatch the session is cancelled
+    (as distribution does)."""
     expected = digest_parse(digest)
-    if chunk is not None:
-        upload = upload_append(upload=upload, chunk=chunk)
-    if not storage.staging_path(upload.uuid).exists():
-        raise BlobUploadUnknown()
-    actual = _staged_digest(upload, expected.algorithm)
-    if actual != str(expected):
-        upload_cancel(upload=upload)
-        raise DigestInvalid({"digest": str(expected), "actual": actual})
-    staged = storage.staging_path(upload.uuid)
-    if storage.blob_exists(str(expected)):
-        staged.unlink(missing_ok=True)
-    else:
-        storage.blob_store(str(expected), staged)
-    with transaction.atomic():
-        blob = blob_register(digest=str(expected), size=upload.offset)
-        blob_link(repository=upload.repository, blob=blob)
-        BlobUpload.objects.filter(pk=upload.pk).delete()
+    with _session_locked(upload) as handle:
+        if chunk is not None:
+            _append_locked(upload, chunk, handle)
+        actual = _staged_digest(upload, expected.algorithm)
+        if actual != str(expected):
+            upload_cancel(upload=upload)
+            raise DigestInvalid({"digest": str(expected), "actual": actual})
+        staged = storage.staging_path(upload.uuid)
+        if storage.blob_exists(str(expected)):
+            staged.unlink(missing_ok=True)
+        else:
+            storage.blob_store(str(expected), staged)
+        with transaction.atomic():
+            blob = blob_register(digest=str(expected), size=upload.offset)
+            blob_link(repository=upload.repository, blob=blob)
+            BlobUpload.objects.filter(pk=upload.pk).delete()
     return blob
 
 

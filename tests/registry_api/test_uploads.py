@@ -164,6 +164,20 @@ def test_malformed_content_range_is_416(client, alice_push, header):
     assert response["Range"] == "0-0"
 
 
+def test_a_session_busy_with_another_request_answers_416(client, alice_push):
+    import fcntl
+
+    location = _start(client, alice_push)["Location"]
+    staged = settings.UPLOAD_STAGING_DIR / location.rsplit("/", 1)[1]
+    with open(staged, "rb") as other_request:
+        fcntl.flock(other_request, fcntl.LOCK_EX)
+        busy = client.patch(location, data=b"abc", content_type=OCTETS, **alice_push)
+        finishing = client.put(f"{location}?digest={digest_bytes(b'')}", **alice_push)
+    assert busy.status_code == finishing.status_code == 416
+    assert busy["Range"] == "0-0"
+    assert client.patch(location, data=b"abc", content_type=OCTETS, **alice_push).status_code == 202
+
+
 def test_content_range_disagreeing_with_body_is_size_invalid(client, alice_push):
     location = _start(client, alice_push)["Location"]
     response = client.patch(
