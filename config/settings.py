@@ -176,6 +176,9 @@ UPLOAD_STAGING_DIR = Path(env_str("UPLOAD_STAGING_DIR", str(DATA_DIR / "uploads"
 # On S3, answer blob GETs with a redirect to a presigned URL instead of proxying the bytes.
 REGISTRY_BLOB_REDIRECT = env_bool("REGISTRY_BLOB_REDIRECT", False)
 REGISTRY_MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+# Advertised as OCI-Chunk-Min-Length: chunked clients send at least this much per PATCH (each
+# PATCH costs database round trips; staging has no minimum of its own).
+REGISTRY_CHUNK_MIN_LENGTH = env_int("REGISTRY_CHUNK_MIN_LENGTH", 1024 * 1024)
 
 # Token service (Docker token spec)
 REGISTRY_SERVICE = env_str("REGISTRY_SERVICE", "dockyard")

@@ -30,7 +30,6 @@ from registry_api.services import uploads as upload_services
 from registry_api.services.uploads import Chunk
 
 BODY_CHUNK = 1024 * 1024
-CHUNK_MIN_LENGTH = getattr(settings, "REGISTRY_CHUNK_MIN_LENGTH", 0)
 _CONTENT_RANGE = re.compile(r"^(?:bytes[ =])?(\d{1,19})-(\d{1,19})(?:/(?:\d+|\*))?$")
 
 
@@ -150,8 +149,9 @@ def upload_start(request, ctx):
         repository=ctx.repository_for_push(), user=ctx.user_or_none
     )
     response = _progress_response(ctx.full_name, upload, 202)
-    if CHUNK_MIN_LENGTH:
-        response["OCI-Chunk-Min-Length"] = str(CHUNK_MIN_LENGTH)
+    minimum = getattr(settings, "REGISTRY_CHUNK_MIN_LENGTH", 0)
+    if minimum:
+        response["OCI-Chunk-Min-Length"] = str(minimum)
     return response
 
 

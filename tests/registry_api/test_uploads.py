@@ -47,6 +47,7 @@ def test_start_answers_a_session(client, alice_push):
     assert response["Location"] == f"/v2/alice/app/blobs/uploads/{session_id}"
     assert response["Range"] == "0-0"
     assert response["Content-Length"] == "0"
+    assert response["OCI-Chunk-Min-Length"] == str(settings.REGISTRY_CHUNK_MIN_LENGTH)
     assert response.content == b""
     upload = BlobUpload.objects.get(uuid=session_id)
     assert upload.offset == 0
