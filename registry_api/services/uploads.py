@@ -194,7 +194,8 @@ def upload_expire(*, older_than) -> int:
     live = {str(value) for value in BlobUpload.objects.values_list("uuid", flat=True)}
     cutoff = older_than.timestamp()
     for path in storage.staging_dir().iterdir():
-        if path.name not in live and path.stat().st_mtime < cutoff:
+        # Files only: other features (the mirror) keep their own subdirectories here.
+        if path.is_file() and path.name not in live and path.stat().st_mtime < cutoff:
             path.unlink(missing_ok=True)
             removed += 1
     return removed

@@ -228,6 +228,7 @@ def test_garbage_collect_expires_stale_uploads_and_orphans(client, alice_all, di
     stray = settings.UPLOAD_STAGING_DIR / "stray"
     stray.write_bytes(b"left by a crash")
     os.utime(stray, (0, 0))
+    (settings.UPLOAD_STAGING_DIR / "proxy").mkdir()
     # The stray file is old; the live session is not.
     assert "removed 1 stale" in _gc()
     assert not stray.exists() and (settings.UPLOAD_STAGING_DIR / session_id).exists()
