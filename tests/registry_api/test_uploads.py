@@ -428,3 +428,26 @@ def test_mount_from_a_private_repository_the_caller_may_pull(client, layer, bob)
     auth = {"HTTP_AUTHORIZATION": basic_auth("bob")}
     response = _mount(client, "bob/copy", layer["private"], "alice/secret", auth)
     assert response.status_code == 201
+
+
+@pytest.mark.parametrize("length", ["abc", "-5"])
+def test_malformed_content_length_is_400(client, alice_push, length):
+    location = _start(client, alice_push)["Location"]
+    response = client.patch(
+        location, data=b"", content_type=OCTETS, CONTENT_LENGTH=length, **alice_push
+    )
+    assert response.status_code == 400
+    assert _error_code(response) == "BLOB_UPLOAD_INVALID"
+
+
+@pytest.mark.parametrize("digest", ["sha256:short", "sha1:" + "0" * 40, "x"])
+def test_monolithic_post_with_malformed_digest_is_400(client, alice_push, digest):
+    response = client.post(
+        f"/v2/alice/app/blobs/uploads/?digest={digest}",
+        data=b"x",
+        content_type=OCTETS,
+        **alice_push,
+    )
+    assert response.status_code == 400
+    assert _error_code(response) == "DIGEST_INVALID"
+    assert not BlobUpload.objects.exists()
