@@ -138,7 +138,9 @@ class MemberOutputSerializer(serializers.Serializer):
 
 
 class MemberRoleSerializer(serializers.Serializer):
-    role = serializers.ChoiceField(choices=Membership.Role.choices)
+    """PATCH: a missing role leaves the membership as it is."""
+
+    role = serializers.ChoiceField(choices=Membership.Role.choices, required=False)
 
     class Meta:
         ref_name = "MemberRole"
@@ -218,9 +220,10 @@ class MemberDetailApi(BaseApi):
         membership = self._membership(namespace, username)
         data = MemberRoleSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        membership = organizations.membership_update(
-            membership=membership, role=data.validated_data["role"]
-        )
+        if "role" in data.validated_data:
+            membership = organizations.membership_update(
+                membership=membership, role=data.validated_data["role"]
+            )
         return Response(MemberOutputSerializer(membership).data)
 
     @extend_schema(

@@ -107,6 +107,15 @@ class CommentInputSerializer(serializers.Serializer):
         ref_name = "CommentInput"
 
 
+class CommentUpdateSerializer(serializers.Serializer):
+    """PATCH: a missing body leaves the comment as it is."""
+
+    body = serializers.CharField(max_length=5000, required=False)
+
+    class Meta:
+        ref_name = "CommentUpdate"
+
+
 @extend_schema(parameters=REPOSITORY_PARAMETERS)
 class CommentListApi(PaginatedApi):
     @extend_schema(
@@ -157,7 +166,7 @@ class CommentDetailApi(BaseApi):
 
     @extend_schema(
         operation_id="comments_update",
-        request=CommentInputSerializer,
+        request=CommentUpdateSerializer,
         responses={200: CommentOutputSerializer, **errors(400, 401, 403, 404)},
     )
     def patch(self, request, namespace, name, comment_id):
@@ -166,9 +175,10 @@ class CommentDetailApi(BaseApi):
         _social_write_check(request)
         if comment.author_id != request.user.pk:
             raise exceptions.PermissionDenied("Only the author may edit a comment.")
-        data = CommentInputSerializer(data=request.data)
+        data = CommentUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        comment = social.comment_edit(comment=comment, body=data.validated_data["body"])
+        if "body" in data.validated_data:
+            comment = social.comment_edit(comment=comment, body=data.validated_data["body"])
         return Response(CommentOutputSerializer(comment).data)
 
     @extend_schema(
@@ -201,7 +211,9 @@ class CollaboratorOutputSerializer(serializers.Serializer):
 
 
 class CollaboratorRoleSerializer(serializers.Serializer):
-    role = serializers.ChoiceField(choices=Collaborator.Role.choices)
+    """PATCH: a missing role leaves the collaborator as they are."""
+
+    role = serializers.ChoiceField(choices=Collaborator.Role.choices, required=False)
 
     class Meta:
         ref_name = "CollaboratorRole"
@@ -276,9 +288,10 @@ class CollaboratorDetailApi(BaseApi):
         collaborator = self._collaborator(repository, username)
         data = CollaboratorRoleSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        collaborator = social.collaborator_update(
-            collaborator=collaborator, role=data.validated_data["role"]
-        )
+        if "role" in data.validated_data:
+            collaborator = social.collaborator_update(
+                collaborator=collaborator, role=data.validated_data["role"]
+            )
         return Response(CollaboratorOutputSerializer(collaborator).data)
 
     @extend_schema(

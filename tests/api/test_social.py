@@ -46,6 +46,7 @@ def test_comment_lifecycle(as_user, alice, charlie, public_repo):
     assert comment["author"] == "charlie" and comment["body"] == "Nice!"
     assert comment["edited_at"] is None
     url = f"{APP}/comments/{comment['id']}/"
+    assert client.patch(url, {}, format="json").json()["edited_at"] is None
     edited = client.patch(url, {"body": "Very nice"}, format="json").json()
     assert edited["body"] == "Very nice" and edited["edited_at"]
     listed = as_user(alice).get(f"{APP}/comments/").json()
@@ -121,6 +122,7 @@ def test_collaborator_lifecycle(as_user, alice, charlie, private_repo):
     assert added.status_code == 201 and added.json()["role"] == "read"
     url = f"{SECRET}/collaborators/charlie/"
     assert client.get(url).json()["role"] == "read"
+    assert client.patch(url, {}, format="json").json()["role"] == "read"
     assert client.patch(url, {"role": "admin"}, format="json").json()["role"] == "admin"
     assert client.delete(url).status_code == 204
     assert not Collaborator.objects.filter(user=charlie).exists()
