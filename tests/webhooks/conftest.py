@@ -29,3 +29,12 @@ def standard_webhooks_verify(secret: str, headers: dict[str, str], body: bytes) 
     expected = base64.b64encode(hmac.new(key, content, hashlib.sha256).digest()).decode()
     offered = [sig.split(",", 1)[1] for sig in headers["webhook-signature"].split() if "," in sig]
     return any(hmac.compare_digest(expected, candidate) for candidate in offered)
+
+
+def celery_producer_reset() -> None:
+    """Drop this process's broker connections so the next publish uses the current settings."""
+    from config.celery import app
+
+    app.pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None

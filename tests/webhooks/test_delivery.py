@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.webhooks.conftest import standard_webhooks_verify
+from tests.webhooks.conftest import celery_producer_reset, standard_webhooks_verify
 from webhooks import services
 from webhooks.models import Delivery, Webhook
 
@@ -176,18 +176,14 @@ def test_redeliver_and_test_send_again(hook, public_repo, alice, receiver, captu
 def test_broker_errors_do_not_break_the_publishing_transaction(
     hook, public_repo, alice, settings, capture
 ):
-    from config.celery import app
-
     # Celery reads its configuration from Django settings on each access.
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens there
-    app.pool.force_close_all()
-    app._pool = None
+    celery_producer_reset()
     try:
         started = time.monotonic()
         _publish(public_repo, alice, capture)
         assert time.monotonic() - started < 5
     finally:
-        app.pool.force_close_all()
-        app._pool = None
+        celery_producer_reset()
     assert Delivery.objects.get(webhook=hook).status == "pending"
