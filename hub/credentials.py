@@ -93,6 +93,16 @@ def password_check(*, username: str, password: str, client_ip: str, request=None
 
 
 def client_ip(request) -> str:
+    """The address failures are counted against.
+
+    Behind a trusted proxy (BEHIND_PROXY, which sets SECURE_PROXY_SSL_HEADER) every request
+    comes from the proxy; the client is the last X-Forwarded-For entry, the one the proxy added.
+    Earlier entries are client-supplied and never trusted.
+    """
+    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip()
+        if forwarded:
+            return forwarded
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 

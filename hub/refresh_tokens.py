@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import signing
+from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from hub.credentials import Credentials
@@ -45,4 +46,5 @@ def refresh_token_check(value: str) -> Credentials | None:
     token = AccessToken.objects.filter(uuid=payload["t"], user=user).first()
     if token is None or not token.is_active:
         return None
+    AccessToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
     return Credentials(user=user, scopes=tuple(token.scopes), token=token)

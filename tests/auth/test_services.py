@@ -85,3 +85,13 @@ def test_membership_add_update_remove_keep_an_owner(alice, bob):
     assert [m.user.username for m in membership_list(organization=org)] == ["bob", "alice"]
     membership_remove(membership=owner)
     assert [m.user.username for m in membership_list(organization=org)] == ["bob"]
+
+
+def test_client_ip_trusts_only_the_proxy_added_forwarded_entry(rf, settings):
+    from hub.credentials import client_ip
+
+    request = rf.get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="1.2.3.4, 5.6.7.8")
+    assert client_ip(request) == "10.0.0.1"
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    assert client_ip(request) == "5.6.7.8"
+    assert client_ip(rf.get("/", REMOTE_ADDR="10.0.0.1")) == "10.0.0.1"
