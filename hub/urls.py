@@ -27,6 +27,7 @@ urlpatterns = [
     path("", pages.explore, name="explore"),
     path("search/", search.search, name="search"),
     path("v1/search", docker_search.docker_search, name="docker-search"),
+    path("v1/_ping", docker_search.ping, name="docker-ping"),
     path("u/<str:namespace>/", pages.profile, name="profile"),
     path(R, repositories.repository_detail, name="repository-detail"),
     path(R + "-/tags/<str:tag>/", repositories.tag_detail, name="tag-detail"),

@@ -8,6 +8,7 @@ export HOST="${HOST:-127.0.0.1}" PORT="${PORT:-8000}"
 
 $PY manage.py migrate --noinput -v0
 $PY manage.py collectstatic --noinput -v0
+$PY manage.py compilemessages -v0 --ignore='.*' --ignore=var --ignore=test-output || echo "No gettext: English only"
 if [ -n "${DJANGO_SUPERUSER_USERNAME:-}" ] && [ -n "${DJANGO_SUPERUSER_PASSWORD:-}" ]; then
   $PY manage.py ensure_superuser
 else

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 export PYTHONUNBUFFERED=1
 mkdir -p test-output
+.venv/bin/python manage.py compilemessages -v0 --ignore='.*' --ignore=var --ignore=test-output  # *.mo are not in git
 
 echo "== unit layer on SQLite"
 DATABASE_URL="sqlite:///$(mktemp -d)/test.sqlite3" .venv/bin/pytest -m "not e2e" -q -p no:cacheprovider

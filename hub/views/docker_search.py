@@ -47,3 +47,11 @@ def docker_search(request):
             ],
         }
     )
+
+
+@require_GET
+def ping(request):
+    """`docker search` pings the v1 index first; say we are a standalone index."""
+    response = JsonResponse({"standalone": True})
+    response["X-Docker-Registry-Standalone"] = "true"
+    return response

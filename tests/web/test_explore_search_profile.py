@@ -143,3 +143,10 @@ def test_organization_profile_shows_members_and_manage_link_for_owners(client, a
 
 def test_unknown_profile_is_404(client, db):
     assert client.get("/u/nobody/").status_code == 404
+
+
+def test_docker_v1_ping_answers_standalone(client, db):
+    response = client.get("/v1/_ping")
+    assert response.status_code == 200
+    assert response.json() == {"standalone": True}
+    assert response["X-Docker-Registry-Standalone"] == "true"
