@@ -3,14 +3,15 @@
 One fetch per digest across every thread and web process: the fetcher holds an exclusive
 `flock` on `<staging>/proxy/<digest>.lock` for as long as it runs (the kernel releases it if the
 process dies). It streams the upstream body into a `.part` file in the staging area, hashing as
-it goes, then verifies the digest and size, moves the file into storage and records the Blob
-and its link: only then is the blob visible. It runs in its own thread, so a client that goes
-away does not stop a fetch other clients are following.
+it goes, then verifies the digest and size and moves the file into storage: only verified bytes
+ever reach storage. It runs in its own thread, so a client that goes away does not stop a fetch
+that others follow, and it never touches the database: the requests record the Blob row and
+the repository's link once the bytes are stored (so does the next request that finds them).
 
 Every request, the one that started the fetch included, follows the `.part` file as it grows
-and holds back the last bytes until the fetch is committed, so no client ever receives a whole
-body that failed verification. If the fetch breaks off (upstream gone, digest mismatch) the
-`.part` file is deleted, followers break their connections, and nothing is visible.
+and holds back the last bytes until the blob is stored, so no client ever receives a whole body
+that failed verification. If the fetch breaks off (upstream gone, digest mismatch) the `.part`
+file is deleted, followers break their connections, and nothing is visible.
 
 `<digest>.state` (JSON, replaced atomically) tells followers which `.part` file to follow, the
 size the upstream announced and, after a failure, why it failed.
@@ -28,7 +29,6 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from django.db import connections
 from django.http import HttpResponse, StreamingHttpResponse
 
 from registry_api import storage
@@ -98,7 +98,20 @@ def fetch_running(digest: str) -> bool:
 
 
 def _stored(digest: str) -> Blob | None:
-    return Blob.objects.filter(digest=digest).first()
+    """The Blob for a digest whose verified bytes are in storage, recorded if need be.
+
+    The fetch thread never touches the database: it moves verified bytes into storage, and
+    the requests that follow it (or the next one to ask) record the Blob row.
+    """
+    blob = Blob.objects.filter(digest=digest).first()
+    if blob is None and storage.blob_exists(digest):
+        blob = blob_register(digest=digest, size=storage.blob_size(digest))
+    return blob
+
+
+def _link(repository, blob: Blob) -> None:
+    blob_link(repository=repository, blob=blob)
+    _manifests_link(repository, blob)
 
 
 def _manifests_link(repository, blob: Blob) -> None:
@@ -121,11 +134,10 @@ def _manifests_link(repository, blob: Blob) -> None:
 class _Fetch(threading.Thread):
     """One upstream download into staging; owns (and finally closes) the exclusive lock fd."""
 
-    def __init__(self, *, lock_fd: int, upstream: Upstream, repository, digest: str):
+    def __init__(self, *, lock_fd: int, upstream: Upstream, digest: str):
         super().__init__(name=f"proxy-fetch-{digest[:19]}", daemon=True)
         self.lock_fd = lock_fd
         self.upstream = upstream
-        self.repository = repository
         self.digest = digest
         _, self.state_path = _paths(digest)
         self.fetch_id = uuid.uuid4().hex
@@ -146,7 +158,6 @@ class _Fetch(threading.Thread):
             self._state(error="unavailable", detail=str(exc)[:200])
         finally:
             self.part.unlink(missing_ok=True)
-            connections.close_all()
             os.close(self.lock_fd)
 
     def _download(self) -> None:
@@ -168,14 +179,14 @@ class _Fetch(threading.Thread):
         if computed != self.digest or (size is not None and written != size):
             raise UpstreamError(f"upstream sent {computed} ({written} bytes) for {self.digest}")
         storage.blob_store(self.digest, self.part)
-        blob = blob_register(digest=self.digest, size=written)
-        blob_link(repository=self.repository, blob=blob)
-        _manifests_link(self.repository, blob)
         self._state(size=written, done=True)
 
 
-def _follow(handle, digest: str, size: int | None) -> Iterator[bytes]:
-    """Yield the `.part` file's bytes as the fetch writes them; break if the fetch fails."""
+def _follow(handle, digest: str, size: int | None, on_stored) -> Iterator[bytes]:
+    """Yield the `.part` file's bytes as the fetch writes them; break if the fetch fails.
+
+    `on_stored(blob)` runs once the verified blob is in storage, before the last bytes go out.
+    """
     sent = 0
     try:
         while True:
@@ -186,15 +197,19 @@ def _follow(handle, digest: str, size: int | None) -> Iterator[bytes]:
                     continue
                 chunk = handle.read(CHUNK_SIZE)  # what was written just before the end
                 if not chunk:
-                    if size is None and _stored(digest) is not None:
+                    blob = _stored(digest) if size is None else None
+                    if blob is not None:
+                        on_stored(blob)
                         return
                     raise BlobFetchBroken(f"fetch of {digest} ended after {sent} bytes")
             if size is not None and sent + len(chunk) >= size:
                 # The last bytes go out only once the digest is verified and the blob stored.
                 while fetch_running(digest):
                     time.sleep(POLL_SECONDS)
-                if _stored(digest) is None:
+                blob = _stored(digest)
+                if blob is None:
                     raise BlobFetchBroken(f"fetch of {digest} failed verification")
+                on_stored(blob)
             sent += len(chunk)
             yield chunk
             if size is not None and sent >= size:
@@ -225,7 +240,7 @@ def _join(digest: str, deadline: float):
 def _local_response(request, repository, blob: Blob):
     from registry_api.views.blobs import _blob_get, _blob_headers
 
-    blob_link(repository=repository, blob=blob)
+    _link(repository, blob)
     if request.method == "HEAD":
         response = HttpResponse(status=200)
         _blob_headers(response, blob)
@@ -234,8 +249,10 @@ def _local_response(request, repository, blob: Blob):
     return _blob_get(request, blob)
 
 
-def _streaming_response(handle, digest: str, size: int | None):
-    response = StreamingHttpResponse(_follow(handle, digest, size))
+def _streaming_response(handle, digest: str, size: int | None, repository):
+    response = StreamingHttpResponse(
+        _follow(handle, digest, size, lambda blob: _link(repository, blob))
+    )
     response["Docker-Content-Digest"] = digest
     response["Content-Type"] = "application/octet-stream"
     if size is not None:
@@ -296,9 +313,7 @@ def blob_serve(*, request, upstream: Upstream, repository_get, digest: str):
                     return _failure(_state_read(state_path))
                 continue
             try:
-                fetch = _Fetch(
-                    lock_fd=lock_fd, upstream=upstream, repository=repository_get(), digest=digest
-                )
+                fetch = _Fetch(lock_fd=lock_fd, upstream=upstream, digest=digest)
             except Exception:
                 os.close(lock_fd)
                 raise
@@ -306,7 +321,7 @@ def blob_serve(*, request, upstream: Upstream, repository_get, digest: str):
             started += 1
         joined = _join(digest, deadline)
         if joined is not None:
-            return _streaming_response(joined[0], digest, joined[1])
+            return _streaming_response(joined[0], digest, joined[1], repository_get())
         if _stored(digest) is None and started:
             return _failure(_state_read(state_path))
         time.sleep(POLL_SECONDS)
