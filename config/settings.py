@@ -108,8 +108,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-# Failed sign-ins allowed per account and per client address within a minute.
+# Failed sign-ins allowed within a minute per account, and per client address.
 LOGIN_FAILURES_PER_MINUTE = env_int("LOGIN_FAILURES_PER_MINUTE", 5)
+LOGIN_FAILURES_PER_MINUTE_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_MINUTE_PER_ADDRESS", 20)
 # Comments one user may post per minute on the web UI (spam brake).
 COMMENTS_PER_MINUTE = env_int("COMMENTS_PER_MINUTE", 5)
 

@@ -82,7 +82,7 @@ def test_login_failure_shows_error_then_throttles(client, alice, settings):
 
 
 def test_login_throttles_per_address(client, alice, bob, charlie, settings):
-    settings.LOGIN_FAILURES_PER_MINUTE = 2
+    settings.LOGIN_FAILURES_PER_MINUTE_PER_ADDRESS = 2
     client.post("/accounts/login/", {"username": "bob", "password": "nope"})
     client.post("/accounts/login/", {"username": "charlie", "password": "nope"})
     response = client.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
