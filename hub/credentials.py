@@ -73,6 +73,10 @@ def credentials_check(
 ) -> Credentials | None:
     """Authenticate by password or access token. Raise TooManyAttempts when throttled."""
     _check_throttle(username, client_ip)
+    if "\x00" in username or "\x00" in secret:
+        # PostgreSQL refuses NUL in text; such credentials are simply wrong.
+        record_failure(username, client_ip)
+        return None
     token = access_token_lookup(secret)
     if token is not None:
         if token.user.get_username() == username or not username:
@@ -88,7 +92,8 @@ def credentials_check(
 def password_check(*, username: str, password: str, client_ip: str, request=None):
     """Authenticate by password only (web sign-in); throttled like credentials_check."""
     _check_throttle(username, client_ip)
-    user = authenticate(request, username=username, password=password)
+    has_nul = "\x00" in username or "\x00" in password
+    user = None if has_nul else authenticate(request, username=username, password=password)
     if user is None:
         record_failure(username, client_ip)
     return user

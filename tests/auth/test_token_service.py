@@ -264,3 +264,15 @@ def test_jwks_publishes_the_verifying_key(client):
     public = jwt.algorithms.ECAlgorithm.from_jwk(key)
     claims = jwt.decode(token, public, algorithms=["ES256"], audience=settings.REGISTRY_SERVICE)
     assert set(claims) >= {"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "access"}
+
+
+def test_odd_credentials_are_401_not_500(client, alice):
+    import base64
+
+    for raw in (b"alice\x00:x", b"alice:\x00", b"\xff\xfe:x", b"no-colon", b":"):
+        header = "Basic " + base64.b64encode(raw).decode()
+        assert _get(client, auth=header).status_code == 401, raw
+    response = client.post(
+        URL, {"grant_type": "password", "username": "ali\x00ce", "password": "x"}
+    )
+    assert response.status_code == 401
