@@ -29,6 +29,16 @@ from registry_api.streams import request_chunks
 _WILDCARDS = ("*/*", "application/*")
 
 
+def _is_q_zero(param: str) -> bool:
+    name, _, value = param.partition("=")
+    if name.strip().lower() != "q":
+        return False
+    try:
+        return float(value.strip()) == 0
+    except ValueError:
+        return False
+
+
 def accepted_types(header: str) -> set[str] | None:
     """Media types an Accept header asks for (q=0 excluded); None means anything goes."""
     if not header.strip():
@@ -36,11 +46,7 @@ def accepted_types(header: str) -> set[str] | None:
     accepted = set()
     for item in header.split(","):
         media_type, *params = (part.strip() for part in item.split(";"))
-        refused = any(
-            param.replace(" ", "").lower() in ("q=0", "q=0.0", "q=0.00", "q=0.000")
-            for param in params
-        )
-        if media_type and not refused:
+        if media_type and not any(_is_q_zero(param) for param in params):
             accepted.add(media_type.lower())
     if accepted & set(_WILDCARDS):
         return None
@@ -54,14 +60,15 @@ def _not_found(ctx, reference: str):
 
 
 def _manifest_for_read(ctx, reference: str):
-    mirrored = ctx.repository is not None and ctx.repository.mirror_of
-    if mirrored and not is_digest(reference):
+    mirrored = bool(ctx.repository is not None and ctx.repository.mirror_of)
+    revalidate = mirrored and not is_digest(reference)
+    if revalidate:
         # A mirrored tag may have moved upstream: let the cache revalidate it first.
         fetched = proxy.manifest_fetch(ctx, reference)
         if fetched is not None:
             return fetched
     manifest = manifest_get(repository=ctx.repository, reference=reference)
-    if manifest is None:
+    if manifest is None and not revalidate:
         manifest = proxy.manifest_fetch(ctx, reference)
     if manifest is None:
         raise _not_found(ctx, reference)

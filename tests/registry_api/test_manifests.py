@@ -429,6 +429,8 @@ def test_anonymous_pull_of_public_repository(client, pushed):
         (f"{DOCKER_MANIFEST}, {DOCKER_MANIFEST_LIST}", False),
         (f"{OCI_INDEX}", False),
         (f"{OCI_MANIFEST};q=0", False),
+        (f"{OCI_MANIFEST}; q=0.000, {DOCKER_MANIFEST}", False),
+        (f"{OCI_MANIFEST};q=junk", True),
         ("application/json", False),
     ],
 )
