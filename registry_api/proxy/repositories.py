@@ -36,7 +36,8 @@ def mirror_namespace_ensure(*, name: str, upstream_url: str) -> Namespace:
 
 
 def mirror_repository_ensure(*, full_name: str, upstream: Upstream) -> Repository:
-    """The repository for a mirrored name: public, `mirror_of` the upstream, made on first use."""
+    """The repository for a mirrored name, made on first use: public, `mirror_of` the upstream
+    repository (`host:port/name`, shown as the "mirror of" badge)."""
     from hub.services.repositories import repository_create
 
     namespace_name, name = repository_resolve(full_name)
@@ -48,8 +49,8 @@ def mirror_repository_ensure(*, full_name: str, upstream: Upstream) -> Repositor
         return repository_create(
             namespace=namespace,
             name=name,
-            description=f"Mirror of {upstream.remote_name}"[:100],
-            mirror_of=upstream.base_url,
+            description=f"Mirror of {upstream.reference}"[:100],
+            mirror_of=upstream.reference[:500],
         )
     except ValidationError:
         repository = repository_get(namespace=namespace_name, name=name)

@@ -36,6 +36,12 @@ class Upstream:
     def base_url(self) -> str:
         return self.url.rstrip("/")
 
+    @property
+    def reference(self) -> str:
+        """`host[:port]/remote/name`, as docker names the upstream repository (`mirror_of`)."""
+        parts = urlsplit(self.base_url)
+        return f"{parts.netloc}{parts.path}/{self.remote_name}"
+
 
 def _remote_name(upstream_url: str, name: str) -> str:
     host = (urlsplit(upstream_url).hostname or "").lower()

@@ -43,7 +43,7 @@ def test_first_pull_fetches_and_caches_the_manifest(client, upstream, hub_cache,
     assert response["Docker-Content-Digest"] == digest
     assert response.content == image_one.oci_manifest_bytes()
     repository = Repository.objects.get(namespace__name="hub", name="tools/one")
-    assert repository.mirror_of == upstream.url
+    assert repository.mirror_of == f"127.0.0.1:{upstream.port}/tools/one"
     assert not repository.is_private
     assert repository.pull_count == 1
     namespace = Namespace.objects.get(name="hub")
@@ -162,7 +162,7 @@ def test_prefixless_mirror_serves_unowned_namespaces(
     assert response.status_code == 200, response.content
     assert response["Docker-Content-Digest"] == digest
     repository = Repository.objects.get(namespace__name="library", name="busy")
-    assert repository.mirror_of == upstream.url
+    assert repository.mirror_of == f"127.0.0.1:{upstream.port}/library/busy"
     # A user's namespace is never filled from the upstream, and local repositories win.
     upstream.image_push("alice/other", "1", image_one)
     assert client.get("/v2/alice/other/manifests/1", **ACCEPT).status_code == 401
