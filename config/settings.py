@@ -194,12 +194,14 @@ TOKEN_REFRESH_MAX_AGE = env_int("TOKEN_REFRESH_MAX_AGE", 90 * 24 * 3600)
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
 if CELERY_BROKER_URL == "filesystem://":
     _queue = DATA_DIR / "celery"
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (_queue / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue / "queue"),
         "data_folder_out": str(_queue / "queue"),
         "processed_folder": str(_queue / "processed"),
+        # Broadcast (pidbox) tables too, or instances side by side would share ./control.
+        "control_folder": str(_queue / "control"),
         "store_processed": False,
     }
 else:
