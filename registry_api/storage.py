@@ -55,52 +55,64 @@ def blob_open(digest: str):
     return storage.open(blob_path(digest), "rb")
 
 
+def _limited(handle, remaining: int | None) -> Iterator[bytes]:
+    """Read a file object in chunks (up to `remaining` bytes when given), closing it after."""
+    with handle:
+        while remaining is None or remaining > 0:
+            size = READ_CHUNK if remaining is None else min(READ_CHUNK, remaining)
+            chunk = handle.read(size)
+            if not chunk:
+                return
+            if remaining is not None:
+                remaining -= len(chunk)
+            yield chunk
+
+
+def _s3_body(storage, name: str, byte_range: str | None):
+    """Open the S3 object body now (so a missing object fails before a response starts).
+
+    django-storages' S3File would download the whole object on first read; a GET of the
+    object (or of a range of it) streams instead.
+    """
+    from botocore.exceptions import ClientError
+
+    kwargs = {"Range": byte_range} if byte_range else {}
+    try:
+        return storage.bucket.Object(storage._normalize_name(name)).get(**kwargs)["Body"]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            raise FileNotFoundError(name) from exc
+        raise
+
+
+def _s3_chunks(body) -> Iterator[bytes]:
+    try:
+        yield from body.iter_chunks(READ_CHUNK)
+    finally:
+        body.close()
+
+
 def blob_range_chunks(digest: str, start: int, end: int) -> Iterator[bytes]:
-    """Stream bytes [start, end] (inclusive) of a blob in constant memory."""
+    """Stream bytes [start, end] (inclusive) of a blob in constant memory.
+
+    The blob is opened before this returns: FileNotFoundError when its bytes are missing."""
     storage = registry_storage()
     name = blob_path(digest)
-    if isinstance(storage, FileSystemStorage):
-        with open(storage.path(name), "rb") as handle:
-            handle.seek(start)
-            remaining = end - start + 1
-            while remaining > 0:
-                chunk = handle.read(min(READ_CHUNK, remaining))
-                if not chunk:
-                    return
-                remaining -= len(chunk)
-                yield chunk
-        return
     if hasattr(storage, "bucket"):
-        # django-storages' S3File downloads the whole object on first read: ask S3 for the range.
-        body = storage.bucket.Object(storage._normalize_name(name)).get(
-            Range=f"bytes={start}-{end}"
-        )["Body"]
-        try:
-            yield from body.iter_chunks(READ_CHUNK)
-        finally:
-            body.close()
-        return
-    with storage.open(name, "rb") as handle:
-        handle.seek(start)
-        remaining = end - start + 1
-        while remaining > 0 and (chunk := handle.read(min(READ_CHUNK, remaining))):
-            remaining -= len(chunk)
-            yield chunk
+        return _s3_chunks(_s3_body(storage, name, f"bytes={start}-{end}"))
+    handle = blob_open(digest)
+    handle.seek(start)
+    return _limited(handle, end - start + 1)
 
 
 def blob_chunks(digest: str) -> Iterator[bytes]:
-    """Stream a whole blob (S3: the object body, never a local temporary copy)."""
+    """Stream a whole blob (S3: the object body, never a local temporary copy).
+
+    The blob is opened before this returns: FileNotFoundError when its bytes are missing."""
     storage = registry_storage()
     if hasattr(storage, "bucket"):
-        body = storage.bucket.Object(storage._normalize_name(blob_path(digest))).get()["Body"]
-        try:
-            yield from body.iter_chunks(READ_CHUNK)
-        finally:
-            body.close()
-        return
-    with blob_open(digest) as handle:
-        while chunk := handle.read(READ_CHUNK):
-            yield chunk
+        return _s3_chunks(_s3_body(storage, blob_path(digest), None))
+    return _limited(blob_open(digest), None)
 
 
 def blob_redirect_url(digest: str) -> str | None:

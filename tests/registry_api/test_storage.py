@@ -129,3 +129,17 @@ def test_blob_digests_walks_the_storage(backend, settings):
         digests.add(digest_bytes(data))
         storage.blob_store(digest_bytes(data), _staged(settings, f"w{index}", data))
     assert set(storage.blob_digests()) == digests
+
+
+def test_missing_bytes_fail_before_streaming(backend, client, public_repo):
+    headers = bearer("alice", [{"type": "repository", "name": "alice/app", "actions": ["*"]}])
+    digest = blob_upload(client, "alice/app", b"soon gone", headers)
+    storage.blob_delete(digest)
+    with pytest.raises(FileNotFoundError):
+        storage.blob_chunks(digest)
+    with pytest.raises(FileNotFoundError):
+        storage.blob_range_chunks(digest, 0, 1)
+    for extra in ({}, {"HTTP_RANGE": "bytes=0-1"}):
+        response = client.get(f"/v2/alice/app/blobs/{digest}", **extra, **headers)
+        assert response.status_code == 404
+        assert response.json()["errors"][0]["code"] == "BLOB_UNKNOWN"
