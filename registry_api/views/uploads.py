@@ -175,8 +175,7 @@ def upload(request, ctx, upload_id):
         return _progress_response(name, session, 204)
     if request.method == "DELETE":
         upload_services.upload_cancel(upload=session)
-        response = HttpResponse(status=204)
-        return response
+        return HttpResponse(status=204)
     if request.method == "PATCH":
         try:
             start, end = _content_range(request)
