@@ -1,6 +1,14 @@
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 
+from hub.models import Repository
 from registry_api.models import Blob, BlobUpload, Manifest, ProxyCache, RepositoryBlob, Tag
+from registry_api.proxy.services import (
+    proxy_cache_expire,
+    proxy_cache_save,
+    proxy_cache_validate,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -48,7 +56,78 @@ class BlobUploadAdmin(ReadOnlyAdmin):
     list_select_related = ["repository__namespace"]
 
 
+class ProxyCacheForm(forms.ModelForm):
+    """The upstream password is write-only: left blank on edit, the stored one is kept."""
+
+    password = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Upstream password or token. Leave blank to keep the current one.",
+    )
+
+    class Meta:
+        model = ProxyCache
+        fields = [
+            "namespace",
+            "upstream_url",
+            "username",
+            "password",
+            "cache_ttl_seconds",
+            "require_sign_in",
+        ]
+        help_texts = {
+            "namespace": "Pulls of <namespace>/<name> are served from <upstream>/<name>.",
+            "cache_ttl_seconds": "How long a cached tag is served before it is revalidated "
+            "with a HEAD request to the upstream.",
+            "require_sign_in": "Only signed-in users may pull through this cache.",
+        }
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data.get("password") or ""
+        if not password and self.instance.pk:
+            return self.instance.password
+        return password
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            proxy_cache_validate(
+                namespace=cleaned.get("namespace", ""),
+                upstream_url=cleaned.get("upstream_url", ""),
+                instance=self.instance,
+            )
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                if field in self.fields and field not in self.errors:
+                    self.add_error(field, messages)
+        return cleaned
+
+
 @admin.register(ProxyCache)
 class ProxyCacheAdmin(admin.ModelAdmin):
-    list_display = ["namespace", "upstream_url", "cache_ttl_seconds", "require_sign_in"]
+    form = ProxyCacheForm
+    list_display = [
+        "namespace",
+        "upstream_url",
+        "username",
+        "cache_ttl_seconds",
+        "require_sign_in",
+        "cached_repositories",
+    ]
+    list_filter = ["require_sign_in"]
     search_fields = ["namespace", "upstream_url"]
+    actions = ["expire_cached_tags"]
+
+    @admin.display(description="cached repositories")
+    def cached_repositories(self, obj) -> int:
+        return (
+            Repository.objects.filter(namespace__name=obj.namespace).exclude(mirror_of="").count()
+        )
+
+    def save_model(self, request, obj, form, change) -> None:
+        proxy_cache_save(proxy_cache=obj)
+
+    @admin.action(description="Revalidate cached tags on their next pull")
+    def expire_cached_tags(self, request, queryset) -> None:
+        count = sum(proxy_cache_expire(proxy_cache=proxy_cache) for proxy_cache in queryset)
+        self.message_user(request, f"{count} cached tag(s) will be revalidated on their next pull.")
