@@ -59,14 +59,29 @@ def _enqueue_after_commit(delivery_ids: list[int]) -> None:
 
 
 def delivery_enqueue(*, delivery_ids, countdown: float | None = None) -> None:
-    """Queue delivery tasks; if the broker is down, leave them to the sweep instead of failing."""
+    """Queue delivery tasks; if the broker is down, leave them to the sweep instead of failing.
+
+    One broker connection per batch, tried once: a push must not wait out the broker client's
+    reconnect schedule (seconds per message) while the broker is away.
+    """
+    from config.celery import app
     from webhooks.tasks import deliver_webhook
 
-    for pk in delivery_ids:
-        try:
-            deliver_webhook.apply_async((pk,), countdown=countdown, retry=False)
-        except Exception:  # noqa: BLE001 - any broker error: the row stays pending, the sweep retries
-            logger.warning("could not queue webhook delivery %s; the sweep will", pk, exc_info=True)
+    if not delivery_ids:
+        return
+    if app.conf.task_always_eager:
+        for pk in delivery_ids:
+            deliver_webhook.apply_async((pk,), countdown=countdown)
+        return
+    try:
+        with app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, interval_start=0, interval_max=0.2)
+            for pk in delivery_ids:
+                deliver_webhook.apply_async(
+                    (pk,), countdown=countdown, connection=connection, retry=False
+                )
+    except Exception:  # noqa: BLE001 - any broker error: rows stay pending, the sweep re-queues
+        logger.warning("could not queue webhook deliveries %s; the sweep will", delivery_ids)
 
 
 def event_publish(*, action: str, repository, actor=None, data: dict) -> Event:

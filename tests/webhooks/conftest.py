@@ -5,6 +5,7 @@ import hashlib
 import hmac
 
 import pytest
+from django.db import connection
 
 from tests.webhooks.receiver import Receiver
 
@@ -33,8 +34,34 @@ def standard_webhooks_verify(secret: str, headers: dict[str, str], body: bytes) 
 
 def celery_producer_reset() -> None:
     """Drop this process's broker connections so the next publish uses the current settings."""
+    from kombu import pools
+
     from config.celery import app
 
-    app.pool.force_close_all()
+    pools.reset()  # kombu's process-wide connection and producer pools, keyed by broker URL
     app._pool = None
     app.amqp._producer_pool = None
+
+
+@pytest.fixture(scope="module")
+def database_url(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        params = connection.settings_dict
+    if connection.vendor != "postgresql":
+        pytest.skip("a worker process cannot share SQLite's in-memory test database")
+    host, port = params.get("HOST") or "127.0.0.1", params.get("PORT") or 5432
+    auth = params["USER"] + (f":{params['PASSWORD']}" if params.get("PASSWORD") else "")
+    return f"postgres://{auth}@{host}:{port}/{params['NAME']}"
+
+
+@pytest.fixture
+def use_broker(settings):
+    """Point this process's Celery producer at a broker (Celery reads Django settings live)."""
+
+    def point(url: str) -> None:
+        settings.CELERY_TASK_ALWAYS_EAGER = False
+        settings.CELERY_BROKER_URL = url
+        celery_producer_reset()
+
+    yield point
+    celery_producer_reset()
