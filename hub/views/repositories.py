@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 
@@ -10,7 +11,7 @@ from hub.forms_repository import CommentForm
 from hub.models import Repository, Star
 from registry_api import selectors_ui
 
-TAGS_ON_PAGE = 100
+TAGS_PER_PAGE = 25
 
 
 def repository_for_view(request, namespace: str, name: str) -> Repository:
@@ -35,9 +36,16 @@ def repository_context(request, repository: Repository) -> dict:
 
 def repository_detail(request, namespace, name):
     repository = repository_for_view(request, namespace, name)
+    tag_filter = request.GET.get("tag", "").strip()[:128]
+    tags = selectors_ui.tag_queryset(repository=repository)
+    if tag_filter:
+        tags = tags.filter(name__icontains=tag_filter)
+    page = Paginator(tags, TAGS_PER_PAGE).get_page(request.GET.get("page"))
     context = repository_context(request, repository)
     context.update(
-        tags=selectors_ui.tag_list_ui(repository=repository, limit=TAGS_ON_PAGE),
+        tags=[selectors_ui.tag_row(tag) for tag in page.object_list],
+        tag_page=page,
+        tag_filter=tag_filter,
         comments=selectors.comment_list(repository=repository),
         comment_form=CommentForm(),
     )

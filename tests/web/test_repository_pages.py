@@ -144,3 +144,16 @@ def test_404_and_403_pages_use_site_layout(client, public_repo, alice, bob):
     forbidden = client.post(f"/r/alice/app/-/comments/{comment.pk}/edit/", {"body": "x"})
     assert forbidden.status_code == 403
     assert "site.css" in forbidden.content.decode()
+
+
+def test_tags_are_paginated_and_filterable(client, public_repo):
+    for number in range(30):
+        image_create(public_repo, f"v{number:02d}", layers=(f"layer{number}".encode(),))
+    first = client.get("/r/alice/app/").content.decode()
+    assert first.count('class="tag-name"') == 25
+    assert "page=2#tags" in first
+    second = client.get("/r/alice/app/?page=2").content.decode()
+    assert second.count('class="tag-name"') == 5
+    filtered = client.get("/r/alice/app/?tag=v2").content.decode()
+    assert filtered.count('class="tag-name"') == 10
+    assert "No tags match." in client.get("/r/alice/app/?tag=zzz").content.decode()
