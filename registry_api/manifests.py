@@ -35,6 +35,9 @@ GENERIC_CONTENT_TYPES = ("", "application/json", "application/octet-stream", "te
 # blob or manifest with such a digest can exist here.
 DIGEST_RE = re.compile(r"^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$")
 HASHERS = {"sha256": hashlib.sha256, "sha512": hashlib.sha512}
+# RFC 6838 media type (what artifactType must be); at most 255 characters, like the column.
+_RESTRICTED_NAME = r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
+MEDIA_TYPE_RE = re.compile(rf"^{_RESTRICTED_NAME}/{_RESTRICTED_NAME}$")
 # Descriptor sizes are int64 (OCI descriptor.md).
 MAX_SIZE = 2**63 - 1
 
@@ -150,7 +153,7 @@ def manifest_parse(body: bytes, content_type: str | None) -> ParsedManifest:
             "schemaVersion must be 2", {"schemaVersion": document.get("schemaVersion")}
         )
     annotations = _annotations(document.get("annotations"), "annotations")
-    artifact_type = _optional_str(document.get("artifactType"), "artifactType")
+    artifact_type = _artifact_type(document.get("artifactType"), "artifactType")
     subject = None
     if document.get("subject") is not None:
         if media_type not in OCI_TYPES:
@@ -238,6 +241,15 @@ def _optional_str(value: Any, where: str) -> str:
     return value
 
 
+def _artifact_type(value: Any, where: str) -> str:
+    artifact_type = _optional_str(value, where)
+    if artifact_type and not MEDIA_TYPE_RE.match(artifact_type):
+        raise InvalidManifest(
+            f"{where} must be a media type", {"artifactType": artifact_type[:300]}
+        )
+    return artifact_type
+
+
 def _annotations(value: Any, where: str) -> dict[str, str]:
     if value is None:
         return {}
@@ -245,6 +257,9 @@ def _annotations(value: Any, where: str) -> dict[str, str]:
         isinstance(k, str) and isinstance(v, str) for k, v in value.items()
     ):
         raise InvalidManifest(f"{where} must be a map of strings to strings")
+    # Stored as JSON: PostgreSQL's jsonb cannot hold NUL characters.
+    if any("\x00" in k or "\x00" in v for k, v in value.items()):
+        raise InvalidManifest(f"{where} must not contain NUL characters")
     return value
 
 
@@ -276,7 +291,7 @@ def _descriptor(value: Any, where: str, *, platform_required: bool = False) -> D
         size=size,
         urls=tuple(urls or ()),
         annotations=_annotations(value.get("annotations"), f"{where}.annotations"),
-        artifact_type=_optional_str(value.get("artifactType"), f"{where}.artifactType"),
+        artifact_type=_artifact_type(value.get("artifactType"), f"{where}.artifactType"),
         platform=platform,
     )
 

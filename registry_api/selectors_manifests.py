@@ -26,6 +26,11 @@ def _bytewise(expression):
     return expression
 
 
+def _no_nul(value: str) -> str:
+    # Names never hold NUL, and PostgreSQL refuses it in a query parameter.
+    return value.replace("\x00", "")
+
+
 def manifest_get(*, repository, reference: str) -> Manifest | None:
     """The manifest a tag or digest names in this repository, or None (also for bad references)."""
     if repository is None:
@@ -52,6 +57,7 @@ def tag_names(*, repository, limit: int | None = None, last: str = "") -> list[s
     if repository is None:
         return []
     tags = Tag.objects.filter(repository=repository).alias(sort_name=_bytewise(F("name")))
+    last = _no_nul(last)
     if last:
         tags = tags.filter(sort_name__gt=last)
     names = tags.order_by("sort_name").values_list("name", flat=True)
@@ -62,6 +68,7 @@ def catalog_names(*, user, limit: int, last: str = "") -> list[str]:
     """Full names of the repositories `user` may view, in byte order, after `last`."""
     full_name = _bytewise(Concat(F("namespace__name"), Value("/"), F("name")))
     repositories = repository_list_visible(user=user).annotate(full=full_name)
+    last = _no_nul(last)
     if last:
         repositories = repositories.filter(full__gt=last)
     return list(repositories.order_by("full").values_list("full", flat=True)[:limit])

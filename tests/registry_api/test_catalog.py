@@ -61,6 +61,8 @@ def test_pagination_and_link(client, repositories):
     assert third.json() == {"repositories": ["bob/zeta"]}
     assert "Link" not in third
     assert client.get("/v2/_catalog?n=0", **headers).json() == {"repositories": []}
+    nul = client.get("/v2/_catalog?last=bob%2Fzeta%00", **headers)
+    assert nul.json() == {"repositories": []}
 
 
 def test_bad_n(client, repositories):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from registry_api.manifests import (
     DOCKER_MANIFEST,
@@ -135,6 +137,9 @@ def test_layers_with_urls_are_optional():
         ),
         (image(annotations={"a": 1}), OCI_MANIFEST, "annotations"),
         (image(artifactType=5), OCI_MANIFEST, "artifactType"),
+        (image(artifactType="not a media type"), OCI_MANIFEST, "artifactType"),
+        (image(artifactType="a/" + "b" * 200), OCI_MANIFEST, "artifactType"),
+        (image(annotations={"a": "nul\x00"}), OCI_MANIFEST, "NUL"),
     ],
 )
 def test_invalid_documents(payload, content_type, reason):
@@ -168,3 +173,49 @@ def test_digest_compute_both_algorithms():
     assert digest_compute(b"{}") == EMPTY
     assert digest_compute(b"{}", "sha512").startswith("sha512:")
     assert len(digest_compute(b"{}", "sha512")) == len("sha512:") + 128
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    max_leaves=20,
+)
+_keys = st.sampled_from(
+    [
+        "schemaVersion",
+        "mediaType",
+        "config",
+        "layers",
+        "manifests",
+        "subject",
+        "artifactType",
+        "annotations",
+        "digest",
+        "size",
+        "urls",
+        "platform",
+        "architecture",
+        "os",
+    ]
+)
+_shaped = st.recursive(
+    st.sampled_from([2, D1, OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, "linux", -1, 2**64]) | _json,
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(_keys, children, max_size=6),
+    max_leaves=30,
+)
+
+
+@given(
+    document=_shaped,
+    content_type=st.sampled_from(["", None, OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST_LIST, "x/y"]),
+)
+@settings(max_examples=100, deadline=None)
+def test_any_json_parses_or_is_refused_cleanly(document, content_type):
+    try:
+        parsed = manifest_parse(json.dumps(document).encode(), content_type)
+    except InvalidManifest as exc:
+        assert exc.message
+        json.dumps(exc.detail)  # the detail goes into the error body
+    else:
+        assert parsed.media_type in (OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST)

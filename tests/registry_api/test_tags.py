@@ -62,6 +62,8 @@ def test_last_alone_and_n_zero(client, tagged):
     assert "Link" not in after
     empty = client.get("/v2/alice/app/tags/list?n=0", **tagged)
     assert empty.json() == {"name": "alice/app", "tags": []}
+    nul = client.get("/v2/alice/app/tags/list?last=latest%00", **tagged)
+    assert nul.json()["tags"] == ["v1.0", "v1.10", "v1.9"]
     beyond = client.get("/v2/alice/app/tags/list?last=zzz", **tagged)
     assert beyond.json()["tags"] == []
 
