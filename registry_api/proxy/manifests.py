@@ -106,11 +106,16 @@ def _tag_point(*, repository, name: str, manifest: Manifest) -> Tag:
     if tag is not None and tag.manifest_id == manifest.pk:
         Tag.objects.filter(pk=tag.pk).update(verified_at=now)
         return tag
-    tag, _ = Tag.objects.update_or_create(
-        repository=repository,
-        name=name,
-        defaults={"manifest": manifest, "pushed_at": now, "verified_at": now},
-    )
+    defaults = {"manifest": manifest, "pushed_at": now, "verified_at": now}
+    try:
+        with transaction.atomic():
+            tag, _ = Tag.objects.update_or_create(
+                repository=repository, name=name, defaults=defaults
+            )
+    except IntegrityError:
+        # Another process cached the tag at the same moment: ours is as fresh.
+        Tag.objects.filter(repository=repository, name=name).update(**defaults)
+        tag = Tag.objects.get(repository=repository, name=name)
     from hub.models import Repository
 
     Repository.objects.filter(pk=repository.pk).update(updated_at=now)

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 
 import pytest
+from django.db import connection
 
 from registry_api.models import ProxyCache
 from tests.mirror.conftest import UPSTREAM_USER
@@ -99,12 +100,25 @@ def test_skopeo_inspect_through_the_cache_matches_the_upstream(
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == digest
+
+
+@pytest.mark.django_db(transaction=True)
+def test_skopeo_copy_through_the_cache(live_server, upstream, image_one, tmp_path):
+    if shutil.which("skopeo") is None:
+        pytest.skip("skopeo is not installed")
+    if connection.vendor == "sqlite":
+        # skopeo fetches layers in parallel; the in-memory test database refuses concurrent
+        # writers ("table is locked"). The e2e test pulls in parallel on a real database.
+        pytest.skip("needs a database that takes concurrent writers")
+    upstream.image_push("tools/copied", "2.0", image_one)
+    ProxyCache.objects.create(namespace="hub", upstream_url=upstream.url)
+    host = live_server.url.removeprefix("http://")
     copied = subprocess.run(
         [
             "skopeo",
             "copy",
             "--src-tls-verify=false",
-            f"docker://{host}/hub/tools/inspected:2.0",
+            f"docker://{host}/hub/tools/copied:2.0",
             f"oci:{tmp_path / 'copy'}:x",
         ],
         capture_output=True,
