@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 EVENT_KINDS = {
     "push": "push",
     "delete": "delete",
+    "tag_delete": "delete",
+    "manifest_delete": "delete",
     "repository": "repository",
     "repository_create": "repository",
     "repository_delete": "repository",
