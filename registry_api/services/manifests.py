@@ -86,9 +86,22 @@ def manifest_validate(*, reference: str, body: bytes, content_type: str | None) 
     return ValidManifest(body=body, parsed=parsed, digest=digest, tag=tag)
 
 
+# A 4 MiB manifest can list tens of thousands of descriptors: look them up in batches (SQLite
+# limits the number of parameters of one query).
+_BATCH = 500
+
+
+def _batches(digests: list[str]):
+    for start in range(0, len(digests), _BATCH):
+        yield digests[start : start + _BATCH]
+
+
 def _blobs_present(*, repository, digests: list[str]) -> dict[str, Blob]:
-    links = RepositoryBlob.objects.filter(repository=repository, blob__digest__in=digests)
-    return {link.blob.digest: link.blob for link in links.select_related("blob")}
+    present = {}
+    for batch in _batches(digests):
+        links = RepositoryBlob.objects.filter(repository=repository, blob__digest__in=batch)
+        present.update({link.blob.digest: link.blob for link in links.select_related("blob")})
+    return present
 
 
 def _references_resolve(*, repository, parsed: ParsedManifest) -> tuple[list[Blob], list[Manifest]]:
@@ -98,7 +111,7 @@ def _references_resolve(*, repository, parsed: ParsedManifest) -> tuple[list[Blo
     missing = [digest for digest in required if digest not in blobs]
     if missing:
         raise ManifestBlobUnknown(
-            {"digest": missing[0], "missing": missing},
+            {"digest": missing[0], "missing": missing[:10], "missing_count": len(missing)},
             message="manifest references a blob unknown to this repository",
         )
     children = list(Manifest.objects.filter(repository=repository, digest__in=parsed.child_digests))
@@ -106,7 +119,7 @@ def _references_resolve(*, repository, parsed: ParsedManifest) -> tuple[list[Blo
     missing = [digest for digest in parsed.child_digests if digest not in found]
     if missing:
         raise ManifestBlobUnknown(
-            {"digest": missing[0], "missing": missing},
+            {"digest": missing[0], "missing": missing[:10], "missing_count": len(missing)},
             message="index references a manifest unknown to this repository",
         )
     return list(blobs.values()), children

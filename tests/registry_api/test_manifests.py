@@ -348,6 +348,18 @@ def test_index_with_a_missing_child_is_refused(client, public_repo, alice_push):
     assert response.json()["errors"][0]["detail"]["digest"] == child["digest"]
 
 
+def test_huge_index_is_checked_in_batches(client, public_repo, alice_push):
+    children = [
+        {"mediaType": OCI_MANIFEST, "digest": f"sha256:{i:064x}", "size": 1} for i in range(25_000)
+    ]
+    index = json.dumps({"schemaVersion": 2, "manifests": children}, separators=(",", ":"))
+    response = manifest_put(client, "alice/app", "huge", index.encode(), alice_push, OCI_INDEX)
+    assert response.status_code == 400
+    detail = response.json()["errors"][0]["detail"]
+    assert detail["missing_count"] == 25_000
+    assert len(detail["missing"]) == 10
+
+
 def test_retag_moves_the_tag_and_records_the_pusher(client, public_repo, pushed, bob):
     bob_push = bearer("bob", push_access("alice/app"))
     public_repo.collaborators.create(user=bob, role="write")
