@@ -12,6 +12,10 @@ import requests
 from tests.e2e.server import Server
 
 PASSWORD = "login-e2e-password"
+GUNICORN_ONLY = (
+    ".venv/bin/python manage.py migrate --noinput -v0 && "
+    "exec .venv/bin/gunicorn -c config/gunicorn.py config.wsgi"
+)
 
 
 def _access_token(server: Server, username: str) -> str:
@@ -46,9 +50,14 @@ def test_docker_login_with_password_and_access_token(server, dockerd, tmp_path):
     docker = dockerd.client(tmp_path / "password")
     result = _login(docker, server.address, "loginpw", PASSWORD)
     assert "Login Succeeded" in result.stdout
-    # The engine keeps the refresh token (identity token) rather than the password.
+    # The engine keeps the refresh token (identity token) rather than the password...
     stored = _stored_credentials(tmp_path / "password", server.address)
-    assert stored.get("identitytoken") or stored.get("auth")
+    assert stored.get("identitytoken")
+    # ...and trades it for registry tokens (POST grant_type=refresh_token): a pull of a missing
+    # repository in the user's own namespace is "not found", not "unauthorized".
+    pull = docker.cli("pull", f"{server.address}/loginpw/nothing:latest", check=False)
+    assert pull.returncode != 0
+    assert "unauthorized" not in pull.stderr.lower() and "denied" not in pull.stderr.lower()
 
     secret = _access_token(server, "loginpw")
     docker = dockerd.client(tmp_path / "token")
@@ -86,7 +95,8 @@ def tls_server(tmp_path_factory):
         pytest.skip("cannot write /etc/docker/certs.d (needs root)")
     shutil.copy(tls_dir / "cert.pem", certs_d / "ca.crt")
     try:
-        instance.start()
+        # gunicorn alone: login needs no Celery worker, and the suite shares two cores.
+        instance.start(["bash", "-c", GUNICORN_ONLY])
         yield instance
     finally:
         instance.stop()
