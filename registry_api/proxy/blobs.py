@@ -131,6 +131,14 @@ def _manifests_link(repository, blob: Blob) -> None:
             manifest.blobs.add(blob)
 
 
+def _leftovers_remove(digest: str) -> None:
+    """Remove what a fetch that died with its process left; the caller holds the lock."""
+    _, state_path = _paths(digest)
+    state_path.unlink(missing_ok=True)
+    for stale in state_path.parent.glob(f"{digest.replace(':', '-')}.*.part"):
+        stale.unlink(missing_ok=True)
+
+
 class _Fetch(threading.Thread):
     """One upstream download into staging; owns (and finally closes) the exclusive lock fd."""
 
@@ -313,6 +321,7 @@ def blob_serve(*, request, upstream: Upstream, repository_get, digest: str):
                     return _failure(_state_read(state_path))
                 continue
             try:
+                _leftovers_remove(digest)
                 fetch = _Fetch(lock_fd=lock_fd, upstream=upstream, digest=digest)
             except Exception:
                 os.close(lock_fd)

@@ -6,6 +6,7 @@ The fetch runs in its own thread with its own database connection: these tests c
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 
@@ -176,3 +177,21 @@ def test_client_going_away_does_not_stop_the_fetch(client, fake_upstream, fake_c
     assert body_of(client.get(f"/v2/fake/away/blobs/{digest}")) == data
     assert Blob.objects.get(digest=digest).size == len(data)
     assert fake_upstream.requests[f"GET /v2/away/blobs/{digest}"] == 1
+
+
+def test_leftovers_of_a_fetch_that_died_with_its_process_are_ignored(
+    client, fake_upstream, fake_cache
+):
+    data = os.urandom(300 * 1024)
+    fake_upstream.manifest("crashed", "1", [b"{}", data])
+    digest = fake_upstream.blob(data)
+    directory = storage.staging_dir() / "proxy"
+    directory.mkdir(parents=True, exist_ok=True)
+    key = digest.replace(":", "-")
+    (directory / f"{key}.dead.part").write_bytes(data[:1000])
+    (directory / f"{key}.state").write_text(
+        json.dumps({"id": "dead", "part": f"{key}.dead.part", "size": len(data), "streaming": True})
+    )
+
+    assert body_of(client.get(f"/v2/fake/crashed/blobs/{digest}")) == data
+    assert staged_files() == []
