@@ -41,6 +41,8 @@ EVENT_CHOICES = [
     ("repository", "Repository created or deleted"),
 ]
 MAX_BACKOFF_SECONDS = 3600
+# Finished deliveries (and events no delivery refers to) are kept this long for the log.
+RETENTION_DAYS = 30
 EDITABLE_FIELDS = ("name", "url", "events", "payload_format", "is_active")
 
 
@@ -112,10 +114,11 @@ def event_publish(*, action: str, repository, actor=None, data: dict) -> Event:
 # Hooks --------------------------------------------------------------------------------------
 
 
-def _validate(*, url: str, events: list[str], secret: str | None) -> None:
+def _validate(*, url: str, events: list[str], secret: str | None, check_url: bool = True) -> None:
     errors = {}
     try:
-        url_check(url)
+        if check_url:
+            url_check(url)
     except UnsafeURL as exc:
         errors["url"] = str(exc)
     unknown = [event for event in events if event not in dict(EVENT_CHOICES)]
@@ -171,7 +174,13 @@ def webhook_update(*, webhook: Webhook, secret: str | None = None, **changes) ->
     fields = [field for field in EDITABLE_FIELDS if field in changes]
     for field in fields:
         setattr(webhook, field, changes[field])
-    _validate(url=webhook.url, events=list(webhook.events or []), secret=secret)
+    # The URL is checked when it changes or the hook is switched on (delivery checks it again).
+    _validate(
+        url=webhook.url,
+        events=list(webhook.events or []),
+        secret=secret,
+        check_url="url" in changes or changes.get("is_active") is True,
+    )
     if secret is not None:
         webhook.secret = secret or signing.secret_generate()
         fields.append("secret")
@@ -285,8 +294,9 @@ def _record(*, delivery: Delivery, started_at, result: sending.SendResult) -> No
         started_at=started_at,
         status_code=result.status_code,
         duration_ms=result.duration_ms,
-        response_excerpt=result.excerpt,
-        error=result.error[:500],
+        # PostgreSQL text cannot hold NUL; receivers may answer anything.
+        response_excerpt=result.excerpt.replace("\x00", "\ufffd"),
+        error=result.error.replace("\x00", "\ufffd")[:500],
     )
     delivery.last_response_code = result.status_code
     hook = delivery.webhook
@@ -354,4 +364,13 @@ def delivery_sweep(*, limit: int = 500) -> int:
         .values_list("pk", flat=True)[:limit]
     )
     delivery_enqueue(delivery_ids=due)
+    _prune(now=now)
     return len(due)
+
+
+def _prune(*, now, batch: int = 1000) -> None:
+    cutoff = now - timedelta(days=RETENTION_DAYS)
+    old = Delivery.objects.filter(created_at__lt=cutoff).exclude(status=Delivery.Status.PENDING)
+    Delivery.objects.filter(pk__in=list(old.values_list("pk", flat=True)[:batch])).delete()
+    orphans = Event.objects.filter(created_at__lt=cutoff, deliveries__isnull=True)
+    Event.objects.filter(pk__in=list(orphans.values_list("pk", flat=True)[:batch])).delete()

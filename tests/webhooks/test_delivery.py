@@ -187,3 +187,45 @@ def test_broker_errors_do_not_break_the_publishing_transaction(
     finally:
         celery_producer_reset()
     assert Delivery.objects.get(webhook=hook).status == "pending"
+
+
+def test_sweep_prunes_old_finished_deliveries_and_orphan_events(hook, public_repo, alice):
+    from webhooks.models import Event
+
+    old = timezone.now() - timedelta(days=services.RETENTION_DAYS + 1)
+    services.event_publish(action="push", repository=public_repo, actor=alice, data=PUSH)
+    Delivery.objects.update(status="delivered", created_at=old)
+    Event.objects.update(created_at=old)
+    services.event_publish(action="push", repository=public_repo, actor=alice, data=PUSH)
+    services.delivery_sweep()
+    assert Delivery.objects.count() == 1 and Event.objects.count() == 1
+
+
+def test_nul_bytes_in_the_answer_are_logged_safely(hook, public_repo, alice, receiver, capture):
+    receiver.statuses = [200]
+    original = receiver.server.RequestHandlerClass.do_POST
+
+    def answer_with_nul(handler):
+        handler.rfile.read(int(handler.headers["Content-Length"]))
+        receiver.requests.append(None)
+        handler.send_response(200)
+        handler.send_header("Content-Length", "3")
+        handler.end_headers()
+        handler.wfile.write(b"a\x00b")
+
+    receiver.server.RequestHandlerClass.do_POST = answer_with_nul
+    try:
+        _publish(public_repo, alice, capture)
+    finally:
+        receiver.server.RequestHandlerClass.do_POST = original
+    attempt = Delivery.objects.get(webhook=hook).attempt_log.get()
+    assert attempt.response_excerpt == "a\ufffdb"
+
+
+def test_renaming_does_not_recheck_an_unchanged_url(hook, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False  # the hook's loopback URL would be refused now
+    services.webhook_update(webhook=hook, name="renamed")
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        services.webhook_update(webhook=hook, url=hook.url + "x")
