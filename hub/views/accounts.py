@@ -23,6 +23,12 @@ class LoginView(auth_views.LoginView):
     form_class = ThrottledAuthenticationForm
     redirect_authenticated_user = True
 
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.has_error("__all__", code="throttled"):
+            response.status_code = 429
+        return response
+
 
 def signup(request):
     if request.user.is_authenticated:

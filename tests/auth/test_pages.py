@@ -76,7 +76,7 @@ def test_login_failure_shows_error_then_throttles(client, alice, settings):
         assert response.status_code == 200
         assert response.context["form"].non_field_errors()
     response = client.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
-    assert response.status_code == 200
+    assert response.status_code == 429
     assert "Too many failed sign-ins" in response.content.decode()
     assert "_auth_user_id" not in client.session
 
