@@ -567,3 +567,28 @@ def test_tag_delete_service_used_by_the_ui(pushed, alice, public_repo):
 def test_pull_count_untouched_by_failed_get(client, public_repo, alice_push):
     client.get("/v2/alice/app/manifests/nothing", **alice_push)
     assert Repository.objects.get(pk=public_repo.pk).pull_count == 0
+
+
+def test_error_and_list_bodies_byte_for_byte(client, pushed, alice_push):
+    unknown = client.get("/v2/alice/app/manifests/nope", **alice_push)
+    assert unknown.content == (
+        b'{"errors": [{"code": "MANIFEST_UNKNOWN", "message": "manifest unknown to registry", '
+        b'"detail": {"reference": "nope"}}]}'
+    )
+    assert unknown["Content-Type"] == "application/json"
+    tags = client.get("/v2/alice/app/tags/list", **alice_push)
+    assert tags.content == b'{"name": "alice/app", "tags": ["latest"]}'
+
+
+def test_other_methods_are_unsupported(client, pushed, alice_push):
+    response = client.post("/v2/alice/app/manifests/latest", **alice_push)
+    assert response.status_code == 405
+    assert response.json()["errors"][0]["code"] == "UNSUPPORTED"
+    assert response["Allow"] == "GET, HEAD, PUT, DELETE"
+
+
+def test_delete_in_an_absent_repository_is_name_unknown(client, alice):
+    headers = bearer("alice", _delete_access("alice/absent"))
+    response = client.delete("/v2/alice/absent/manifests/latest", **headers)
+    assert response.status_code == 404
+    assert response.json()["errors"][0]["code"] == "NAME_UNKNOWN"
