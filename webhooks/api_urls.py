@@ -2,6 +2,7 @@
 
 Repository names may contain slashes, so each pattern is anchored at its end on `/webhooks/…`:
 `repositories/<namespace>/<name>/webhooks/` never matches a plain repository route.
+Organization hooks live at `orgs/<org>/webhooks/…` and fire for every repository of the org.
 """
 
 from django.urls import re_path
@@ -9,18 +10,46 @@ from django.urls import re_path
 from webhooks import apis
 
 REPO = r"^repositories/(?P<namespace>[^/]+)/(?P<name>.+)/webhooks/"
-HOOK = REPO + r"(?P<webhook_id>[0-9]+)/"
+ORG = r"^orgs/(?P<org>[^/]+)/webhooks/"
+HOOK = r"(?P<webhook_id>[0-9]+)/"
 
-urlpatterns = [
-    re_path(REPO + r"$", apis.WebhookListApi.as_view(), name="webhook-list"),
-    re_path(HOOK + r"$", apis.WebhookDetailApi.as_view(), name="webhook-detail"),
-    re_path(
-        HOOK + r"deliveries/$", apis.WebhookDeliveryListApi.as_view(), name="webhook-deliveries"
-    ),
-    re_path(
-        HOOK + r"deliveries/(?P<delivery_id>[0-9]+)/redeliver/$",
-        apis.WebhookRedeliverApi.as_view(),
-        name="webhook-redeliver",
-    ),
-    re_path(HOOK + r"test/$", apis.WebhookTestApi.as_view(), name="webhook-test"),
-]
+
+def _routes(base: str, prefix: str, views: dict) -> list:
+    return [
+        re_path(base + r"$", views["list"].as_view(), name=f"{prefix}-list"),
+        re_path(base + HOOK + r"$", views["detail"].as_view(), name=f"{prefix}-detail"),
+        re_path(
+            base + HOOK + r"deliveries/$",
+            views["deliveries"].as_view(),
+            name=f"{prefix}-deliveries",
+        ),
+        re_path(
+            base + HOOK + r"deliveries/(?P<delivery_id>[0-9]+)/redeliver/$",
+            views["redeliver"].as_view(),
+            name=f"{prefix}-redeliver",
+        ),
+        re_path(base + HOOK + r"test/$", views["test"].as_view(), name=f"{prefix}-test"),
+    ]
+
+
+urlpatterns = _routes(
+    REPO,
+    "webhook",
+    {
+        "list": apis.WebhookListApi,
+        "detail": apis.WebhookDetailApi,
+        "deliveries": apis.WebhookDeliveryListApi,
+        "redeliver": apis.WebhookRedeliverApi,
+        "test": apis.WebhookTestApi,
+    },
+) + _routes(
+    ORG,
+    "org-webhook",
+    {
+        "list": apis.OrgWebhookListApi,
+        "detail": apis.OrgWebhookDetailApi,
+        "deliveries": apis.OrgWebhookDeliveryListApi,
+        "redeliver": apis.OrgWebhookRedeliverApi,
+        "test": apis.OrgWebhookTestApi,
+    },
+)

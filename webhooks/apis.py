@@ -1,13 +1,19 @@
-"""REST API for a repository's webhooks: thin views over webhooks.services and selectors.
+"""REST API for webhooks: a repository's hooks and an organization's (fired for all its repos).
 
-Only repository admins (hub.permissions.can_admin) manage hooks. A repository the caller may not
-view answers 404 exactly like an absent one.
+Thin views over webhooks.services and selectors. Only a repository's admins
+(hub.permissions.can_admin) manage its hooks, only an organization's owners manage the
+organization's. A repository the caller may not view answers 404 exactly like an absent one.
 """
 
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -43,56 +49,73 @@ def _drf_error(exc: DjangoValidationError) -> exceptions.ValidationError:
     return exceptions.ValidationError(detail)
 
 
-class RepositoryWebhookApi(APIView):
-    """Base: resolve the repository from the URL and require admin rights on it."""
+def _refuse(request, message: str):
+    if not request.user.is_authenticated:
+        raise exceptions.NotAuthenticated()
+    raise exceptions.PermissionDenied(message)
 
-    def repository(self):
+
+class RepositoryOwned:
+    """Hooks of the repository named by `namespace` and `name` in the URL."""
+
+    def owner(self) -> dict:
         repository = selectors.repository_get(
             namespace=self.kwargs["namespace"], name=self.kwargs["name"]
         )
-        scopes = request_scopes(self.request)
         if repository is None or not permissions.can_view(self.request.user, repository):
             raise exceptions.NotFound("Repository not found.")
-        if not permissions.can_admin(self.request.user, repository, scopes):
-            if not self.request.user.is_authenticated:
-                raise exceptions.NotAuthenticated()
-            raise exceptions.PermissionDenied("Only the repository's admins manage its webhooks.")
-        return repository
+        if not permissions.can_admin(self.request.user, repository, request_scopes(self.request)):
+            _refuse(self.request, "Only the repository's admins manage its webhooks.")
+        return {"repository": repository}
+
+
+class OrganizationOwned:
+    """Hooks of the organization named by `org` in the URL."""
+
+    def owner(self) -> dict:
+        namespace = selectors.namespace_get(name=self.kwargs["org"])
+        if namespace is None or not namespace.is_organization:
+            raise exceptions.NotFound("Organization not found.")
+        scopes = request_scopes(self.request)
+        if not permissions.can_manage_organization(self.request.user, namespace) or (
+            scopes is not None and "repo:admin" not in scopes
+        ):
+            _refuse(self.request, "Only the organization's owners manage its webhooks.")
+        return {"organization": namespace.organization}
+
+
+class WebhookApi(APIView):
+    def owner(self) -> dict:  # pragma: no cover - provided by RepositoryOwned/OrganizationOwned
+        raise NotImplementedError
 
     def webhook(self):
-        hook = webhook_selectors.webhook_get(
-            repository=self.repository(), webhook_id=self.kwargs["webhook_id"]
-        )
+        hook = webhook_selectors.webhook_get(webhook_id=self.kwargs["webhook_id"], **self.owner())
         if hook is None:
             raise exceptions.NotFound("Webhook not found.")
         return hook
 
 
-class WebhookListApi(RepositoryWebhookApi):
-    @extend_schema(
-        tags=TAGS,
-        operation_id="repository_webhooks_list",
-        responses={200: WebhookOutputSerializer(many=True), 404: NOT_FOUND},
-    )
-    def get(self, request, namespace, name):
-        hooks = webhook_selectors.webhook_list(repository=self.repository())
+class WebhookListBase(WebhookApi):
+    @extend_schema(tags=TAGS, responses={200: WebhookOutputSerializer(many=True), 404: NOT_FOUND})
+    def get(self, request, **kwargs):
+        hooks = webhook_selectors.webhook_list(**self.owner())
         return Response(WebhookOutputSerializer(hooks, many=True).data)
 
     @extend_schema(
         tags=TAGS,
-        operation_id="repository_webhooks_create",
         request=WebhookCreateSerializer,
         responses={201: WebhookWithSecretSerializer, 400: OpenApiResponse(), 404: NOT_FOUND},
+        description="Create a hook. The response shows its signing secret, once.",
     )
-    def post(self, request, namespace, name):
-        repository = self.repository()
+    def post(self, request, **kwargs):
+        owner = self.owner()
         serializer = WebhookCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
             hook = services.webhook_create(
-                repository=repository,
                 actor=request.user,
                 site_url=request.build_absolute_uri("/"),
+                **owner,
                 **serializer.validated_data,
             )
         except DjangoValidationError as exc:
@@ -100,27 +123,18 @@ class WebhookListApi(RepositoryWebhookApi):
         return Response(WebhookWithSecretSerializer(hook).data, status=status.HTTP_201_CREATED)
 
 
-class WebhookDetailApi(RepositoryWebhookApi):
-    @extend_schema(
-        tags=TAGS,
-        operation_id="repository_webhooks_retrieve",
-        responses={200: WebhookOutputSerializer, 404: NOT_FOUND},
-    )
-    def get(self, request, namespace, name, webhook_id):
+class WebhookDetailBase(WebhookApi):
+    @extend_schema(tags=TAGS, responses={200: WebhookOutputSerializer, 404: NOT_FOUND})
+    def get(self, request, **kwargs):
         return Response(WebhookOutputSerializer(self.webhook()).data)
 
     @extend_schema(
         tags=TAGS,
-        operation_id="repository_webhooks_partial_update",
         request=WebhookUpdateSerializer,
-        responses={
-            200: WebhookOutputSerializer,
-            400: OpenApiResponse(),
-            404: NOT_FOUND,
-        },
-        description="Change a hook. When `secret` is sent, the response includes the new secret.",
+        responses={200: WebhookWithSecretSerializer, 400: OpenApiResponse(), 404: NOT_FOUND},
+        description="Change a hook. `secret` appears in the response only when it was changed.",
     )
-    def patch(self, request, namespace, name, webhook_id):
+    def patch(self, request, **kwargs):
         hook = self.webhook()
         serializer = WebhookUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
@@ -135,39 +149,32 @@ class WebhookDetailApi(RepositoryWebhookApi):
         )
         return Response(output(hook).data)
 
-    @extend_schema(
-        tags=TAGS,
-        operation_id="repository_webhooks_destroy",
-        responses={204: None, 404: NOT_FOUND},
-    )
-    def delete(self, request, namespace, name, webhook_id):
+    @extend_schema(tags=TAGS, responses={204: None, 404: NOT_FOUND})
+    def delete(self, request, **kwargs):
         services.webhook_delete(webhook=self.webhook())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class WebhookDeliveryListApi(RepositoryWebhookApi):
-    @extend_schema(
-        tags=TAGS,
-        operation_id="repository_webhooks_deliveries_list",
-        responses={200: PAGINATED_DELIVERIES, 404: NOT_FOUND},
-    )
-    def get(self, request, namespace, name, webhook_id):
+class WebhookDeliveryListBase(WebhookApi):
+    @extend_schema(tags=TAGS, responses={200: PAGINATED_DELIVERIES, 404: NOT_FOUND})
+    def get(self, request, **kwargs):
         deliveries = webhook_selectors.delivery_list(webhook=self.webhook())
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(deliveries, request, view=self)
         return paginator.get_paginated_response(DeliverySerializer(page, many=True).data)
 
 
-class WebhookRedeliverApi(RepositoryWebhookApi):
+class WebhookRedeliverBase(WebhookApi):
     @extend_schema(
         tags=TAGS,
-        operation_id="repository_webhooks_deliveries_redeliver",
         request=None,
         responses={202: DeliverySerializer, 404: NOT_FOUND},
         description="Send a delivery's event again, as a new delivery.",
     )
-    def post(self, request, namespace, name, webhook_id, delivery_id):
-        delivery = webhook_selectors.delivery_get(webhook=self.webhook(), delivery_id=delivery_id)
+    def post(self, request, **kwargs):
+        delivery = webhook_selectors.delivery_get(
+            webhook=self.webhook(), delivery_id=self.kwargs["delivery_id"]
+        )
         if delivery is None:
             raise exceptions.NotFound("Delivery not found.")
         again = services.delivery_redeliver(delivery=delivery)
@@ -175,16 +182,57 @@ class WebhookRedeliverApi(RepositoryWebhookApi):
         return Response(DeliverySerializer(again).data, status=status.HTTP_202_ACCEPTED)
 
 
-class WebhookTestApi(RepositoryWebhookApi):
+class WebhookTestBase(WebhookApi):
     @extend_schema(
         tags=TAGS,
-        operation_id="repository_webhooks_test",
         request=None,
         responses={202: DeliverySerializer, 404: NOT_FOUND},
         description="Queue a test event (shaped like a push of tag `test`) to this hook.",
     )
-    def post(self, request, namespace, name, webhook_id):
+    def post(self, request, **kwargs):
         hook = self.webhook()
         delivery = services.webhook_test(webhook=hook, actor=request.user)
         delivery = webhook_selectors.delivery_get(webhook=hook, delivery_id=delivery.pk)
         return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+
+
+class WebhookListApi(RepositoryOwned, WebhookListBase):
+    pass
+
+
+class WebhookDetailApi(RepositoryOwned, WebhookDetailBase):
+    pass
+
+
+@extend_schema_view(get=extend_schema(operation_id="repositories_webhooks_deliveries_list"))
+class WebhookDeliveryListApi(RepositoryOwned, WebhookDeliveryListBase):
+    pass
+
+
+class WebhookRedeliverApi(RepositoryOwned, WebhookRedeliverBase):
+    pass
+
+
+class WebhookTestApi(RepositoryOwned, WebhookTestBase):
+    pass
+
+
+class OrgWebhookListApi(OrganizationOwned, WebhookListBase):
+    pass
+
+
+class OrgWebhookDetailApi(OrganizationOwned, WebhookDetailBase):
+    pass
+
+
+@extend_schema_view(get=extend_schema(operation_id="orgs_webhooks_deliveries_list"))
+class OrgWebhookDeliveryListApi(OrganizationOwned, WebhookDeliveryListBase):
+    pass
+
+
+class OrgWebhookRedeliverApi(OrganizationOwned, WebhookRedeliverBase):
+    pass
+
+
+class OrgWebhookTestApi(OrganizationOwned, WebhookTestBase):
+    pass

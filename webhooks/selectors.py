@@ -7,13 +7,21 @@ from django.db.models import Prefetch, QuerySet
 from webhooks.models import Delivery, DeliveryAttempt, Webhook
 
 
-def webhook_list(*, repository) -> QuerySet[Webhook]:
-    return Webhook.objects.filter(repository=repository).order_by("created_at", "pk")
+def webhook_list(*, repository=None, organization=None) -> QuerySet[Webhook]:
+    """A repository's hooks, or an organization's (which fire for all its repositories)."""
+    if organization is not None:
+        hooks = Webhook.objects.filter(organization=organization)
+    else:
+        hooks = Webhook.objects.filter(repository=repository)
+    return hooks.select_related("repository__namespace", "organization").order_by(
+        "created_at", "pk"
+    )
 
 
-def webhook_get(*, repository, webhook_id) -> Webhook | None:
+def webhook_get(*, webhook_id, repository=None, organization=None) -> Webhook | None:
+    hooks = webhook_list(repository=repository, organization=organization)
     try:
-        return webhook_list(repository=repository).filter(pk=int(webhook_id)).first()
+        return hooks.filter(pk=int(webhook_id)).first()
     except (TypeError, ValueError):
         return None
 

@@ -136,8 +136,9 @@ def _validate(*, url: str, events: list[str], secret: str | None, check_url: boo
 @transaction.atomic
 def webhook_create(
     *,
-    repository,
     actor,
+    repository=None,
+    organization=None,
     name: str,
     url: str,
     events: list[str] | None = None,
@@ -146,11 +147,15 @@ def webhook_create(
     is_active: bool = True,
     site_url: str = "",
 ) -> Webhook:
-    """Create a repository's hook; the secret is generated unless given (callers show it once)."""
+    """Create a repository's (or an organization's) hook; callers show the secret once.
+
+    The secret is generated unless given.
+    """
     events = list(events or ["push"])
     _validate(url=url, events=events, secret=secret)
     hook = Webhook(
         repository=repository,
+        organization=organization,
         name=name,
         url=url,
         events=events,
@@ -203,6 +208,11 @@ def webhook_test(*, webhook: Webhook, actor) -> Delivery:
     """Send a test event to one hook (even an inactive one), shaped like a push of tag `test`."""
     with transaction.atomic():
         repository = webhook.repository
+        if repository is not None:
+            info = payloads.repository_snapshot(repository)
+        else:  # an organization's hook: a stand-in repository of that organization
+            org = webhook.organization.name
+            info = {"namespace": org, "name": "test", "owner": org, "is_organization": True}
         event = Event.objects.create(
             action="test",
             repository=repository,
@@ -211,7 +221,7 @@ def webhook_test(*, webhook: Webhook, actor) -> Delivery:
                 "digest": "",
                 "media_type": "",
                 "actor": getattr(actor, "username", "") or "",
-                "repository_info": payloads.repository_snapshot(repository) if repository else {},
+                "repository_info": info,
             },
         )
         delivery = Delivery.objects.create(webhook=webhook, event=event)

@@ -215,3 +215,46 @@ def test_openapi_schema_describes_the_endpoints():
     assert "post" in paths[base + "{webhook_id}/test/"]
     created = paths[base]["post"]["responses"]["201"]["content"]["application/json"]["schema"]
     assert created["$ref"].endswith("/WebhookWithSecret")
+
+
+def _org_url(name, org="acme", **kwargs):
+    return reverse(f"hub-api:{name}", kwargs={"org": org, **kwargs})
+
+
+@pytest.mark.parametrize(
+    ("who", "expected"), [("alice", 201), ("dave", 403), ("charlie", 403), (None, 401)]
+)
+def test_organization_hooks_are_for_owners(who, expected, request, acme, allow_loopback, receiver):
+    user = request.getfixturevalue(who) if who else None
+    response = _client(user).post(
+        _org_url("org-webhook-list"), {"name": "org", "url": receiver.url}, format="json"
+    )
+    assert response.status_code == expected, response.content
+    assert _client(user).get(_org_url("org-webhook-list", org="nope")).status_code == 404
+
+
+def test_organization_hook_fires_for_its_repositories(
+    alice, acme, allow_loopback, receiver, django_capture_on_commit_callbacks
+):
+    from tests.factories import RepositoryFactory
+
+    client = _client(alice)
+    created = client.post(
+        _org_url("org-webhook-list"),
+        {"name": "org", "url": receiver.url, "events": ["push"]},
+        format="json",
+    ).json()
+    repo = RepositoryFactory(namespace=acme.namespace, name="tool", is_private=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.event_publish(action="push", repository=repo, actor=alice, data={"tag": "1"})
+    [request] = receiver.wait_for(1)
+    assert request.headers["webhook-id"].startswith("msg_")
+    deliveries = client.get(_org_url("org-webhook-deliveries", webhook_id=created["id"])).json()
+    assert deliveries["count"] == 1 and deliveries["results"][0]["status"] == "delivered"
+    with django_capture_on_commit_callbacks(execute=True):
+        test = client.post(_org_url("org-webhook-test", webhook_id=created["id"]))
+    assert test.status_code == 202
+    assert len(receiver.wait_for(2)) == 2
+    # The repository API does not reach the organization's hook.
+    url = _url("webhook-detail", repo, webhook_id=created["id"])
+    assert client.get(url).status_code == 404
