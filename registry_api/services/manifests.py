@@ -11,6 +11,7 @@ no tag changed. The index or image pushed by tag afterwards publishes the one pu
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -132,35 +133,55 @@ def _total_size(parsed: ParsedManifest, children: list[Manifest]) -> int:
 
 
 @transaction.atomic
+def manifest_store(
+    *,
+    repository,
+    valid: ValidManifest,
+    actor,
+    blobs: Sequence[Blob] = (),
+    children: Sequence[Manifest] = (),
+) -> Manifest:
+    """Return the repository's Manifest row for this digest, creating it with its links.
+
+    No reference check and no tag: manifest_push does both; the pull-through cache stores
+    upstream manifests whose blobs arrive later.
+    """
+    manifest = Manifest.objects.filter(repository=repository, digest=valid.digest).first()
+    if manifest is not None:
+        return manifest
+    parsed = valid.parsed
+    try:
+        with transaction.atomic():
+            manifest = Manifest.objects.create(
+                repository=repository,
+                digest=valid.digest,
+                media_type=parsed.media_type,
+                artifact_type=parsed.artifact_type,
+                payload=valid.body,
+                size=len(valid.body),
+                subject_digest=parsed.subject.digest if parsed.subject else "",
+                config_digest=parsed.config.digest if parsed.config else "",
+                total_size=_total_size(parsed, list(children)),
+                annotations=parsed.annotations,
+                pushed_by=actor if getattr(actor, "is_authenticated", False) else None,
+            )
+    except IntegrityError:
+        # The same manifest was pushed concurrently: content is identical by digest.
+        return Manifest.objects.get(repository=repository, digest=valid.digest)
+    if blobs:
+        manifest.blobs.add(*blobs)
+    if children:
+        manifest.children.add(*children)
+    return manifest
+
+
+@transaction.atomic
 def manifest_push(*, repository, valid: ValidManifest, actor) -> Manifest:
     """Store a validated manifest in `repository`, link its references, point its tag."""
-    parsed = valid.parsed
-    blobs, children = _references_resolve(repository=repository, parsed=parsed)
-    pusher = actor if getattr(actor, "is_authenticated", False) else None
-    manifest = Manifest.objects.filter(repository=repository, digest=valid.digest).first()
-    if manifest is None:
-        try:
-            with transaction.atomic():
-                manifest = Manifest.objects.create(
-                    repository=repository,
-                    digest=valid.digest,
-                    media_type=parsed.media_type,
-                    artifact_type=parsed.artifact_type,
-                    payload=valid.body,
-                    size=len(valid.body),
-                    subject_digest=parsed.subject.digest if parsed.subject else "",
-                    config_digest=parsed.config.digest if parsed.config else "",
-                    total_size=_total_size(parsed, children),
-                    annotations=parsed.annotations,
-                    pushed_by=pusher,
-                )
-        except IntegrityError:
-            # The same manifest was pushed concurrently: content is identical by digest.
-            manifest = Manifest.objects.get(repository=repository, digest=valid.digest)
-        if blobs:
-            manifest.blobs.add(*blobs)
-        if children:
-            manifest.children.add(*children)
+    blobs, children = _references_resolve(repository=repository, parsed=valid.parsed)
+    manifest = manifest_store(
+        repository=repository, valid=valid, actor=actor, blobs=blobs, children=children
+    )
     if valid.tag:
         tag_point(repository=repository, name=valid.tag, manifest=manifest, actor=actor)
     else:

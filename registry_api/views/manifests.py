@@ -86,6 +86,7 @@ def _get(request, ctx, reference: str) -> HttpResponse:
     payload = bytes(manifest.payload)
     etag = f'"{manifest.digest}"'
     headers = {
+        "Vary": "Accept",
         "Docker-Content-Digest": manifest.digest,
         "ETag": etag,
         "Content-Length": str(len(payload)),
