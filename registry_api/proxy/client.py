@@ -21,6 +21,7 @@ from registry_api.proxy.upstreams import Upstream
 
 MANIFEST_ACCEPT = ", ".join(MANIFEST_TYPES)
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+UPSTREAM_DOWN_SECONDS = 15
 _CHALLENGE_PARAM = re.compile(r'([a-zA-Z_]+)\s*=\s*(?:"([^"]*)"|([^\s,]+))')
 
 
@@ -131,6 +132,9 @@ class UpstreamClient:
         return response
 
     def _send(self, method, url, *, headers, auth, stream):
+        down = self._cache_key("down")
+        if cache.get(down):
+            raise UpstreamError("upstream unreachable a moment ago; not retrying yet")
         try:
             return self.session.request(
                 method,
@@ -141,6 +145,11 @@ class UpstreamClient:
                 timeout=_timeout(),
                 allow_redirects=True,
             )
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            # Down or too slow: for a little while, pulls get the cache (or an error) at once
+            # instead of each waiting for the timeout.
+            cache.set(down, True, timeout=UPSTREAM_DOWN_SECONDS)
+            raise UpstreamError(f"{method} {url} failed: {exc}") from exc
         except requests.RequestException as exc:
             raise UpstreamError(f"{method} {url} failed: {exc}") from exc
 

@@ -30,6 +30,7 @@ class FakeUpstream:
         self.token_credentials = token_credentials
         self.break_blobs = False  # send half of a blob's bytes, then close
         self.chunk_delay = 0.0  # seconds between 64 KiB chunks of a blob
+        self.manifest_delay = 0.0  # seconds before answering a manifest request
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -132,6 +133,8 @@ class FakeUpstream:
                 if path == "/v2/":
                     return self._send(200, b"{}")
                 name, kind, reference = _route(path)
+                if kind == "manifests" and upstream.manifest_delay:
+                    time.sleep(upstream.manifest_delay)
                 if kind == "manifests" and (name, reference) in upstream.manifests:
                     body, media_type = upstream.manifests[(name, reference)]
                     return self._send(

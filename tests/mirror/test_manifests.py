@@ -4,6 +4,7 @@ with a HEAD after it, immutable by digest, stale when the upstream is down."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 
 import pytest
@@ -195,3 +196,22 @@ def test_index_children_are_linked_when_pulled(client, upstream, hub_cache, imag
     parent = Manifest.objects.get(repository__name="tools/multi", media_type=index["mediaType"])
     assert [c.digest for c in parent.children.all()] == [image_two.oci_manifest_digest]
     assert parent.total_size == image_two.total_layer_bytes + len(image_two.config_bytes())
+
+
+def test_slow_upstream_gets_the_stale_tag_then_is_left_alone(client, settings, fake_upstream):
+    settings.MIRROR_UPSTREAM_READ_TIMEOUT = 1
+    ProxyCache.objects.create(namespace="fake", upstream_url=fake_upstream.url)
+    digest = fake_upstream.manifest("slowpoke", "1", [b"{}", b"layer"])
+    assert client.get("/v2/fake/slowpoke/manifests/1", **ACCEPT).status_code == 200
+    expire("fake/slowpoke", "1")
+    fake_upstream.manifest_delay = 3
+
+    started = time.monotonic()
+    stale = client.get("/v2/fake/slowpoke/manifests/1", **ACCEPT)
+    assert stale["Docker-Content-Digest"] == digest
+    assert time.monotonic() - started < 2.5
+    # For a little while the upstream is not asked again: the next pull does not wait.
+    started = time.monotonic()
+    assert client.get("/v2/fake/slowpoke/manifests/1", **ACCEPT).status_code == 200
+    assert time.monotonic() - started < 0.5
+    assert fake_upstream.requests["HEAD /v2/slowpoke/manifests/1"] == 1
