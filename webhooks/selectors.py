@@ -6,6 +6,17 @@ from django.db.models import Prefetch, QuerySet
 
 from webhooks.models import Delivery, DeliveryAttempt, Webhook
 
+MAX_ID = 2**63 - 1
+
+
+def _id(value) -> int | None:
+    """An id from a URL, or None when it cannot name a row (databases reject ids past bigint)."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number <= MAX_ID else None
+
 
 def webhook_list(*, repository=None, organization=None) -> QuerySet[Webhook]:
     """A repository's hooks, or an organization's (which fire for all its repositories)."""
@@ -19,11 +30,10 @@ def webhook_list(*, repository=None, organization=None) -> QuerySet[Webhook]:
 
 
 def webhook_get(*, webhook_id, repository=None, organization=None) -> Webhook | None:
-    hooks = webhook_list(repository=repository, organization=organization)
-    try:
-        return hooks.filter(pk=int(webhook_id)).first()
-    except (TypeError, ValueError):
+    pk = _id(webhook_id)
+    if pk is None:
         return None
+    return webhook_list(repository=repository, organization=organization).filter(pk=pk).first()
 
 
 def delivery_list(*, webhook: Webhook) -> QuerySet[Delivery]:
@@ -38,7 +48,5 @@ def delivery_list(*, webhook: Webhook) -> QuerySet[Delivery]:
 
 
 def delivery_get(*, webhook: Webhook, delivery_id) -> Delivery | None:
-    try:
-        return delivery_list(webhook=webhook).filter(pk=int(delivery_id)).first()
-    except (TypeError, ValueError):
-        return None
+    pk = _id(delivery_id)
+    return None if pk is None else delivery_list(webhook=webhook).filter(pk=pk).first()

@@ -258,3 +258,13 @@ def test_organization_hook_fires_for_its_repositories(
     # The repository API does not reach the organization's hook.
     url = _url("webhook-detail", repo, webhook_id=created["id"])
     assert client.get(url).status_code == 404
+
+
+def test_huge_ids_are_not_found(alice, hook):
+    huge = 10**30
+    assert (
+        _client(alice).get(_url("webhook-detail", hook.repository, webhook_id=huge)).status_code
+        == 404
+    )
+    url = _url("webhook-redeliver", hook.repository, webhook_id=hook.pk, delivery_id=huge)
+    assert _client(alice).post(url).status_code == 404
