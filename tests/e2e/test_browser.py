@@ -173,3 +173,35 @@ def test_collaborator_added_in_settings_sees_private_repository(browser, site):
     finally:
         owner.close()
         guest.close()
+
+
+def test_pushed_image_shows_config_and_layers(page, site, tmp_path):
+    """An image pushed by a real client (skopeo) shows what its config blob says."""
+    from tests.e2e.images import TestImage, busybox_layer, text_layer
+    from tests.e2e.tools import Skopeo
+
+    image = TestImage(
+        layers=[busybox_layer(tmp_path), text_layer(tmp_path, "motd", {"etc/motd": b"ahoy\n"})],
+        message="hello-from-ui",
+        labels={"org.opencontainers.image.title": "pushed"},
+    )
+    source = image.write_oci_layout(tmp_path / "layout", "v1")
+    skopeo = Skopeo(tmp_path / "skopeo")
+    skopeo(
+        "copy", "--dest-tls-verify=false", "--dest-creds", f"ship:{PASSWORD}",
+        source, f"docker://{site.address}/ship/pushed:v1",
+    )  # fmt: skip
+    sign_in(page, site, "ship")
+    page.goto(site.url + "/r/ship/pushed/")
+    row = page.locator(".tags-table tbody tr").first
+    assert "v1" in row.inner_text() and "linux/amd64" in row.inner_text()
+    assert "by ship" in row.inner_text()
+    page.click(".tags-table a.tag-name:text-is('v1')")
+    page.wait_for_url(re.compile(r"/-/tags/v1/$"))
+    assert "/bin/busybox echo hello-from-ui" in page.locator(".facts").last.inner_text()
+    assert "org.opencontainers.image.title=pushed" in page.content()
+    layers = page.locator(".layers-table tbody tr")
+    assert layers.count() == 2
+    assert "motd.tar" in layers.nth(1).inner_text()
+    assert page.locator("dd code.digest").inner_text().startswith("sha256:")
+    shot(page, "tag-detail-pushed")
