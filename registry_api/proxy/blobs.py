@@ -276,7 +276,8 @@ def _failure(state: dict):
         from registry_api.errors import TooManyRequests
 
         raise TooManyRequests(message="the upstream registry is rate limiting pulls")
-    raise UpstreamUnavailable({"reason": state.get("detail") or "upstream fetch failed"})
+    # The cause stays in the log: the upstream's address is the operator's business.
+    raise UpstreamUnavailable({"reason": "the upstream fetch failed"})
 
 
 def _head(upstream: Upstream, digest: str):
@@ -285,7 +286,8 @@ def _head(upstream: Upstream, digest: str):
     except UpstreamNotFound:
         return None
     except UpstreamError as exc:
-        raise UpstreamUnavailable({"reason": str(exc)[:200]}) from exc
+        logger.warning("proxy HEAD of %s failed: %s", digest, exc)
+        raise UpstreamUnavailable({"reason": "the upstream did not answer"}) from exc
     response = HttpResponse(status=200)
     response["Docker-Content-Digest"] = digest
     response["Content-Type"] = "application/octet-stream"

@@ -39,7 +39,8 @@ def _unavailable(exc: UpstreamError):
         return TooManyRequests(
             {"upstream": "rate limited"}, message="the upstream registry is rate limiting pulls"
         )
-    return UpstreamUnavailable({"reason": str(exc)[:200]})
+    logger.warning("upstream unavailable: %s", exc)
+    return UpstreamUnavailable({"reason": "the upstream did not answer"})
 
 
 def _fresh(tag: Tag, upstream: Upstream) -> bool:
