@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import socket
+import ssl
 import time
 from dataclasses import dataclass
 
 import requests
 from django.conf import settings
 
-from webhooks.url_safety import GuardedAdapter
+from webhooks.url_safety import BlockedAddress, GuardedAdapter
 
 RESPONSE_EXCERPT_BYTES = 2048
 USER_AGENT = "Dockyard-Webhooks/1.0"
@@ -81,10 +83,24 @@ def _ms(started: float) -> int:
 
 
 def _describe(exc: Exception) -> str:
-    # Walk to the root cause: requests wraps urllib3 wraps the socket error.
-    cause = exc
-    while cause.__cause__ is not None or cause.__context__ is not None:
-        cause = cause.__cause__ or cause.__context__
-    reason = getattr(getattr(exc, "args", [None])[0], "reason", None)
-    text = str(reason or cause or exc)
-    return f"{type(exc).__name__}: {text}"[:500]
+    """A short reason for the attempt log: the root cause, not urllib3's wrapping of it."""
+    seen, cause = [], exc
+    while cause is not None and cause not in seen:
+        seen.append(cause)
+        reason = getattr(cause, "reason", None)
+        cause = (
+            cause.__cause__
+            or cause.__context__
+            or (reason if isinstance(reason, BaseException) else None)
+        )
+    for error in reversed(seen):
+        if isinstance(error, BlockedAddress):
+            return str(error)
+        if isinstance(error, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(error, socket.gaierror):
+            return "the host name does not resolve"
+        if isinstance(error, ssl.SSLError):
+            return f"TLS error: {error}"[:500]
+    root = seen[-1]
+    return (str(root) or type(root).__name__)[:500]
