@@ -27,6 +27,7 @@ from webhooks.serializers import (
     DeliverySerializer,
     WebhookCreateSerializer,
     WebhookOutputSerializer,
+    WebhookUpdatedSerializer,
     WebhookUpdateSerializer,
     WebhookWithSecretSerializer,
 )
@@ -131,7 +132,7 @@ class WebhookDetailBase(WebhookApi):
     @extend_schema(
         tags=TAGS,
         request=WebhookUpdateSerializer,
-        responses={200: WebhookWithSecretSerializer, 400: OpenApiResponse(), 404: NOT_FOUND},
+        responses={200: WebhookUpdatedSerializer, 400: OpenApiResponse(), 404: NOT_FOUND},
         description="Change a hook. `secret` appears in the response only when it was changed.",
     )
     def patch(self, request, **kwargs):

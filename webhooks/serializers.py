@@ -35,6 +35,17 @@ class WebhookWithSecretSerializer(WebhookOutputSerializer):
     secret = serializers.CharField(help_text="whsec_<base64 key>; shown only in this response.")
 
 
+class WebhookUpdatedSerializer(WebhookOutputSerializer):
+    """A PATCH answer: `secret` is present only when the request changed it."""
+
+    class Meta(WebhookOutputSerializer.Meta):
+        fields = [*WebhookOutputSerializer.Meta.fields, "secret"]
+
+    secret = serializers.CharField(
+        required=False, help_text="The new secret, when the request set or regenerated it."
+    )
+
+
 class WebhookCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     url = serializers.URLField(max_length=2000)
