@@ -30,6 +30,7 @@ from registry_api.proxy.client import (
 from registry_api.proxy.errors import UpstreamUnavailable
 from registry_api.proxy.repositories import mirror_repository_ensure
 from registry_api.proxy.upstreams import Upstream
+from registry_api.services.manifests import ValidManifest, manifest_store
 
 logger = logging.getLogger(__name__)
 
@@ -49,14 +50,10 @@ def _fresh(tag: Tag, upstream: Upstream) -> bool:
     return tag.verified_at + timedelta(seconds=upstream.ttl_seconds) > timezone.now()
 
 
-def _link_children_and_parents(manifest: Manifest, parsed) -> None:
-    repository = manifest.repository
-    if parsed.is_index:
-        children = Manifest.objects.filter(repository=repository, digest__in=parsed.child_digests)
-        manifest.children.add(*children)
-        return
-    # A child fetched after its index: link it to the indexes of this repository that list it.
-    for parent in Manifest.objects.filter(repository=repository, media_type__in=INDEX_TYPES):
+def _parents_link(manifest: Manifest) -> None:
+    """A child fetched after its index: link it to the indexes of the repository that list it."""
+    indexes = Manifest.objects.filter(repository=manifest.repository, media_type__in=INDEX_TYPES)
+    for parent in indexes:
         try:
             document = json.loads(bytes(parent.payload))
         except ValueError:
@@ -68,36 +65,25 @@ def _link_children_and_parents(manifest: Manifest, parsed) -> None:
             Manifest.objects.filter(pk=parent.pk).update(total_size=total)
 
 
-def manifest_store(*, repository, fetched: FetchedManifest) -> Manifest:
-    """Store an upstream manifest as it is; its blobs and children arrive when pulled."""
+def manifest_cache(*, repository, fetched: FetchedManifest) -> Manifest:
+    """Store an upstream manifest as it is, linked to what the repository already caches of
+    its blobs and children; the rest is linked as it arrives."""
     try:
         parsed = manifest_parse(fetched.body, fetched.media_type)
     except InvalidManifest as exc:
         raise ManifestInvalid(exc.detail, message=f"upstream manifest: {exc.message}") from None
-    manifest = Manifest.objects.filter(repository=repository, digest=fetched.digest).first()
-    if manifest is not None:
-        return manifest
-    try:
-        with transaction.atomic():
-            manifest = Manifest.objects.create(
-                repository=repository,
-                digest=fetched.digest,
-                media_type=parsed.media_type,
-                artifact_type=parsed.artifact_type,
-                payload=fetched.body,
-                size=len(fetched.body),
-                subject_digest=parsed.subject.digest if parsed.subject else "",
-                config_digest=parsed.config.digest if parsed.config else "",
-                total_size=parsed.image_size,
-                annotations=parsed.annotations,
-            )
-    except IntegrityError:
-        # Another process cached the same manifest at the same moment.
-        return Manifest.objects.get(repository=repository, digest=fetched.digest)
+    existing = Manifest.objects.filter(repository=repository, digest=fetched.digest).first()
+    if existing is not None:
+        return existing
     wanted = parsed.required_blob_digests + parsed.optional_blob_digests
     blobs = Blob.objects.filter(digest__in=wanted, repository_links__repository=repository)
-    manifest.blobs.add(*blobs)
-    _link_children_and_parents(manifest, parsed)
+    children = Manifest.objects.filter(repository=repository, digest__in=parsed.child_digests)
+    valid = ValidManifest(body=fetched.body, parsed=parsed, digest=fetched.digest, tag="")
+    manifest = manifest_store(
+        repository=repository, valid=valid, actor=None, blobs=list(blobs), children=list(children)
+    )
+    if not parsed.is_index:
+        _parents_link(manifest)
     return manifest
 
 
@@ -137,7 +123,7 @@ def manifest_by_digest(*, full_name: str, upstream: Upstream, repository, digest
     except UpstreamError as exc:
         raise _unavailable(exc) from exc
     repository = mirror_repository_ensure(full_name=full_name, upstream=upstream)
-    return manifest_store(repository=repository, fetched=fetched)
+    return manifest_cache(repository=repository, fetched=fetched)
 
 
 def manifest_by_tag(*, full_name: str, upstream: Upstream, repository, tag_name: str):
@@ -169,7 +155,7 @@ def manifest_by_tag(*, full_name: str, upstream: Upstream, repository, tag_name:
         raise _unavailable(exc) from exc
     repository = repository or mirror_repository_ensure(full_name=full_name, upstream=upstream)
     with transaction.atomic():
-        manifest = manifest_store(repository=repository, fetched=fetched)
+        manifest = manifest_cache(repository=repository, fetched=fetched)
         _tag_point(repository=repository, name=tag_name, manifest=manifest)
     return manifest
 
