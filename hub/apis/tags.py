@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
@@ -10,26 +9,7 @@ from rest_framework.response import Response
 from hub.apis.common import BaseApi, PaginatedApi, errors, repository_for
 from hub.apis.repositories import REPOSITORY_PARAMETERS
 from registry_api import selectors_api
-from webhooks.services import event_publish
-
-try:  # The registry's service, once it exists, owns tag deletion.
-    from registry_api.services.tags import tag_delete
-except ImportError:  # pragma: no cover - depends on the registry helper's progress
-
-    @transaction.atomic
-    def tag_delete(*, tag, actor) -> None:
-        """Fallback: drop the tag row (its manifest stays, reachable by digest) and tell hooks."""
-        event_publish(
-            action="tag_delete",
-            repository=tag.repository,
-            actor=actor,
-            data={
-                "repository": tag.repository.full_name,
-                "tag": tag.name,
-                "digest": tag.manifest.digest,
-            },
-        )
-        tag.delete()
+from registry_api.services.tags import tag_delete
 
 
 class ImageSerializer(serializers.Serializer):

@@ -81,3 +81,12 @@ def test_delete_token_needs_the_delete_scope(as_token, alice, private_repo):
 def test_tags_of_another_repository_are_not_reachable(api, tagged, alice):
     factories.RepositoryFactory(namespace=alice.namespace, name="other")
     assert api.get(f"{API}/repositories/alice/other/tags/latest/").status_code == 404
+
+
+def test_delete_goes_through_the_registry_service_and_publishes_an_event(as_user, alice, tagged):
+    from webhooks.models import Event
+
+    assert as_user(alice).delete(f"{TAGS}latest/").status_code == 204
+    assert not Tag.objects.filter(name="latest").exists()
+    event = Event.objects.get(action="delete")
+    assert event.data["tag"] == "latest" and event.data["actor"] == "alice"
