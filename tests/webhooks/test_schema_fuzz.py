@@ -1,0 +1,77 @@
+"""Property-based requests to the webhooks endpoints, in-process: no 5xx, schema-true answers."""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis import GenerationConfig
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
+
+from hub.credentials import token_hash, token_secret_new
+from hub.models import AccessToken
+from webhooks import services
+
+CHECKS = (not_a_server_error, response_schema_conformance)
+
+
+@pytest.fixture
+def world(alice, public_repo, acme, allow_loopback):
+    hook = services.webhook_create(
+        repository=public_repo, actor=alice, name="ci", url="http://127.0.0.1:9/"
+    )
+    org_hook = services.webhook_create(
+        organization=acme, actor=alice, name="org", url="http://127.0.0.1:9/"
+    )
+    secret = token_secret_new()
+    AccessToken.objects.create(
+        user=alice,
+        label="fuzz",
+        token_prefix=secret[:8],
+        token_hash=token_hash(secret),
+        scopes=["repo:admin"],
+    )
+    real = {"namespace": "alice", "name": "app", "org": "acme"}
+    return {"token": secret, "real": real, "ids": {"repo": hook.pk, "org": org_hook.pk}}
+
+
+def _operations():
+    from config.wsgi import application
+
+    schema = schemathesis.from_wsgi(
+        "/api/v1/schema/?format=json",
+        application,
+        generation_config=GenerationConfig(with_security_parameters=False),
+    )
+    return schema.include(path_regex="webhooks")
+
+
+@pytest.mark.django_db
+def test_webhook_operations_conform(world):
+    schema = _operations()
+    headers = {"Authorization": f"Bearer {world['token']}"}
+    count = 0
+    for result in schema.get_all_operations():
+        operation = result.ok()
+
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=8,
+            deadline=None,
+            database=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+        def run(case):
+            case.call_and_validate(headers=headers, checks=CHECKS)
+            if case.method.upper() == "DELETE" or not case.path_parameters:
+                return
+            kind = "org" if "/orgs/" in case.path else "repo"
+            real = {**world["real"], "webhook_id": world["ids"][kind]}
+            case.path_parameters = {k: real.get(k, v) for k, v in case.path_parameters.items()}
+            case.call_and_validate(headers=headers, checks=CHECKS)
+
+        run()
+        count += 1
+    assert count == 16
