@@ -2,7 +2,7 @@
 
 Repository names may contain slashes, so each pattern is anchored at its end on `/webhooks/…`:
 `repositories/<namespace>/<name>/webhooks/` never matches a plain repository route.
-Organization hooks live at `orgs/<org>/webhooks/…` and fire for every repository of the org.
+Organization hooks live at `orgs/<name>/webhooks/…` and fire for every repository of the org.
 """
 
 from django.urls import re_path
@@ -10,7 +10,7 @@ from django.urls import re_path
 from webhooks import apis
 
 REPO = r"^repositories/(?P<namespace>[^/]+)/(?P<name>.+)/webhooks/"
-ORG = r"^orgs/(?P<org>[^/]+)/webhooks/"
+ORG = r"^orgs/(?P<name>[^/]+)/webhooks/"
 HOOK = r"(?P<webhook_id>[0-9]+)/"
 
 

@@ -71,10 +71,10 @@ class RepositoryOwned:
 
 
 class OrganizationOwned:
-    """Hooks of the organization named by `org` in the URL."""
+    """Hooks of the organization named by `name` in the URL (like orgs/<name>/members/)."""
 
     def owner(self) -> dict:
-        namespace = selectors.namespace_get(name=self.kwargs["org"])
+        namespace = selectors.namespace_get(name=self.kwargs["name"])
         if namespace is None or not namespace.is_organization:
             raise exceptions.NotFound("Organization not found.")
         scopes = request_scopes(self.request)

@@ -218,7 +218,7 @@ def test_openapi_schema_describes_the_endpoints():
 
 
 def _org_url(name, org="acme", **kwargs):
-    return reverse(f"hub-api:{name}", kwargs={"org": org, **kwargs})
+    return reverse(f"hub-api:{name}", kwargs={"name": org, **kwargs})
 
 
 @pytest.mark.parametrize(

@@ -32,8 +32,13 @@ def world(alice, public_repo, acme, allow_loopback):
         token_hash=token_hash(secret),
         scopes=["repo:admin"],
     )
-    real = {"namespace": "alice", "name": "app", "org": "acme"}
-    return {"token": secret, "real": real, "ids": {"repo": hook.pk, "org": org_hook.pk}}
+    return {
+        "token": secret,
+        "real": {
+            "repo": {"namespace": "alice", "name": "app", "webhook_id": hook.pk},
+            "org": {"name": "acme", "webhook_id": org_hook.pk},
+        },
+    }
 
 
 def _operations():
@@ -68,7 +73,7 @@ def test_webhook_operations_conform(world):
             if case.method.upper() == "DELETE" or not case.path_parameters:
                 return
             kind = "org" if "/orgs/" in case.path else "repo"
-            real = {**world["real"], "webhook_id": world["ids"][kind]}
+            real = world["real"][kind]
             case.path_parameters = {k: real.get(k, v) for k, v in case.path_parameters.items()}
             case.call_and_validate(headers=headers, checks=CHECKS)
 
