@@ -5,6 +5,11 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from hub.models import Namespace, Repository
+from hub.names import PATH_COMPONENT_RE, REPOSITORY_PATH_RE
+
+
+def _valid_name(value: str, pattern) -> bool:
+    return len(value) <= 255 and bool(pattern.match(value))
 
 
 def repository_visible_q(user) -> Q:
@@ -30,6 +35,8 @@ def repository_list_visible(*, user) -> QuerySet[Repository]:
 
 def repository_get(*, namespace: str, name: str) -> Repository | None:
     """Return a repository by full name regardless of visibility; callers check permissions."""
+    if not _valid_name(namespace, PATH_COMPONENT_RE) or not _valid_name(name, REPOSITORY_PATH_RE):
+        return None  # URL text that is no name (NUL bytes break PostgreSQL) names nothing
     return (
         Repository.objects.select_related("namespace")
         .filter(namespace__name=namespace, name=name)
@@ -38,6 +45,8 @@ def repository_get(*, namespace: str, name: str) -> Repository | None:
 
 
 def namespace_get(*, name: str) -> Namespace | None:
+    if not _valid_name(name, PATH_COMPONENT_RE):
+        return None
     return Namespace.objects.select_related("user", "organization").filter(name=name).first()
 
 

@@ -81,7 +81,7 @@ def deny(request, message: str | None = None):
 def repository_for(request, namespace: str, name: str, action: str = "pull") -> Repository:
     """The repository if the caller may do `action`; 404 when they may not even see it."""
     repository = None
-    if PATH_COMPONENT_RE.match(namespace) and REPOSITORY_PATH_RE.match(name) and len(name) < 256:
+    if len(name) < 256 and PATH_COMPONENT_RE.match(namespace) and REPOSITORY_PATH_RE.match(name):
         repository = selectors.repository_get(namespace=namespace, name=name)
     scopes = request_scopes(request)
     if repository is None or not permissions.can_view(request.user, repository, scopes):

@@ -92,3 +92,15 @@ def test_odd_paths_are_404(as_user, alice, world, path):
 def test_odd_query_strings_on_lists(api, world, params):
     for url in (f"{API}/repositories/", f"{API}/search/", f"{API}/repositories/alice/app/tags/"):
         assert api.get(url, params).status_code in (200, 400, 404)
+
+
+def test_nul_bytes_in_names_are_404_everywhere(api, as_user, alice, world):
+    # On PostgreSQL a NUL in a query parameter is a server error unless the lookup refuses it.
+    client = as_user(alice)
+    for path in (
+        "repositories/%00/x/",
+        "repositories/alice/a%00b/tags/",
+        "namespaces/%00/",
+        "orgs/%00/members/",
+    ):
+        assert client.get(f"{API}/{path}").status_code == 404
