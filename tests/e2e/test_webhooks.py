@@ -1,7 +1,8 @@
 """Webhooks end to end: a real push (skopeo) to the real server fires a signed delivery.
 
 The session server uses Redis when the run has it; a second server runs the embedded default
-(`make run`: no Redis, Celery on the filesystem broker) through the same path, with a retry.
+(`make run`: no Redis, Celery on the filesystem broker) through the same path, with a retry; a
+third uses a Redis broker of our own that we stop during a push.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
+import shutil
 import time
 
 import pytest
@@ -17,8 +19,9 @@ import requests
 
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import server_env
-from tests.e2e.server import Server
+from tests.e2e.server import Server, free_port
 from tests.e2e.tools import Skopeo
+from tests.webhooks.processes import RedisServer
 from tests.webhooks.receiver import Receiver
 
 
@@ -145,3 +148,44 @@ def test_embedded_default_delivers_and_retries(embedded, skopeo, platform_images
         time.sleep(0.3)
     assert delivery["status"] == "delivered" and delivery["attempts"] == 2
     assert [a["status_code"] for a in delivery["attempt_log"]] == [500, 200]
+
+
+@pytest.fixture(scope="module")
+def own_redis():
+    """A redis-server of our own (the machine's Redis is shared: we may not stop it)."""
+    if not shutil.which("redis-server"):
+        pytest.skip("needs redis-server")
+    instance = RedisServer(free_port()).start()
+    yield instance
+    instance.stop()
+
+
+@pytest.fixture(scope="module")
+def redis_broker_server(tmp_path_factory, own_redis):
+    """Celery on our Redis; the cache stays on files so only the broker goes away."""
+    env = server_env(
+        tmp_path_factory,
+        CELERY_BROKER_URL=own_redis.url,
+        WEBHOOK_RETRY_BACKOFF_SECONDS="1",
+        WEBHOOK_SWEEP_SECONDS="2",
+    )
+    instance = Server(tmp_path_factory.mktemp("dockyard-redis-broker"), env=env).start()
+    instance.create_user("frank", PASSWORD)
+    yield instance
+    instance.stop()
+
+
+def test_push_while_the_broker_is_down_delivers_once_it_is_back(
+    redis_broker_server, own_redis, skopeo, platform_images, receiver
+):
+    server = redis_broker_server
+    hook = _repository_with_hook(server, "frank", "outage", receiver.url)
+    own_redis.stop()
+    _, oci_ref = platform_images[0]
+    _copy(skopeo, server, oci_ref, "frank/outage:1", "frank")  # the push succeeds
+    [delivery] = _deliveries(server, "frank", "outage", hook["id"])
+    assert delivery["status"] == "pending" and receiver.requests == []
+    own_redis.start()
+    [request] = receiver.wait_for(1, timeout=90)
+    assert request.headers["webhook-id"] == delivery["webhook_id"]
+    assert _verify(hook["secret"], request.headers, request.body)
