@@ -1,7 +1,7 @@
 """Reads of tags for the REST API: one query for a page of tags, platforms from stored payloads.
 
-Platforms come from the manifest itself (an index lists its children's `platform`), so a page
-of tags never touches blob storage.
+An index lists its children's `platform`; a single image's platform is in its config blob, read
+once per digest and cached (registry_api.selectors_ui.image_config).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 
 from hub.names import TAG_RE
 from registry_api.models import Tag
+from registry_api.selectors_ui import image_config
 
 # Attestation manifests in BuildKit indexes carry this placeholder platform.
 _UNKNOWN = "unknown"
@@ -45,30 +46,35 @@ def _payload(manifest) -> dict[str, Any]:
 def tag_images(*, tag: Tag) -> list[dict[str, Any]]:
     """The images a tag points at: one per platform of an index, or the manifest itself.
 
-    Each is `{digest, size, os, architecture, variant}`; os/architecture are empty when the
-    manifest does not say (a plain image manifest keeps them in its config blob).
+    Each is `{digest, size, os, architecture, variant}`; os/architecture are empty when
+    neither the index nor the image's config blob says.
     """
     manifest = tag.manifest
-    document = _payload(manifest)
     if not manifest.is_index:
+        # The config blob holds the platform; image_config caches it by digest.
+        config = image_config(manifest.config_digest) if manifest.config_digest else None
+        config = config or {}
         return [
             {
                 "digest": manifest.digest,
                 "size": manifest.total_size,
-                "os": "",
-                "architecture": "",
-                "variant": "",
+                "os": str(config.get("os") or ""),
+                "architecture": str(config.get("architecture") or ""),
+                "variant": str(config.get("variant") or ""),
             }
         ]
     # A child's size is its image's size (config + layers), not its descriptor's.
     child_sizes = {child.digest: child.total_size for child in manifest.children.all()}
     images = []
-    for entry in document.get("manifests") or []:
+    for entry in _payload(manifest).get("manifests") or []:
         if not isinstance(entry, dict):
             continue
         platform = entry.get("platform") if isinstance(entry.get("platform"), dict) else {}
-        if platform.get("os") == _UNKNOWN or platform.get("architecture") == _UNKNOWN:
-            continue
+        annotations = entry.get("annotations") if isinstance(entry.get("annotations"), dict) else {}
+        if _UNKNOWN in (platform.get("os"), platform.get("architecture")) or annotations.get(
+            "vnd.docker.reference.type"
+        ):
+            continue  # attestations (provenance, SBOM), not runnable images
         digest = str(entry.get("digest") or "")
         images.append(
             {
@@ -80,3 +86,10 @@ def tag_images(*, tag: Tag) -> list[dict[str, Any]]:
             }
         )
     return images
+
+
+def tag_size(*, tag: Tag, images: list[dict[str, Any]]) -> int:
+    """An index weighs what its images weigh; an image its config and layers."""
+    if tag.manifest.is_index:
+        return sum(image["size"] for image in images) or tag.manifest.total_size
+    return tag.manifest.total_size

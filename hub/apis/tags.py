@@ -28,7 +28,7 @@ class TagOutputSerializer(serializers.Serializer):
     repository = serializers.CharField(source="repository.full_name")
     digest = serializers.CharField(source="manifest.digest")
     media_type = serializers.CharField(source="manifest.media_type")
-    full_size = serializers.IntegerField(source="manifest.total_size")
+    full_size = serializers.SerializerMethodField()
     images = serializers.SerializerMethodField()
     last_pushed = serializers.DateTimeField(source="pushed_at")
     last_pusher = serializers.CharField(source="pushed_by.username", allow_null=True)
@@ -37,9 +37,17 @@ class TagOutputSerializer(serializers.Serializer):
     class Meta:
         ref_name = "Tag"
 
+    def _images(self, tag) -> list[dict]:
+        if not hasattr(tag, "_api_images"):
+            tag._api_images = selectors_api.tag_images(tag=tag)
+        return tag._api_images
+
     @extend_schema_field(ImageSerializer(many=True))
     def get_images(self, tag) -> list:
-        return ImageSerializer(selectors_api.tag_images(tag=tag), many=True).data
+        return ImageSerializer(self._images(tag), many=True).data
+
+    def get_full_size(self, tag) -> int:
+        return selectors_api.tag_size(tag=tag, images=self._images(tag))
 
 
 @extend_schema(parameters=REPOSITORY_PARAMETERS)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from registry_api.models import Tag
 from tests import factories
 from tests.api.conftest import API, manifest_make
+from tests.factories import digest_of
 
 TAGS = f"{API}/repositories/alice/app/tags/"
 
@@ -21,6 +24,7 @@ def test_list_has_digest_size_media_type_platforms_and_pusher(api, tagged):
     assert latest["last_pusher"] == "alice" and latest["last_pulled"] is None
     assert latest["images"][0]["digest"] == latest["digest"]
     assert multi["last_pusher"] is None
+    assert multi["full_size"] == 1234 + 999
     assert [(i["os"], i["architecture"], i["variant"], i["size"]) for i in multi["images"]] == [
         ("linux", "amd64", "", 1234),
         ("linux", "arm64", "v8", 999),
@@ -90,3 +94,31 @@ def test_delete_goes_through_the_registry_service_and_publishes_an_event(as_user
     assert not Tag.objects.filter(name="latest").exists()
     event = Event.objects.get(action="delete")
     assert event.data["tag"] == "latest" and event.data["actor"] == "alice"
+
+
+def test_single_image_platform_comes_from_its_config_blob(api, public_repo, tmp_path):
+    from registry_api import storage
+
+    config = json.dumps({"os": "linux", "architecture": "arm", "variant": "v7"}).encode()
+    staged = tmp_path / "config"
+    staged.write_bytes(config)
+    storage.blob_store(digest_of(config), staged)
+    manifest = manifest_make(
+        public_repo,
+        {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json"},
+        total_size=77,
+    )
+    manifest.config_digest = digest_of(config)
+    manifest.save()
+    Tag.objects.create(repository=public_repo, name="arm", manifest=manifest)
+    body = api.get(f"{TAGS}arm/").json()
+    assert body["full_size"] == 77
+    assert body["images"] == [
+        {
+            "digest": manifest.digest,
+            "size": 77,
+            "os": "linux",
+            "architecture": "arm",
+            "variant": "v7",
+        }
+    ]
