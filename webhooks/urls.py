@@ -1,4 +1,5 @@
-"""The webhooks pages under a repository: /r/<namespace>/<name>/-/webhooks/…
+"""The webhooks pages: /r/<namespace>/<name>/-/webhooks/… for a repository's hooks and
+/u/<org>/-/webhooks/… for an organization's (fired for all its repositories).
 
 `<name>` may contain slashes; the `/-/webhooks/` segment cannot be part of a repository name.
 """
@@ -10,16 +11,22 @@ from webhooks import views
 app_name = "webhooks"
 
 REPO = r"^r/(?P<namespace>[^/]+)/(?P<name>.+)/-/webhooks/"
-HOOK = REPO + r"(?P<webhook_id>[0-9]+)/"
+ORG = r"^u/(?P<org>[^/]+)/-/webhooks/"
+HOOK = r"(?P<webhook_id>[0-9]+)/"
 
-urlpatterns = [
-    re_path(REPO + r"$", views.webhook_list, name="list"),
-    re_path(HOOK + r"$", views.webhook_detail, name="detail"),
-    re_path(HOOK + r"delete/$", views.webhook_delete, name="delete"),
-    re_path(HOOK + r"test/$", views.webhook_test, name="test"),
-    re_path(
-        HOOK + r"deliveries/(?P<delivery_id>[0-9]+)/redeliver/$",
-        views.delivery_redeliver,
-        name="redeliver",
-    ),
-]
+
+def _routes(base: str, prefix: str) -> list:
+    return [
+        re_path(base + r"$", views.webhook_list, name=f"{prefix}list"),
+        re_path(base + HOOK + r"$", views.webhook_detail, name=f"{prefix}detail"),
+        re_path(base + HOOK + r"delete/$", views.webhook_delete, name=f"{prefix}delete"),
+        re_path(base + HOOK + r"test/$", views.webhook_test, name=f"{prefix}test"),
+        re_path(
+            base + HOOK + r"deliveries/(?P<delivery_id>[0-9]+)/redeliver/$",
+            views.delivery_redeliver,
+            name=f"{prefix}redeliver",
+        ),
+    ]
+
+
+urlpatterns = _routes(REPO, "") + _routes(ORG, "org-")

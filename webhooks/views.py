@@ -1,6 +1,12 @@
-"""The repository's webhooks page (admins only): hooks, their deliveries, redeliver and test."""
+"""The webhooks pages: a repository's (its admins) and an organization's (its owners).
+
+Pages list hooks, create/edit/delete them, and show each hook's recent deliveries with their
+attempts, a redeliver button per delivery and a send-test button.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -20,29 +26,60 @@ RECENT_DELIVERIES = 20
 SECRET_SESSION_KEY = "webhook_secret_once"  # noqa: S105 - a session key name
 
 
-def _repository(request, namespace: str, name: str):
-    repository = selectors.repository_get(namespace=namespace, name=name)
+@dataclass
+class Owner:
+    """Whose hooks a page manages: a repository's or an organization's."""
+
+    repository: object = None
+    namespace: object = None  # the organization's namespace
+
+    @property
+    def filter(self) -> dict:
+        if self.repository is not None:
+            return {"repository": self.repository}
+        return {"organization": self.namespace.organization}
+
+    def _url(self, view: str, **kwargs) -> str:
+        if self.repository is not None:
+            owner = {"namespace": self.repository.namespace.name, "name": self.repository.name}
+            return reverse(f"webhooks:{view}", kwargs={**owner, **kwargs})
+        return reverse(f"webhooks:org-{view}", kwargs={"org": self.namespace.name, **kwargs})
+
+    def list_url(self) -> str:
+        return self._url("list")
+
+    def hook_url(self, hook, view: str = "detail", **kwargs) -> str:
+        return self._url(view, webhook_id=hook.pk, **kwargs)
+
+    def context(self) -> dict:
+        return {
+            "repository": self.repository,
+            "org_namespace": self.namespace,
+            "list_url": self.list_url(),
+        }
+
+
+def _owner(request, kwargs) -> Owner:
+    if "org" in kwargs:
+        namespace = selectors.namespace_get(name=kwargs["org"])
+        if namespace is None or not namespace.is_organization:
+            raise Http404("No such organization.")
+        if not permissions.can_manage_organization(request.user, namespace):
+            raise PermissionDenied
+        return Owner(namespace=namespace)
+    repository = selectors.repository_get(namespace=kwargs["namespace"], name=kwargs["name"])
     if repository is None or not permissions.can_view(request.user, repository):
         raise Http404("No such repository.")
     if not permissions.can_admin(request.user, repository):
         raise PermissionDenied
-    return repository
+    return Owner(repository=repository)
 
 
-def _webhook(repository, webhook_id):
-    hook = webhook_selectors.webhook_get(repository=repository, webhook_id=webhook_id)
+def _webhook(owner: Owner, webhook_id):
+    hook = webhook_selectors.webhook_get(webhook_id=webhook_id, **owner.filter)
     if hook is None:
         raise Http404("No such webhook.")
     return hook
-
-
-def _list_url(repository) -> str:
-    return reverse("webhooks:list", args=[repository.namespace.name, repository.name])
-
-
-def _detail_url(hook) -> str:
-    repository = hook.repository
-    return reverse("webhooks:detail", args=[repository.namespace.name, repository.name, hook.pk])
 
 
 def _apply_errors(form, exc: ValidationError) -> None:
@@ -55,14 +92,13 @@ def _show_secret_once(request, hook, secret: str) -> None:
 
 
 @login_required
-def webhook_list(request, namespace: str, name: str):
-    repository = _repository(request, namespace, name)
+def webhook_list(request, **kwargs):
+    owner = _owner(request, kwargs)
     form = WebhookForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             hook = services.webhook_create(
-                repository=repository,
                 actor=request.user,
                 name=data["name"],
                 url=data["url"],
@@ -71,26 +107,29 @@ def webhook_list(request, namespace: str, name: str):
                 secret=data["secret"],
                 is_active=data["is_active"],
                 site_url=request.build_absolute_uri("/"),
+                **owner.filter,
             )
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
             _show_secret_once(request, hook, hook.secret)
             messages.success(request, _("Webhook created."))
-            return redirect(_detail_url(hook))
-    hooks = list(webhook_selectors.webhook_list(repository=repository))
+            return redirect(owner.hook_url(hook))
+    hooks = list(webhook_selectors.webhook_list(**owner.filter))
+    for hook in hooks:
+        hook.page_url = owner.hook_url(hook)
     return render(
         request,
         "webhooks/webhook_list.html",
-        {"repository": repository, "hooks": hooks, "form": form},
+        {**owner.context(), "hooks": hooks, "form": form},
         status=400 if form.is_bound and form.errors else 200,
     )
 
 
 @login_required
-def webhook_detail(request, namespace: str, name: str, webhook_id: int):
-    repository = _repository(request, namespace, name)
-    hook = _webhook(repository, webhook_id)
+def webhook_detail(request, **kwargs):
+    owner = _owner(request, kwargs)
+    hook = _webhook(owner, kwargs["webhook_id"])
     form = WebhookForm.for_webhook(hook, request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -111,19 +150,23 @@ def webhook_detail(request, namespace: str, name: str, webhook_id: int):
             if secret is not None:
                 _show_secret_once(request, hook, hook.secret)
             messages.success(request, _("Webhook saved."))
-            return redirect(_detail_url(hook))
+            return redirect(owner.hook_url(hook))
     shown = request.session.pop(SECRET_SESSION_KEY, None)
     new_secret = shown["secret"] if shown and shown.get("id") == hook.pk else ""
-    deliveries = webhook_selectors.delivery_list(webhook=hook)[:RECENT_DELIVERIES]
+    deliveries = list(webhook_selectors.delivery_list(webhook=hook)[:RECENT_DELIVERIES])
+    for delivery in deliveries:
+        delivery.redeliver_url = owner.hook_url(hook, "redeliver", delivery_id=delivery.pk)
     return render(
         request,
         "webhooks/webhook_detail.html",
         {
-            "repository": repository,
+            **owner.context(),
             "hook": hook,
             "form": form,
             "deliveries": deliveries,
             "new_secret": new_secret,
+            "test_url": owner.hook_url(hook, "test"),
+            "delete_url": owner.hook_url(hook, "delete"),
         },
         status=400 if form.is_bound and form.errors else 200,
     )
@@ -131,31 +174,31 @@ def webhook_detail(request, namespace: str, name: str, webhook_id: int):
 
 @login_required
 @require_POST
-def webhook_delete(request, namespace: str, name: str, webhook_id: int):
-    repository = _repository(request, namespace, name)
-    services.webhook_delete(webhook=_webhook(repository, webhook_id))
+def webhook_delete(request, **kwargs):
+    owner = _owner(request, kwargs)
+    services.webhook_delete(webhook=_webhook(owner, kwargs["webhook_id"]))
     messages.success(request, _("Webhook deleted."))
-    return redirect(_list_url(repository))
+    return redirect(owner.list_url())
 
 
 @login_required
 @require_POST
-def webhook_test(request, namespace: str, name: str, webhook_id: int):
-    repository = _repository(request, namespace, name)
-    hook = _webhook(repository, webhook_id)
+def webhook_test(request, **kwargs):
+    owner = _owner(request, kwargs)
+    hook = _webhook(owner, kwargs["webhook_id"])
     services.webhook_test(webhook=hook, actor=request.user)
     messages.success(request, _("Test event queued."))
-    return redirect(_detail_url(hook))
+    return redirect(owner.hook_url(hook))
 
 
 @login_required
 @require_POST
-def delivery_redeliver(request, namespace: str, name: str, webhook_id: int, delivery_id: int):
-    repository = _repository(request, namespace, name)
-    hook = _webhook(repository, webhook_id)
-    delivery = webhook_selectors.delivery_get(webhook=hook, delivery_id=delivery_id)
+def delivery_redeliver(request, **kwargs):
+    owner = _owner(request, kwargs)
+    hook = _webhook(owner, kwargs["webhook_id"])
+    delivery = webhook_selectors.delivery_get(webhook=hook, delivery_id=kwargs["delivery_id"])
     if delivery is None:
         raise Http404("No such delivery.")
     services.delivery_redeliver(delivery=delivery)
     messages.success(request, _("Delivery queued again."))
-    return redirect(_detail_url(hook))
+    return redirect(owner.hook_url(hook))

@@ -140,3 +140,30 @@ def test_non_admin_cannot_post(client, bob, private_repo, alice, allow_loopback,
     assert client.post(_hook_url(hook, "delete")).status_code == 403
     assert client.post(_hook_url(hook, "test")).status_code == 403
     assert Webhook.objects.exists()
+
+
+def test_organization_webhooks_page(client, alice, dave, acme, allow_loopback, receiver):
+    url = reverse("webhooks:org-list", kwargs={"org": "acme"})
+    assert url == "/u/acme/-/webhooks/"
+    _login(client, dave)  # a member, not an owner
+    assert client.get(url).status_code == 403
+    client.logout()
+    _login(client, alice)
+    assert client.get(reverse("webhooks:org-list", kwargs={"org": "alice"})).status_code == 404
+    response = client.post(
+        url,
+        {
+            "name": "org",
+            "url": receiver.url,
+            "events": ["push"],
+            "payload_format": "dockerhub",
+            "is_active": "on",
+        },
+    )
+    hook = Webhook.objects.get()
+    assert hook.organization == acme and hook.repository is None
+    detail = reverse("webhooks:org-detail", kwargs={"org": "acme", "webhook_id": hook.pk})
+    assert response["Location"] == detail
+    page = client.get(detail).content.decode()
+    assert hook.secret in page and "/u/acme/-/webhooks/" in page
+    assert "every repository of acme" in client.get(url).content.decode()
