@@ -96,7 +96,11 @@ def test_podman_manifest_push_of_a_multi_arch_list(
         assert inspected["Architecture"] == image.architecture
 
 
-def test_skopeo_copy_inspect_list_tags_mount_and_delete(skopeo, server, creds, app_oci, tmp_path):
+def test_skopeo_copy_inspect_list_tags_mount_and_delete(
+    skopeo, server, creds, platform_images, tmp_path
+):
+    # A small image keeps the copies quick: the 50 MiB layer is docker's test.
+    _, oci_ref = platform_images[0]
     target = f"docker://{server.address}/alice/skopeo"
     digest_file = tmp_path / "digest"
     skopeo(
@@ -106,7 +110,7 @@ def test_skopeo_copy_inspect_list_tags_mount_and_delete(skopeo, server, creds, a
         creds,
         "--digestfile",
         str(digest_file),
-        app_oci,
+        oci_ref,
         f"{target}:1",
     )
     digest = digest_file.read_text().strip()
@@ -146,7 +150,6 @@ def test_skopeo_copy_inspect_list_tags_mount_and_delete(skopeo, server, creds, a
     )
     # (which layers skopeo tries to mount depends on its blob-info cache; the big one it must.)
     big = max(json.loads(raw)["layers"], key=lambda layer: layer["size"])
-    assert big["size"] > 50 * 1024 * 1024
     assert "mount OK" in copied.stderr, copied.stderr[-3000:]
     assert f"digest={big['digest'].replace(':', '%3A')}" not in copied.stderr
     mounted = json.loads(

@@ -63,7 +63,7 @@ def test_docker_push_pull_run_on_s3(
     docker.cli("rmi", reference)
 
 
-def test_skopeo_copy_and_inspect_on_s3(s3_server, app_oci, tmp_path):
+def test_skopeo_copy_and_inspect_on_s3(s3_server, platform_images, tmp_path):
     skopeo = Skopeo(tmp_path / "skopeo")
     target = f"docker://{s3_server.address}/alice/skopeo:s3"
     digest_file = tmp_path / "digest"
@@ -75,7 +75,7 @@ def test_skopeo_copy_and_inspect_on_s3(s3_server, app_oci, tmp_path):
         creds,
         "--digestfile",
         str(digest_file),
-        app_oci,
+        platform_images[1][1],
         target,
     )
     inspected = json.loads(skopeo("inspect", "--tls-verify=false", "--creds", creds, target).stdout)
