@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from hub import permissions, selectors
 from hub.authentication import request_scopes
-from hub.models import Comment, Repository
+from hub.models import Collaborator, Comment, Repository
 from hub.names import PATH_COMPONENT_RE, REPOSITORY_PATH_RE
 from hub.pagination import PageNumberPagination
 
@@ -100,15 +100,18 @@ def id_or_404(value: str) -> int:
     return int(value)
 
 
-def with_counts(queryset: QuerySet[Repository]) -> QuerySet[Repository]:
-    """Annotate comment_count without joining (visibility querysets are DISTINCT)."""
-    comments = (
-        Comment.objects.filter(repository=OuterRef("pk"))
+def _count(model) -> Coalesce:
+    counted = (
+        model.objects.filter(repository=OuterRef("pk"))
         .order_by()
         .values("repository")
         .annotate(n=Count("pk"))
         .values("n")
     )
-    return queryset.annotate(
-        comment_count=Coalesce(Subquery(comments, output_field=IntegerField()), 0)
-    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def with_counts(queryset: QuerySet[Repository]) -> QuerySet[Repository]:
+    """Annotate comment and collaborator counts as subqueries (visibility querysets are
+    DISTINCT over joins, so a JOIN + COUNT would multiply)."""
+    return queryset.annotate(comment_count=_count(Comment), collaborator_count=_count(Collaborator))

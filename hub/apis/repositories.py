@@ -31,6 +31,7 @@ class RepositoryOutputSerializer(serializers.Serializer):
     star_count = serializers.IntegerField()
     pull_count = serializers.IntegerField()
     comment_count = serializers.IntegerField()
+    collaborator_count = serializers.IntegerField()
     date_registered = serializers.DateTimeField(source="created_at")
     last_updated = serializers.DateTimeField(source="updated_at")
     pull_command = serializers.SerializerMethodField()
@@ -55,6 +56,7 @@ class RepositoryDetailOutputSerializer(RepositoryOutputSerializer):
 
 def repository_detail_data(request, repository: Repository) -> dict:
     repository.comment_count = repository.comments.count()
+    repository.collaborator_count = repository.collaborators.count()
     repository.permissions = sorted(
         permissions.allowed_actions(request.user, repository, request_scopes(request))
     )

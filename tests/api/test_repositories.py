@@ -56,6 +56,7 @@ def test_list_counts_comments_and_paginates(api, alice, public_repo):
     assert body["count"] == 4 and len(body["results"]) == 2 and "page=2" in body["next"]
     everything = api.get(f"{API}/repositories/", {"page_size": 1000}).json()["results"]
     assert {r["full_name"]: r["comment_count"] for r in everything}["alice/app"] == 2
+    assert {r["full_name"]: r["collaborator_count"] for r in everything}["alice/app"] == 0
 
 
 @pytest.mark.parametrize(
@@ -115,6 +116,7 @@ def test_get_shows_details_and_the_callers_permissions(as_user, bob, private_rep
     body = as_user(bob).get(SECRET).json()
     assert body["full_name"] == "alice/secret" and body["is_private"] is True
     assert body["permissions"] == ["pull", "push"]
+    assert body["collaborator_count"] == 1 and body["comment_count"] == 0
     assert body["pull_command"] == "docker pull testserver/alice/secret"
 
 
