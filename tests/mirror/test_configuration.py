@@ -80,7 +80,6 @@ def test_admin_action_expires_cached_tags(client, root, upstream, hub_cache, ima
     assert Repository.objects.filter(namespace__name="hub").count() == 1
 
 
-@pytest.mark.urls("tests.mirror.urls")
 def test_rest_api_manages_caches_for_superusers_only(client, root, alice):
     body = {"namespace": "quay", "upstream_url": "https://quay.io", "password": "p"}
     refused = client.post(
