@@ -52,8 +52,21 @@ def _operations():
     return schema.include(path_regex="webhooks")
 
 
+@pytest.fixture
+def keep_connection():
+    """Like Django's test client: requests must not close the test transaction's connection."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.mark.django_db
-def test_webhook_operations_conform(world):
+def test_webhook_operations_conform(world, keep_connection):
     schema = _operations()
     headers = {"Authorization": f"Bearer {world['token']}"}
     count = 0
