@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from hub import permissions, selectors
+from hub.models import Star
 from webhooks import selectors as webhook_selectors
 from webhooks import services
 from webhooks.forms import WebhookForm
@@ -51,12 +52,16 @@ class Owner:
     def hook_url(self, hook, view: str = "detail", **kwargs) -> str:
         return self._url(view, webhook_id=hook.pk, **kwargs)
 
-    def context(self) -> dict:
-        return {
+    def context(self, user) -> dict:
+        context = {
             "repository": self.repository,
             "org_namespace": self.namespace,
             "list_url": self.list_url(),
         }
+        if self.repository is not None:  # for the repository header shared with hub's pages
+            context["can_admin"] = True
+            context["starred"] = Star.objects.filter(repository=self.repository, user=user).exists()
+        return context
 
 
 def _owner(request, kwargs) -> Owner:
@@ -121,7 +126,7 @@ def webhook_list(request, **kwargs):
     return render(
         request,
         "webhooks/webhook_list.html",
-        {**owner.context(), "hooks": hooks, "form": form},
+        {**owner.context(request.user), "hooks": hooks, "form": form},
         status=400 if form.is_bound and form.errors else 200,
     )
 
@@ -160,7 +165,7 @@ def webhook_detail(request, **kwargs):
         request,
         "webhooks/webhook_detail.html",
         {
-            **owner.context(),
+            **owner.context(request.user),
             "hook": hook,
             "form": form,
             "deliveries": deliveries,
