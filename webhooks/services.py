@@ -41,6 +41,8 @@ EVENT_CHOICES = [
     ("repository", "Repository created or deleted"),
 ]
 MAX_BACKOFF_SECONDS = 3600
+# Each push fans out to every hook: cap them per repository and per organization.
+MAX_WEBHOOKS_PER_OWNER = 25
 # Finished deliveries (and events no delivery refers to) are kept this long for the log.
 RETENTION_DAYS = 30
 EDITABLE_FIELDS = ("name", "url", "events", "payload_format", "is_active")
@@ -153,6 +155,9 @@ def webhook_create(
     """
     events = list(events or ["push"])
     _validate(url=url, events=events, secret=secret)
+    owner = {"repository": repository} if repository is not None else {"organization": organization}
+    if Webhook.objects.filter(**owner).count() >= MAX_WEBHOOKS_PER_OWNER:
+        raise ValidationError(f"At most {MAX_WEBHOOKS_PER_OWNER} webhooks each.")
     hook = Webhook(
         repository=repository,
         organization=organization,

@@ -88,6 +88,9 @@ def _webhook(owner: Owner, webhook_id):
 
 
 def _apply_errors(form, exc: ValidationError) -> None:
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc.messages)
+        return
     for field, errors in exc.message_dict.items():
         form.add_error(field if field in form.fields else None, errors)
 

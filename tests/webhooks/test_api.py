@@ -268,3 +268,12 @@ def test_huge_ids_are_not_found(alice, hook):
     )
     url = _url("webhook-redeliver", hook.repository, webhook_id=hook.pk, delivery_id=huge)
     assert _client(alice).post(url).status_code == 404
+
+
+def test_hooks_per_repository_are_capped(alice, public_repo, allow_loopback, receiver):
+    for number in range(services.MAX_WEBHOOKS_PER_OWNER):
+        Webhook.objects.create(repository=public_repo, name=f"h{number}", url=receiver.url)
+    response = _client(alice).post(
+        _url("webhook-list", public_repo), {"name": "one more", "url": receiver.url}, format="json"
+    )
+    assert response.status_code == 400 and "At most" in response.content.decode()

@@ -167,3 +167,14 @@ def test_organization_webhooks_page(client, alice, dave, acme, allow_loopback, r
     page = client.get(detail).content.decode()
     assert hook.secret in page and "/u/acme/-/webhooks/" in page
     assert "every repository of acme" in client.get(url).content.decode()
+
+
+def test_the_cap_shows_as_a_form_error(client, alice, public_repo, allow_loopback, receiver):
+    for number in range(services.MAX_WEBHOOKS_PER_OWNER):
+        Webhook.objects.create(repository=public_repo, name=f"h{number}", url=receiver.url)
+    _login(client, alice)
+    response = client.post(
+        _list(public_repo),
+        {"name": "more", "url": receiver.url, "events": ["push"], "payload_format": "dockerhub"},
+    )
+    assert response.status_code == 400 and "At most" in response.content.decode()
