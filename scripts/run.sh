@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 export HOST="${HOST:-127.0.0.1}" PORT="${PORT:-8000}"
+# Keep each gunicorn thread's database connection between requests: opening one (and its
+# SQLite PRAGMAs) per request halved the manifest GETs per second (bench/README.md).
+export CONN_MAX_AGE="${CONN_MAX_AGE:-60}"
 
 $PY manage.py migrate --noinput -v0
 $PY manage.py collectstatic --noinput -v0
