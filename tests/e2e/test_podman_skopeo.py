@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
+import time
 
 import pytest
 import requests
@@ -168,3 +170,15 @@ def test_skopeo_copy_inspect_list_tags_mount_and_delete(
         ]
         == digest
     )
+
+
+def test_a_tls_handshake_on_the_plain_http_port_is_refused_at_once(server):
+    """podman and skopeo (--tls-verify=false) try TLS first; they must not wait for a timeout."""
+    # The first bytes of a TLS ClientHello: record type 0x16 (handshake), version 3.1.
+    hello = bytes.fromhex("160301020001") + b"\x00" * 64
+    started = time.monotonic()
+    with socket.create_connection((server.host, server.port), timeout=5) as sock:
+        sock.sendall(hello)
+        answer = sock.recv(64)
+    assert answer.startswith(b"HTTP/1.0 400"), answer
+    assert time.monotonic() - started < 3
