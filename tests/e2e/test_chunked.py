@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -116,3 +117,20 @@ def test_chunks_on_alternating_servers(twins, last_chunk_in_put):
         blob = _fresh("GET", f"{server.url}/v2/alice/chunked/blobs/{digest}", headers=auth)
         assert blob.status_code == 200
         assert blob.content == body
+
+
+def test_concurrent_first_uploads_create_the_repository_once(twins):
+    """docker and podman start several layer uploads at once on a repository's first push; the
+    requests race to create the repository, in different processes. Every one must get its 202."""
+    first, second = twins
+    name = "alice/raced"
+    token = registry_token(first.url, f"repository:{name}:pull,push", ("alice", PASSWORD))
+    auth = {"Authorization": f"Bearer {token}"}
+
+    def start(index: int) -> int:
+        server = (first, second)[index % 2]
+        return _fresh("POST", f"{server.url}/v2/{name}/blobs/uploads/", headers=auth).status_code
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        statuses = list(pool.map(start, range(12)))
+    assert statuses == [202] * 12
