@@ -92,6 +92,7 @@ class SeaweedFS:
             "-s3",
             f"-s3.port={self.port}",
             "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
             f"-s3.config={identities}",
             "-master.telemetry=false",
             "-master.volumeSizeLimitMB=256",
