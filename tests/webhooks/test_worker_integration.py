@@ -39,6 +39,7 @@ def worker(tmp_path_factory, database_url):
     ).start()
     yield instance
     instance.kill(signal.SIGTERM)
+    redis.Redis.from_url(REDIS_URL).flushdb()
 
 
 def test_push_gives_one_signed_delivery_per_hook(

@@ -51,3 +51,4 @@ def test_worker_killed_mid_delivery_still_delivers(
         first.kill()
         if second:
             second.kill(signal.SIGTERM)
+        redis.Redis.from_url(broker).flushdb()
