@@ -19,6 +19,7 @@ from typing import Any
 import jwt
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -28,7 +29,14 @@ from hub.models import Namespace, Repository
 from hub.registry_tokens import token_actions, token_verify
 from hub.selectors import namespace_get, repository_get
 from registry_api import proxy
-from registry_api.errors import Denied, RegistryError, TooManyRequests, Unauthorized, Unsupported
+from registry_api.errors import (
+    Denied,
+    NameInvalid,
+    RegistryError,
+    TooManyRequests,
+    Unauthorized,
+    Unsupported,
+)
 from registry_api.names import repository_resolve
 
 API_VERSION_HEADER = ("Docker-Distribution-API-Version", "registry/2.0")
@@ -68,9 +76,17 @@ class RegistryContext:
 
             namespace_name, name = repository_resolve(self.full_name)
             existing = repository_get(namespace=namespace_name, name=name)
-            self.repository = existing or repository_create(
-                namespace=self.namespace, name=name, actor=self.user_or_none
-            )
+            if existing is None:
+                try:
+                    existing = repository_create(
+                        namespace=self.namespace, name=name, actor=self.user_or_none
+                    )
+                except ValidationError:
+                    # A concurrent first push created it between our read and our insert.
+                    existing = repository_get(namespace=namespace_name, name=name)
+                    if existing is None:
+                        raise NameInvalid({"name": self.full_name}) from None
+            self.repository = existing
         return self.repository
 
     @property
