@@ -25,6 +25,19 @@ keyfile = os.environ.get("TLS_KEY") or None
 limit_request_line = 8190
 
 
+def post_worker_init(worker):
+    # Count manifest pulls in memory and write them once a second, not one write per GET.
+    from registry_api.pulls import flusher_start
+
+    flusher_start()
+
+
+def worker_exit(server, worker):
+    from registry_api.pulls import flusher_stop
+
+    flusher_stop()  # write the pulls still buffered
+
+
 # What Go's net/http answers to a TLS handshake on a plain-HTTP port.
 _TLS_ON_PLAIN_HTTP = (
     b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"

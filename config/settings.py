@@ -180,6 +180,9 @@ REGISTRY_MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 # Advertised as OCI-Chunk-Min-Length: chunked clients send at least this much per PATCH (each
 # PATCH costs database round trips; staging has no minimum of its own).
 REGISTRY_CHUNK_MIN_LENGTH = env_int("REGISTRY_CHUNK_MIN_LENGTH", 1024 * 1024)
+# A serving process adds manifest GETs' pull counts up in memory and writes them this often (one
+# short transaction instead of a write per GET); 0 writes every pull at once (registry_api.pulls).
+REGISTRY_PULLS_FLUSH_SECONDS = env_int("REGISTRY_PULLS_FLUSH_SECONDS", 1)
 
 # Token service (Docker token spec)
 REGISTRY_SERVICE = env_str("REGISTRY_SERVICE", "dockyard")

@@ -21,6 +21,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, JsonResponse
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.csrf import csrf_exempt
 
 from hub import permissions
@@ -117,6 +118,10 @@ def error_response(request, error: RegistryError) -> HttpResponse:
     return response
 
 
+def _token_user(username: str):
+    return get_user_model().objects.filter(username=username).first() or AnonymousUser()
+
+
 def _authenticate(request, ctx: RegistryContext) -> bool:
     """Fill ctx.user/claims/scopes from the Authorization header; False when none was sent."""
     header = request.META.get("HTTP_AUTHORIZATION", "")
@@ -131,8 +136,9 @@ def _authenticate(request, ctx: RegistryContext) -> bool:
                 headers={"WWW-Authenticate": _challenge(request, error="invalid_token")},
             ) from exc
         subject = ctx.claims.get("sub") or ""
-        user = get_user_model().objects.filter(username=subject).first() if subject else None
-        ctx.user = user or AnonymousUser()
+        # The token's grants decide; most requests (pulls) never look at the user: load it lazily.
+        if subject:
+            ctx.user = SimpleLazyObject(functools.partial(_token_user, subject))
         return True
     if kind == "basic" and value.strip():
         try:
@@ -163,8 +169,13 @@ def _authenticate(request, ctx: RegistryContext) -> bool:
 def _resolve(ctx: RegistryContext, full_name: str) -> None:
     namespace_name, name = repository_resolve(full_name)
     ctx.full_name = full_name
-    ctx.namespace = namespace_get(name=namespace_name)
     ctx.repository = repository_get(namespace=namespace_name, name=name)
+    # repository_get read the namespace with it; only a first push needs one without repository.
+    ctx.namespace = (
+        ctx.repository.namespace
+        if ctx.repository is not None
+        else namespace_get(name=namespace_name)
+    )
     if ctx.repository is None or ctx.repository.mirror_of:
         ctx.mirrored = proxy.proxy_applies(full_name)
     if ctx.claims is not None:

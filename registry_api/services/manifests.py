@@ -16,10 +16,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
-from django.utils import timezone
 
-from hub.models import Repository
 from hub.names import TAG_RE
 from registry_api.digests import digest_parse
 from registry_api.errors import (
@@ -36,6 +33,7 @@ from registry_api.manifests import (
     manifest_parse,
 )
 from registry_api.models import Blob, Manifest, RepositoryBlob, Tag
+from registry_api.pulls import pull_record
 from registry_api.services.tags import repository_touch, tag_point
 from webhooks.services import event_publish
 
@@ -189,14 +187,12 @@ def manifest_push(*, repository, valid: ValidManifest, actor) -> Manifest:
     return manifest
 
 
-@transaction.atomic  # one short write transaction (SQLite takes its lock once)
 def manifest_pull_record(*, manifest: Manifest, tag_name: str = "") -> None:
-    """Count one pull of the repository (a manifest GET); stamp the tag pulled by name."""
-    Repository.objects.filter(pk=manifest.repository_id).update(pull_count=F("pull_count") + 1)
-    if tag_name:
-        Tag.objects.filter(repository_id=manifest.repository_id, name=tag_name).update(
-            last_pulled_at=timezone.now()
-        )
+    """Count one pull of the repository (a manifest GET); stamp the tag pulled by name.
+
+    Serving processes buffer pulls and write them about once a second (registry_api.pulls).
+    """
+    pull_record(repository_id=manifest.repository_id, tag_name=tag_name)
 
 
 @transaction.atomic
