@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import PASSWORD
 from tests.e2e.dockerd import dockerd  # noqa: F401 - session fixture for docker CLI tests
 from tests.e2e.images import MiB, TestImage, build_image
-from tests.e2e.server import Server, throwaway_database_url
+from tests.e2e.server import Server, drop_throwaway_database, throwaway_database_url
 
 
 def pytest_collection_modifyitems(items):
@@ -33,6 +33,7 @@ def server(tmp_path_factory):
     instance.start()
     yield instance
     instance.stop()
+    drop_throwaway_database(env["DATABASE_URL"])
 
 
 def server_env(tmp_path_factory, **extra: str) -> dict:

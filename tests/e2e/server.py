@@ -58,6 +58,22 @@ def throwaway_database_url() -> str:
     return ""
 
 
+def drop_throwaway_database(url: str) -> None:
+    """Drop a database throwaway_database_url() created (after its servers stopped)."""
+    if not url.startswith("postgres"):
+        return
+    root, name = url.rsplit("/", 1)
+    if not name.startswith("dockyard_e2e_"):
+        return
+    import psycopg2
+
+    conn = psycopg2.connect(root + "/postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    conn.close()
+
+
 class Server:
     """One Dockyard instance: its own port, DATA_DIR and database."""
 

@@ -18,7 +18,7 @@ import requests
 
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import server_env
-from tests.e2e.server import Server
+from tests.e2e.server import Server, drop_throwaway_database
 from tests.e2e.tools import registry_token
 
 CHUNK = 512 * 1024
@@ -41,6 +41,7 @@ def twins(tmp_path_factory):
             second.stop()
     finally:
         first.stop()
+        drop_throwaway_database(env["DATABASE_URL"])
 
 
 def _on(server: Server, location: str) -> str:

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import server_env
-from tests.e2e.server import Server
+from tests.e2e.server import Server, drop_throwaway_database
 from tests.e2e.tools import Skopeo
 from tests.s3 import seaweedfs  # noqa: F401 - session fixture: one S3 server per run
 
@@ -23,6 +23,7 @@ def s3_server(seaweedfs, tmp_path_factory):  # noqa: F811 - the fixture imported
         yield server
     finally:
         server.stop()
+        drop_throwaway_database(env["DATABASE_URL"])
 
 
 def _stored_objects(seaweedfs) -> dict[str, int]:  # noqa: F811
