@@ -17,7 +17,7 @@ from hub.names import validate_namespace_name
 
 
 class SignUpForm(BaseUserCreationForm):
-    email = forms.EmailField(required=True)
+    email = forms.EmailField(label=_("Email"), required=True)
 
     class Meta:
         model = get_user_model()
@@ -66,8 +66,11 @@ EXPIRY_CHOICES = [
 
 
 class AccessTokenForm(forms.Form):
-    label = forms.CharField(max_length=100, help_text=_("What the token is for, e.g. “CI”."))
+    label = forms.CharField(
+        label=_("Label"), max_length=100, help_text=_("What the token is for, e.g. “CI”.")
+    )
     scopes = forms.MultipleChoiceField(
+        label=_("Scopes"),
         choices=AccessToken.Scope.choices,
         widget=forms.CheckboxSelectMultiple,
         initial=[AccessToken.Scope.READ],
@@ -83,17 +86,20 @@ class AccessTokenForm(forms.Form):
 
 class OrganizationForm(forms.Form):
     name = forms.CharField(
+        label=_("Name"),
         max_length=64,
         validators=[validate_namespace_name],
         help_text=_("Also the namespace: <name>/<repository>."),
     )
-    display_name = forms.CharField(max_length=100, required=False)
+    display_name = forms.CharField(label=_("Display name"), max_length=100, required=False)
 
 
 class MembershipAddForm(forms.Form):
-    username = forms.CharField(max_length=64)
-    role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.MEMBER)
+    username = forms.CharField(label=_("Username"), max_length=64)
+    role = forms.ChoiceField(
+        label=_("Role"), choices=Membership.Role.choices, initial=Membership.Role.MEMBER
+    )
 
 
 class MembershipRoleForm(forms.Form):
-    role = forms.ChoiceField(choices=Membership.Role.choices)
+    role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices)

@@ -72,6 +72,6 @@ class SearchForm(forms.Form):
         ("pulls", _("Most pulls")),
         ("updated", _("Recently updated")),
     ]
-    q = forms.CharField(required=False, max_length=200)
-    sort = forms.ChoiceField(required=False, choices=SORT_CHOICES)
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    sort = forms.ChoiceField(label=_("Sort"), required=False, choices=SORT_CHOICES)
     org = forms.BooleanField(required=False, label=_("Organizations only"))

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from hub.names import validate_namespace_name, validate_repository_name
 
@@ -18,13 +19,15 @@ class User(AbstractUser):
     """A person. Its username is also its namespace (see Namespace)."""
 
     username = models.CharField(
-        "username",
+        _("username"),
         max_length=64,
         unique=True,
         validators=[validate_namespace_name],
-        help_text="Lowercase letters and digits, separated by '.', '_' or '-'. "
-        "It is also your namespace: <username>/<repository>.",
-        error_messages={"unique": "A user with that username already exists."},
+        help_text=_(
+            "Lowercase letters and digits, separated by '.', '_' or '-'. "
+            "It is also your namespace: <username>/<repository>."
+        ),
+        error_messages={"unique": _("A user with that username already exists.")},
     )
     bio = models.CharField(max_length=200, blank=True)
 
@@ -47,8 +50,8 @@ class Organization(models.Model):
 
 class Membership(models.Model):
     class Role(models.TextChoices):
-        OWNER = "owner", "Owner"
-        MEMBER = "member", "Member"
+        OWNER = "owner", _("Owner")
+        MEMBER = "member", _("Member")
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
@@ -71,8 +74,8 @@ class Namespace(models.Model):
     """One name space for users and organizations: `alice/app` and `acme/app` never collide."""
 
     class Kind(models.TextChoices):
-        USER = "user", "User"
-        ORGANIZATION = "org", "Organization"
+        USER = "user", _("User")
+        ORGANIZATION = "org", _("Organization")
 
     name = models.CharField(max_length=64, unique=True, validators=[validate_namespace_name])
     kind = models.CharField(max_length=4, choices=Kind.choices)
@@ -144,9 +147,9 @@ class Repository(models.Model):
 
 class Collaborator(models.Model):
     class Role(models.TextChoices):
-        READ = "read", "Read"
-        WRITE = "write", "Write"
-        ADMIN = "admin", "Admin"
+        READ = "read", _("Read")
+        WRITE = "write", _("Write")
+        ADMIN = "admin", _("Admin")
 
     repository = models.ForeignKey(
         Repository, on_delete=models.CASCADE, related_name="collaborators"
@@ -201,10 +204,10 @@ class AccessToken(models.Model):
     """A personal access token: usable as a password for docker login and the REST API."""
 
     class Scope(models.TextChoices):
-        READ = "repo:read", "Read"
-        WRITE = "repo:write", "Read & write"
-        DELETE = "repo:delete", "Read, write & delete"
-        ADMIN = "repo:admin", "Admin"
+        READ = "repo:read", _("Read")
+        WRITE = "repo:write", _("Read & write")
+        DELETE = "repo:delete", _("Read, write & delete")
+        ADMIN = "repo:admin", _("Admin")
 
     PREFIX = "dky_"
 

@@ -8,13 +8,14 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from webhooks.signing import secret_generate
 
 
 class Webhook(models.Model):
     class Format(models.TextChoices):
-        DOCKER_HUB = "dockerhub", "Docker Hub compatible"
+        DOCKER_HUB = "dockerhub", _("Docker Hub compatible")
         CLOUDEVENTS = "cloudevents", "CloudEvents 1.0"
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -75,9 +76,9 @@ class Event(models.Model):
 
 class Delivery(models.Model):
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        DELIVERED = "delivered", "Delivered"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Pending")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")

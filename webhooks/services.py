@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from webhooks import payloads, sending, signing
 from webhooks.models import Delivery, DeliveryAttempt, Event, Webhook
@@ -36,9 +37,9 @@ EVENT_KINDS = {
     "repository_delete": "repository",
 }
 EVENT_CHOICES = [
-    ("push", "Push: a tag now points at a manifest"),
-    ("delete", "Delete: a tag or manifest was deleted"),
-    ("repository", "Repository created or deleted"),
+    ("push", _("Push: a tag now points at a manifest")),
+    ("delete", _("Delete: a tag or manifest was deleted")),
+    ("repository", _("Repository created or deleted")),
 ]
 MAX_BACKOFF_SECONDS = 3600
 # Each push fans out to every hook: cap them per repository and per organization.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from hub.credentials import token_hash, token_secret_new
 from hub.models import AccessToken
@@ -17,20 +18,20 @@ def access_token_create(
     """Create a token; return it and its secret, which is never stored and shown only once."""
     label = (label or "").strip()
     if not label:
-        raise ValidationError({"label": "Give the token a label."})
+        raise ValidationError({"label": _("Give the token a label.")})
     scopes = list(dict.fromkeys(scopes or []))
     if not scopes:
-        raise ValidationError({"scopes": "Choose at least one scope."})
+        raise ValidationError({"scopes": _("Choose at least one scope.")})
     unknown = [scope for scope in scopes if scope not in VALID_SCOPES]
     if unknown:
         raise ValidationError(
             {
-                "scopes": f"Unknown scope(s): {', '.join(map(str, unknown))}. "
-                f"Use {', '.join(VALID_SCOPES)}."
+                "scopes": _("Unknown scope(s): %(unknown)s. Use %(valid)s.")
+                % {"unknown": ", ".join(map(str, unknown)), "valid": ", ".join(VALID_SCOPES)}
             }
         )
     if expires_at is not None and expires_at <= timezone.now():
-        raise ValidationError({"expires_at": "The expiry must be in the future."})
+        raise ValidationError({"expires_at": _("The expiry must be in the future.")})
     secret = token_secret_new()
     token = AccessToken(
         user=user,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from hub.models import Membership, Namespace, Organization
 
@@ -13,7 +14,9 @@ ROLES = tuple(Membership.Role.values)
 
 def _role_check(role: str) -> None:
     if role not in ROLES:
-        raise ValidationError({"role": f"Role must be one of {', '.join(ROLES)}."})
+        raise ValidationError(
+            {"role": _("Role must be one of %(roles)s.") % {"roles": ", ".join(ROLES)}}
+        )
 
 
 @transaction.atomic
@@ -23,7 +26,7 @@ def organization_create(*, owner, name: str, display_name: str = "") -> Organiza
     organization = Organization(name=name, display_name=display_name)
     organization.full_clean(validate_unique=False)
     if Namespace.objects.filter(name=name).exists():
-        raise ValidationError({"name": "This name is already taken by a user or organization."})
+        raise ValidationError({"name": _("This name is already taken by a user or organization.")})
     try:
         with transaction.atomic():
             organization.save()
@@ -32,7 +35,7 @@ def organization_create(*, owner, name: str, display_name: str = "") -> Organiza
             )
     except IntegrityError as exc:
         raise ValidationError(
-            {"name": "This name is already taken by a user or organization."}
+            {"name": _("This name is already taken by a user or organization.")}
         ) from exc
     Membership.objects.create(organization=organization, user=owner, role=Membership.Role.OWNER)
     return organization
@@ -48,9 +51,13 @@ def membership_add(*, organization: Organization, username: str, role: str) -> M
     _role_check(role)
     user = get_user_model().objects.filter(username=username, is_active=True).first()
     if user is None:
-        raise ValidationError({"username": f"No user named {username!r}."})
+        raise ValidationError(
+            {"username": _("No user named %(username)s.") % {"username": repr(username)}}
+        )
     if Membership.objects.filter(organization=organization, user=user).exists():
-        raise ValidationError({"username": f"{username} is already a member."})
+        raise ValidationError(
+            {"username": _("%(username)s is already a member.") % {"username": username}}
+        )
     return Membership.objects.create(organization=organization, user=user, role=role)
 
 
@@ -66,7 +73,7 @@ def membership_update(*, membership: Membership, role: str) -> Membership:
         and role != Membership.Role.OWNER
         and _owner_count(membership.organization) <= 1
     ):
-        raise ValidationError({"role": "An organization needs at least one owner."})
+        raise ValidationError({"role": _("An organization needs at least one owner.")})
     membership.role = role
     membership.save(update_fields=["role"])
     return membership
@@ -78,5 +85,5 @@ def membership_remove(*, membership: Membership) -> None:
     list(Membership.objects.select_for_update().filter(organization=membership.organization_id))
     membership.refresh_from_db()
     if membership.role == Membership.Role.OWNER and _owner_count(membership.organization) <= 1:
-        raise ValidationError({"role": "An organization needs at least one owner."})
+        raise ValidationError({"role": _("An organization needs at least one owner.")})
     membership.delete()

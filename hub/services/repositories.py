@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from hub.models import Namespace, Repository
 from webhooks.services import event_publish
@@ -37,7 +38,7 @@ def repository_create(
         with transaction.atomic():
             repository.save()
     except IntegrityError as exc:
-        raise ValidationError({"name": "A repository with this name already exists."}) from exc
+        raise ValidationError({"name": _("A repository with this name already exists.")}) from exc
     event_publish(
         action="repository_create",
         repository=repository,

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from hub.models import Collaborator, Comment, Repository, Star
 
@@ -22,7 +23,7 @@ def repository_star(*, repository: Repository, user) -> Star:
 
 @transaction.atomic
 def repository_unstar(*, repository: Repository, user) -> None:
-    deleted, _ = Star.objects.filter(repository=repository, user=user).delete()
+    deleted, _kinds = Star.objects.filter(repository=repository, user=user).delete()
     if deleted:
         Repository.objects.filter(pk=repository.pk, star_count__gt=0).update(
             star_count=F("star_count") - 1
@@ -31,7 +32,7 @@ def repository_unstar(*, repository: Repository, user) -> None:
 
 def comment_add(*, repository: Repository, author, body: str) -> Comment:
     if not repository.comments_enabled:
-        raise ValidationError({"body": "Comments are turned off for this repository."})
+        raise ValidationError({"body": _("Comments are turned off for this repository.")})
     comment = Comment(repository=repository, author=author, body=body.strip())
     comment.full_clean()
     comment.save()
@@ -54,14 +55,19 @@ def collaborator_add(*, repository: Repository, username: str, role: str) -> Col
     """Add (or re-role) a collaborator by username; raise ValidationError for unknown users."""
     user = get_user_model().objects.filter(username=username, is_active=True).first()
     if user is None:
-        raise ValidationError({"username": f"There is no user named {username!r}."})
+        raise ValidationError(
+            {"username": _("There is no user named %(username)s.") % {"username": repr(username)}}
+        )
     if repository.namespace.user_id == user.pk:
-        raise ValidationError({"username": "The owner already has every permission."})
+        raise ValidationError({"username": _("The owner already has every permission.")})
     if role not in Collaborator.Role.values:
         raise ValidationError(
-            {"role": f"Role must be one of {', '.join(Collaborator.Role.values)}."}
+            {
+                "role": _("Role must be one of %(roles)s.")
+                % {"roles": ", ".join(Collaborator.Role.values)}
+            }
         )
-    collaborator, _ = Collaborator.objects.update_or_create(
+    collaborator, _created = Collaborator.objects.update_or_create(
         repository=repository, user=user, defaults={"role": role}
     )
     return collaborator
@@ -70,7 +76,10 @@ def collaborator_add(*, repository: Repository, username: str, role: str) -> Col
 def collaborator_update(*, collaborator: Collaborator, role: str) -> Collaborator:
     if role not in Collaborator.Role.values:
         raise ValidationError(
-            {"role": f"Role must be one of {', '.join(Collaborator.Role.values)}."}
+            {
+                "role": _("Role must be one of %(roles)s.")
+                % {"roles": ", ".join(Collaborator.Role.values)}
+            }
         )
     collaborator.role = role
     collaborator.save(update_fields=["role"])

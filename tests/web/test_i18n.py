@@ -167,12 +167,6 @@ def test_tokens_page_in_chinese(client, alice):
     assert "Personal access tokens" not in html
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="not marked for translation yet: form labels and choices in hub/forms.py, "
-    "model choices (AccessToken.Scope, Membership.Role, Webhook.Format, Delivery.Status), "
-    "webhooks.services.EVENT_CHOICES; remove this marker once they are",
-)
 def test_form_labels_and_choices_are_translated(client, alice, public_repo, acme):
     assert client.login(username="alice", password=PASSWORD)
     english = {
@@ -182,3 +176,23 @@ def test_form_labels_and_choices_are_translated(client, alice, public_repo, acme
     }
     left = {url: [s for s in strings if s in _zh(client, url)] for url, strings in english.items()}
     assert left == {url: [] for url in english}
+
+
+def test_failed_sign_in_names_the_username_field_in_chinese(client, alice):
+    response = client.post(
+        "/accounts/login/",
+        {"username": "alice", "password": "wrong"},
+        HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9",
+    )
+    # Django's message names the field by User.username's verbose_name.
+    assert "请输入一个正确的用户名和密码" in response.content.decode()
+
+
+def test_service_errors_in_chinese(client, alice, acme):
+    assert client.login(username="alice", password=PASSWORD)
+    response = client.post(
+        "/orgs/acme/members/",
+        {"username": "nobody", "role": "member"},
+        HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9",
+    )
+    assert "没有名为 &#x27;nobody&#x27; 的用户。" in response.content.decode()
