@@ -39,6 +39,7 @@ from registry_api.errors import (
     Unsupported,
 )
 from registry_api.names import repository_resolve
+from registry_api.selectors_manifests import repository_lookup
 
 API_VERSION_HEADER = ("Docker-Distribution-API-Version", "registry/2.0")
 
@@ -169,13 +170,11 @@ def _authenticate(request, ctx: RegistryContext) -> bool:
 def _resolve(ctx: RegistryContext, full_name: str) -> None:
     namespace_name, name = repository_resolve(full_name)
     ctx.full_name = full_name
-    ctx.repository = repository_get(namespace=namespace_name, name=name)
-    # repository_get read the namespace with it; only a first push needs one without repository.
-    ctx.namespace = (
-        ctx.repository.namespace
-        if ctx.repository is not None
-        else namespace_get(name=namespace_name)
-    )
+    ctx.repository = repository_lookup(namespace=namespace_name, name=name)
+    if ctx.repository is None:
+        ctx.namespace = namespace_get(name=namespace_name)  # for a first push
+    else:  # pulls never need it: read it on first use
+        ctx.namespace = SimpleLazyObject(functools.partial(getattr, ctx.repository, "namespace"))
     if ctx.repository is None or ctx.repository.mirror_of:
         ctx.mirrored = proxy.proxy_applies(full_name)
     if ctx.claims is not None:
