@@ -13,10 +13,12 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
@@ -97,8 +99,6 @@ class RegistryContext:
 
 
 def _challenge(request, scope: str = "", error: str = "") -> str:
-    from django.conf import settings
-
     realm = request.build_absolute_uri("/auth/token")
     value = f'Bearer realm="{realm}",service="{settings.REGISTRY_SERVICE}"'
     if scope:
@@ -119,6 +119,25 @@ def error_response(request, error: RegistryError) -> HttpResponse:
     return response
 
 
+# Verified Bearer tokens of this process -> their claims. docker sends the same token with every
+# request of a pull: checking its signature once saves a fraction of each GET. A hit is checked
+# against its expiry again; the key holds the settings the verification depended on.
+_VERIFIED_MAX = 4096
+_verified: dict[tuple, dict] = {}
+
+
+def _token_claims(token: str) -> dict:
+    key = (token, settings.REGISTRY_SERVICE, settings.TOKEN_ISSUER, settings.TOKEN_SIGNING_KEY)
+    claims = _verified.get(key)
+    if claims is not None and claims["exp"] > time.time():
+        return claims
+    claims = token_verify(token)
+    if len(_verified) >= _VERIFIED_MAX:
+        _verified.clear()  # simpler than LRU; tokens live an hour, a refill costs one verify each
+    _verified[key] = claims
+    return claims
+
+
 def _token_user(username: str):
     return get_user_model().objects.filter(username=username).first() or AnonymousUser()
 
@@ -130,7 +149,7 @@ def _authenticate(request, ctx: RegistryContext) -> bool:
     kind = kind.lower()
     if kind == "bearer" and value.strip():
         try:
-            ctx.claims = token_verify(value.strip())
+            ctx.claims = _token_claims(value.strip())
         except jwt.InvalidTokenError as exc:
             raise Unauthorized(
                 message="invalid or expired token",
