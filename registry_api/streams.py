@@ -18,9 +18,6 @@ def request_has_length(request) -> bool:
 
 def request_chunks(request, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
     """Yield the body in chunks of at most chunk_size bytes, in constant memory."""
-    if request_has_length(request):
-        stream = request
-    else:
-        stream = request.META.get("wsgi.input") or request
+    stream = request if request_has_length(request) else request.META.get("wsgi.input", request)
     while chunk := stream.read(chunk_size):
         yield chunk
