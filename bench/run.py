@@ -354,6 +354,10 @@ def run(args) -> dict:
         # As `make run` serves it: scripts/run.sh, SQLite and blobs under DATA_DIR, no Redis.
         # Access logs are off on both sides so that neither pays for a log line per request.
         env = {"DATABASE_URL": "", "REDIS_URL": "", "CELERY_BROKER_URL": "", "ACCESS_LOG": "0"}
+        # The e2e Server pins WEB_WORKERS=2 for tests; the benchmark lets the environment choose.
+        env.update(
+            {key: os.environ[key] for key in ("WEB_WORKERS", "WEB_THREADS") if key in os.environ}
+        )
         dockyard = Server(tmp / "dockyard", env=env)
         reference = ReferenceRegistry(tmp / "reference")
         try:
