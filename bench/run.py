@@ -380,6 +380,15 @@ def run(args) -> dict:
                     rss_pids=lambda: gunicorn_workers(dockyard.process.pid),
                 )
                 dockyard.stop()  # one server at a time: they share two cores
+                # Workers buffer pull counts and write them at the latest when they exit: every
+                # GET answered 200 must be counted once the server has stopped.
+                namespace, name = REPOSITORY.split("/", 1)
+                counted = dockyard.python(
+                    "from hub.models import Repository\n"
+                    f"print(Repository.objects.get(namespace__name={namespace!r}, name={name!r})"
+                    ".pull_count)"
+                )
+                results["dockyard"]["pulls_counted"] = int(counted.split()[-1])
             if args.only in (None, "reference"):
                 if not ReferenceRegistry.available():
                     sys.exit("docker-registry is not installed (apt-get install docker-registry)")
@@ -431,6 +440,9 @@ def report(results: dict) -> str:
     )
     row("manifest GET p99 (ms)", lambda r: r["manifest_gets"]["p99_ms"], "{:.1f}", "")
     row("manifest GET errors", lambda r: r["manifest_gets"]["errors"], "{}", "")
+    if ours and "pulls_counted" in ours:
+        counted = f"{ours['pulls_counted']} of {ours['manifest_gets']['requests']}"
+        rows.append(("pulls counted (of GETs answered 200)", counted, "-", "-"))
     row(
         "peak RSS during push (MiB)",
         lambda r: r["peak_rss_during_push_mib"],
