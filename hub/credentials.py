@@ -47,7 +47,9 @@ def access_token_lookup(secret: str) -> AccessToken | None:
 
 
 def _failure_keys(username: str, client_ip: str) -> list[str]:
-    return [f"auth-fail:user:{username.lower()}", f"auth-fail:ip:{client_ip}"]
+    # Hashed: a username is whatever the client sent, and cache keys must stay short and safe.
+    user_key = hashlib.sha256(username.lower().encode(errors="replace")).hexdigest()[:32]
+    return [f"auth-fail:user:{user_key}", f"auth-fail:ip:{client_ip}"]
 
 
 def _check_throttle(username: str, client_ip: str) -> None:
