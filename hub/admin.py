@@ -10,6 +10,8 @@ from hub.models import (
     Organization,
     Repository,
     Star,
+    Team,
+    TeamRepository,
     User,
 )
 
@@ -92,3 +94,18 @@ class AccessTokenAdmin(admin.ModelAdmin):
     list_filter = ["revoked_at"]
     search_fields = ["label", "user__username", "token_prefix"]
     readonly_fields = ["token_hash", "token_prefix", "last_used_at"]
+
+
+class TeamRepositoryInline(admin.TabularInline):
+    model = TeamRepository
+    extra = 0
+    autocomplete_fields = ["repository"]
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "organization", "created_at"]
+    search_fields = ["name", "organization__name"]
+    list_select_related = ["organization"]
+    autocomplete_fields = ["organization", "members"]
+    inlines = [TeamRepositoryInline]

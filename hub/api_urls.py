@@ -4,7 +4,16 @@ sub-resource route comes before the repository detail route, and webhooks' route
 
 from django.urls import include, path
 
-from hub.apis import access_tokens, organizations, repositories, search, social, tags, users
+from hub.apis import (
+    access_tokens,
+    organizations,
+    repositories,
+    search,
+    social,
+    tags,
+    teams,
+    users,
+)
 
 app_name = "hub-api"
 
@@ -42,6 +51,28 @@ urlpatterns = [
         "orgs/<str:name>/members/<str:username>/",
         organizations.MemberDetailApi.as_view(),
         name="member-detail",
+    ),
+    path("orgs/<str:name>/teams/", teams.TeamListApi.as_view(), name="team-list"),
+    path("orgs/<str:name>/teams/<str:team>/", teams.TeamDetailApi.as_view(), name="team-detail"),
+    path(
+        "orgs/<str:name>/teams/<str:team>/members/",
+        teams.TeamMemberListApi.as_view(),
+        name="team-member-list",
+    ),
+    path(
+        "orgs/<str:name>/teams/<str:team>/members/<str:username>/",
+        teams.TeamMemberDetailApi.as_view(),
+        name="team-member-detail",
+    ),
+    path(
+        "orgs/<str:name>/teams/<str:team>/repositories/",
+        teams.TeamRepositoryListApi.as_view(),
+        name="team-repository-list",
+    ),
+    path(
+        "orgs/<str:name>/teams/<str:team>/repositories/<path:repository>/",
+        teams.TeamRepositoryDetailApi.as_view(),
+        name="team-repository-detail",
     ),
     path("search/", search.SearchApi.as_view(), name="search"),
     path("access-tokens/", access_tokens.AccessTokenListApi.as_view(), name="access-token-list"),

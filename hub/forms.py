@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from hub.credentials import TooManyAttempts, client_ip, password_check
-from hub.models import AccessToken, Membership, Namespace
+from hub.models import AccessToken, Collaborator, Membership, Namespace
 from hub.names import validate_namespace_name
 
 
@@ -103,3 +103,27 @@ class MembershipAddForm(forms.Form):
 
 class MembershipRoleForm(forms.Form):
     role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices)
+
+
+class TeamForm(forms.Form):
+    name = forms.CharField(
+        label=_("Team name"),
+        max_length=64,
+        help_text=_("Lowercase letters and digits, separated by '.', '_' or '-'."),
+    )
+    description = forms.CharField(label=_("Description"), max_length=200, required=False)
+
+
+class TeamMemberAddForm(forms.Form):
+    username = forms.CharField(label=_("Username"), max_length=64)
+
+
+class TeamGrantForm(forms.Form):
+    """Grant a team a role on one of the organization's repositories."""
+
+    repository = forms.ChoiceField(label=_("Repository"))
+    role = forms.ChoiceField(label=_("Role"), choices=Collaborator.Role.choices, initial="read")
+
+    def __init__(self, *args, repositories=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["repository"].choices = [(r.name, r.name) for r in repositories]

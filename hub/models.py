@@ -170,6 +170,47 @@ class Collaborator(models.Model):
         return f"{self.user} on {self.repository} ({self.role})"
 
 
+class Team(models.Model):
+    """A named group of an organization's members, granted roles on its repositories."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="teams")
+    name = models.CharField(max_length=64, validators=[validate_namespace_name])
+    description = models.CharField(max_length=200, blank=True)
+    # Only members of the organization (hub.services.teams enforces it).
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="teams", blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="team_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization}/{self.name}"
+
+
+class TeamRepository(models.Model):
+    """A team's role on one repository of its organization."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="grants")
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="team_grants")
+    role = models.CharField(max_length=5, choices=Collaborator.Role.choices, default="read")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "team repositories"
+        constraints = [
+            models.UniqueConstraint(fields=["team", "repository"], name="team_repository_unique"),
+            models.CheckConstraint(
+                condition=Q(role__in=["read", "write", "admin"]),
+                name="team_repository_role_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team} on {self.repository} ({self.role})"
+
+
 class Star(models.Model):
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="stars")
     user = models.ForeignKey(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from hub.models import Collaborator, Membership, Namespace, Repository
+from hub.models import Collaborator, Membership, Namespace, Repository, TeamRepository
 
 ROLE_ACTIONS = {
     "admin": {"pull", "push", "delete", "admin"},
@@ -50,10 +50,18 @@ def repository_role(user, repository: Repository) -> str | None:
     role = namespace_role(user, repository.namespace)
     if role == "admin" or not getattr(user, "is_authenticated", False):
         return role
-    collaborator = Collaborator.objects.filter(repository=repository, user=user).first()
-    ranked = [
-        r for r in ("admin", "write", "read") if r in (role, getattr(collaborator, "role", None))
-    ]
+    # One query for both grants: the user's own (collaborator) and their teams'.
+    granted = set(
+        Collaborator.objects.filter(repository=repository, user=user)
+        .values_list("role", flat=True)
+        .union(
+            TeamRepository.objects.filter(repository=repository, team__members=user).values_list(
+                "role", flat=True
+            )
+        )
+    )
+    granted.add(role)
+    ranked = [r for r in ("admin", "write", "read") if r in granted]
     return ranked[0] if ranked else None
 
 

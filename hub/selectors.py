@@ -24,6 +24,7 @@ def repository_visible_q(user) -> Q:
         | Q(namespace__user=user)
         | Q(namespace__organization__membership__user=user)
         | Q(collaborators__user=user)
+        | Q(team_grants__team__members=user)
     )
 
 

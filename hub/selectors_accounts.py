@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
-from hub.models import AccessToken, Membership, Organization
+from hub.models import AccessToken, Membership, Organization, Team, TeamRepository
+from hub.names import PATH_COMPONENT_RE
 
 
 def access_token_list(*, user) -> QuerySet[AccessToken]:
@@ -32,4 +33,34 @@ def membership_get(*, organization: Organization, username: str) -> Membership |
         Membership.objects.filter(organization=organization, user__username=username)
         .select_related("user", "organization")
         .first()
+    )
+
+
+def team_list(*, organization: Organization) -> QuerySet[Team]:
+    """The organization's teams by name, with member and repository counts."""
+    return (
+        Team.objects.filter(organization=organization)
+        .annotate(
+            member_count=Count("members", distinct=True),
+            repository_count=Count("grants", distinct=True),
+        )
+        .order_by("name")
+    )
+
+
+def team_get(*, organization: Organization, name: str) -> Team | None:
+    if len(name) > 64 or not PATH_COMPONENT_RE.match(name):
+        return None
+    return team_list(organization=organization).filter(name=name).first()
+
+
+def team_member_list(*, team: Team):
+    return team.members.order_by("username")
+
+
+def team_grant_list(*, team: Team) -> QuerySet[TeamRepository]:
+    return (
+        TeamRepository.objects.filter(team=team)
+        .select_related("repository__namespace")
+        .order_by("repository__name")
     )

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from hub.views import accounts, organizations, token_service
+from hub.views import accounts, organizations, teams, token_service
 
 app_name = "accounts"
 
@@ -21,5 +21,25 @@ urlpatterns = [
         "orgs/<str:namespace>/members/<str:username>/",
         organizations.member_change,
         name="org-member-change",
+    ),
+    path("orgs/<str:namespace>/teams/", teams.team_index, name="org-teams"),
+    path("orgs/<str:namespace>/teams/<str:team>/", teams.team_detail, name="org-team"),
+    path(
+        "orgs/<str:namespace>/teams/<str:team>/delete/", teams.team_delete, name="org-team-delete"
+    ),
+    path(
+        "orgs/<str:namespace>/teams/<str:team>/members/",
+        teams.team_member_add,
+        name="org-team-member-add",
+    ),
+    path(
+        "orgs/<str:namespace>/teams/<str:team>/members/<str:username>/remove/",
+        teams.team_member_remove,
+        name="org-team-member-remove",
+    ),
+    path(
+        "orgs/<str:namespace>/teams/<str:team>/repositories/",
+        teams.team_grant,
+        name="org-team-grant",
     ),
 ]

@@ -86,4 +86,6 @@ def membership_remove(*, membership: Membership) -> None:
     membership.refresh_from_db()
     if membership.role == Membership.Role.OWNER and _owner_count(membership.organization) <= 1:
         raise ValidationError({"role": _("An organization needs at least one owner.")})
+    # Leaving the organization means leaving its teams (and their repository grants).
+    membership.user.teams.remove(*membership.organization.teams.all())
     membership.delete()

@@ -70,6 +70,7 @@ def members(request, namespace: str):
         "namespace": space,
         "members": membership_list(organization=organization),
         "can_manage": can_manage,
+        "is_member": permissions.namespace_role(request.user, space) is not None,
         "form": form,
         "roles": MembershipRoleForm.base_fields["role"].choices,
     }

@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 
 from hub import permissions
+from hub.models import Membership, Team, TeamRepository
 from tests import factories
 
 ALL = {"pull", "push", "delete", "admin"}
@@ -24,6 +25,10 @@ TABLE = {
     "outsider": (R, NONE),
     "anonymous": (R, NONE),
     "superuser": (ALL, ALL),
+    # Members of a team of corp (so members of corp, whose role is already write).
+    "team_admin": (ALL, ALL),
+    "team_write": (RW, RW),
+    "team_read": (RW, RW),
 }
 
 
@@ -54,6 +59,14 @@ def cast(db):
                     repository=repo, user=users[f"collaborator_{role}"], role=role
                 )
             repos[(space.name, private)] = repo
+    for role in ("admin", "write", "read"):
+        member = factories.UserFactory(username=f"team{role}")
+        Membership.objects.create(organization=org, user=member)
+        team = Team.objects.create(organization=org, name=f"team-{role}")
+        team.members.add(member)
+        for private in (False, True):
+            TeamRepository.objects.create(team=team, repository=repos[("corp", private)], role=role)
+        users[f"team_{role}"] = member
     return users, repos
 
 
@@ -63,7 +76,7 @@ def test_truth_table(cast, caller, private):
     users, repos = cast
     expected = TABLE[caller][private]
     # The user namespace is "owned" by owner; the org namespace by org_owner.
-    space = "corp" if caller.startswith("org_") else "owner"
+    space = "corp" if caller.startswith(("org_", "team_")) else "owner"
     repo = repos[(space, private)]
     user = users[caller]
     assert permissions.allowed_actions(user, repo) == expected
@@ -147,3 +160,24 @@ def test_mirror_repository_refuses_push(cast):
         namespace=users["owner"].namespace, name="mirror", mirror_of="docker.io/library/alpine"
     )
     assert permissions.allowed_actions(users["owner"], mirror) == ALL - {"push"}
+
+
+@pytest.mark.parametrize(("role", "expected"), [("read", R), ("write", RW), ("admin", ALL)])
+def test_a_team_grant_alone_gives_its_role(cast, role, expected):
+    """The grant's role is what counts (services keep team members inside the organization;
+    here the user is not a member, so the team is their only way in)."""
+    users, repos = cast
+    team = Team.objects.get(name=f"team-{role}")
+    outsider = users["outsider"]
+    team.members.add(outsider)
+    assert permissions.allowed_actions(outsider, repos[("corp", True)]) == expected
+    assert permissions.allowed_actions(outsider, repos[("owner", True)]) == NONE
+
+
+def test_team_grants_reach_only_granted_repositories(cast):
+    users, repos = cast
+    team = Team.objects.get(name="team-admin")
+    other = factories.RepositoryFactory(namespace=repos[("corp", True)].namespace, is_private=True)
+    assert permissions.allowed_actions(users["team_admin"], other) == RW  # membership only
+    team.grants.all().delete()
+    assert permissions.allowed_actions(users["team_admin"], repos[("corp", True)]) == RW
