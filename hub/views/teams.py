@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from hub import permissions, selectors
 from hub.forms import TeamForm, TeamGrantForm, TeamMemberAddForm
+from hub.names import PATH_COMPONENT_RE
 from hub.selectors_accounts import team_get, team_grant_list, team_list, team_member_list
 from hub.services import teams
 from hub.views.organizations import _form_errors, _organization_namespace
@@ -115,7 +116,9 @@ def team_member_add(request, namespace: str, team: str):
 @require_POST
 def team_member_remove(request, namespace: str, team: str, username: str):
     _space, found = _owner_team(request, namespace, team)
-    member = team_member_list(team=found).filter(username=username).first()
+    member = None
+    if PATH_COMPONENT_RE.match(username):  # URL text that is no name names nobody
+        member = team_member_list(team=found).filter(username=username).first()
     if member is None:
         raise Http404
     teams.team_member_remove(team=found, user=member)

@@ -152,6 +152,7 @@ def test_owner_manages_a_team(client, acme, alice, dave, vault):
     client.post("/orgs/acme/teams/ops/members/dave/remove/")
     assert not team.members.exists()
     assert client.post("/orgs/acme/teams/ops/members/dave/remove/").status_code == 404
+    assert client.post("/orgs/acme/teams/ops/members/x%00y/remove/").status_code == 404
 
     response = client.post("/orgs/acme/teams/ops/delete/")
     assert response.status_code == 302

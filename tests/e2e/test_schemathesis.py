@@ -23,6 +23,7 @@ from django.contrib.auth import get_user_model
 from hub.models import Collaborator, Comment, Repository
 from hub.services.access_tokens import access_token_create
 from hub.services.organizations import organization_create, membership_add
+from hub.services.teams import team_create, team_member_add, team_repository_grant
 from registry_api.models import Manifest, Tag
 
 User = get_user_model()
@@ -36,6 +37,10 @@ Collaborator.objects.create(repository=app, user=buddy, role="write")
 comment = Comment.objects.create(repository=app, author=fuzz, body="first")
 org = organization_create(owner=fuzz, name="fuzzorg")
 membership_add(organization=org, username="fuzzbuddy", role="member")
+team = team_create(organization=org, name="core")
+team_member_add(team=team, username="fuzzbuddy")
+lib = Repository.objects.create(namespace=org.namespace, name="lib", is_private=True)
+team_repository_grant(team=team, repository=lib, role="read")
 body = json.dumps({
     "schemaVersion": 2,
     "mediaType": "application/vnd.oci.image.index.v1+json",
@@ -82,7 +87,7 @@ def real_path_parameters(path: str, world: dict) -> dict:
             "username": "fuzzbuddy",
         }
     if path.startswith("/api/v1/orgs/{name}"):
-        return {"name": "fuzzorg", "username": "fuzzbuddy"}
+        return {"name": "fuzzorg", "username": "fuzzbuddy", "team": "core", "repository": "lib"}
     if path.startswith("/api/v1/namespaces/"):
         return {"namespace": "fuzz"}
     if path.startswith("/api/v1/access-tokens/{token_id}"):
