@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hub import permissions, selectors
+from hub.apis.common import deny
 from hub.authentication import request_scopes
 from hub.pagination import PageNumberPagination
 from webhooks import selectors as webhook_selectors
@@ -50,12 +51,6 @@ def _drf_error(exc: DjangoValidationError) -> exceptions.ValidationError:
     return exceptions.ValidationError(detail)
 
 
-def _refuse(request, message: str):
-    if not request.user.is_authenticated:
-        raise exceptions.NotAuthenticated()
-    raise exceptions.PermissionDenied(message)
-
-
 class RepositoryOwned:
     """Hooks of the repository named by `namespace` and `name` in the URL."""
 
@@ -66,7 +61,7 @@ class RepositoryOwned:
         if repository is None or not permissions.can_view(self.request.user, repository):
             raise exceptions.NotFound("Repository not found.")
         if not permissions.can_admin(self.request.user, repository, request_scopes(self.request)):
-            _refuse(self.request, "Only the repository's admins manage its webhooks.")
+            deny(self.request, "Only the repository's admins manage its webhooks.")
         return {"repository": repository}
 
 
@@ -81,11 +76,17 @@ class OrganizationOwned:
         if not permissions.can_manage_organization(self.request.user, namespace) or (
             scopes is not None and "repo:admin" not in scopes
         ):
-            _refuse(self.request, "Only the organization's owners manage its webhooks.")
+            deny(self.request, "Only the organization's owners manage its webhooks.")
         return {"organization": namespace.organization}
 
 
 class WebhookApi(APIView):
+    def handle_exception(self, exc):
+        # Services raise Django's ValidationError: answer it as a 400 with the messages.
+        if isinstance(exc, DjangoValidationError):
+            exc = _drf_error(exc)
+        return super().handle_exception(exc)
+
     def owner(self) -> dict:  # pragma: no cover - provided by RepositoryOwned/OrganizationOwned
         raise NotImplementedError
 
@@ -112,15 +113,12 @@ class WebhookListBase(WebhookApi):
         owner = self.owner()
         serializer = WebhookCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            hook = services.webhook_create(
-                actor=request.user,
-                site_url=request.build_absolute_uri("/"),
-                **owner,
-                **serializer.validated_data,
-            )
-        except DjangoValidationError as exc:
-            raise _drf_error(exc) from exc
+        hook = services.webhook_create(
+            actor=request.user,
+            site_url=request.build_absolute_uri("/"),
+            **owner,
+            **serializer.validated_data,
+        )
         return Response(WebhookWithSecretSerializer(hook).data, status=status.HTTP_201_CREATED)
 
 
@@ -139,10 +137,7 @@ class WebhookDetailBase(WebhookApi):
         hook = self.webhook()
         serializer = WebhookUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        try:
-            hook = services.webhook_update(webhook=hook, **serializer.validated_data)
-        except DjangoValidationError as exc:
-            raise _drf_error(exc) from exc
+        hook = services.webhook_update(webhook=hook, **serializer.validated_data)
         output = (
             WebhookWithSecretSerializer
             if "secret" in serializer.validated_data
