@@ -32,6 +32,7 @@ from pathlib import Path
 from django.http import HttpResponse, StreamingHttpResponse
 
 from registry_api import storage
+from registry_api.blob_responses import stored_blob_response
 from registry_api.digests import digest_parse, hasher_new
 from registry_api.manifests import INDEX_TYPES
 from registry_api.models import Blob, Manifest
@@ -246,15 +247,8 @@ def _join(digest: str, deadline: float):
 
 
 def _local_response(request, repository, blob: Blob):
-    from registry_api.views.blobs import _blob_get, _blob_headers
-
     _link(repository, blob)
-    if request.method == "HEAD":
-        response = HttpResponse(status=200)
-        _blob_headers(response, blob)
-        response["Content-Length"] = str(blob.size)
-        return response
-    return _blob_get(request, blob)
+    return stored_blob_response(request, blob)
 
 
 def _streaming_response(handle, digest: str, size: int | None, repository):
