@@ -8,7 +8,6 @@ whatever the blob size.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 from django.conf import settings
 from django.http import HttpResponse
@@ -28,31 +27,16 @@ from registry_api.names import repository_resolve
 from registry_api.services import blobs as blob_services
 from registry_api.services import uploads as upload_services
 from registry_api.services.uploads import Chunk
+from registry_api.streams import request_chunks
 
-BODY_CHUNK = 1024 * 1024
 _CONTENT_RANGE = re.compile(r"^(?:bytes[ =])?(\d{1,19})-(\d{1,19})(?:/(?:\d+|\*))?$")
-
-
-def _read_limited(read, length: int) -> Iterator[bytes]:
-    remaining = length
-    while remaining > 0:
-        data = read(min(BODY_CHUNK, remaining))
-        if not data:
-            return
-        remaining -= len(data)
-        yield data
-
-
-def _read_to_end(read) -> Iterator[bytes]:
-    while data := read(BODY_CHUNK):
-        yield data
 
 
 def _body(request) -> Chunk | None:
     """The request body as a stream of chunks, or None when there is no body.
 
-    Django reads nothing without a Content-Length, but docker sends PATCH bodies with
-    `Transfer-Encoding: chunked`; the WSGI server (gunicorn) de-chunks wsgi.input for us.
+    Without a Content-Length only a `Transfer-Encoding: chunked` request has one (docker's PATCH);
+    request_chunks reads it, like a sized one, in constant memory.
     """
     header = request.META.get("CONTENT_LENGTH", "")
     if header:
@@ -62,9 +46,9 @@ def _body(request) -> Chunk | None:
             raise BlobUploadInvalid(message="invalid Content-Length") from exc
         if length < 0:
             raise BlobUploadInvalid(message="invalid Content-Length")
-        return Chunk(chunks=_read_limited(request.read, length), length=length)
+        return Chunk(chunks=request_chunks(request), length=length)
     if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
-        return Chunk(chunks=_read_to_end(request.environ["wsgi.input"].read))
+        return Chunk(chunks=request_chunks(request))
     return None
 
 
