@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.tools import ToolError
+
 DAEMON_FLAGS = [
     "--storage-driver=vfs",
     "--iptables=false",
@@ -35,15 +37,8 @@ DAEMON_FLAGS = [
 ]
 
 
-class DockerError(RuntimeError):
+class DockerError(ToolError):
     """A docker CLI command failed; the message holds its output."""
-
-    def __init__(self, args: list[str], result: subprocess.CompletedProcess):
-        self.result = result
-        super().__init__(
-            f"docker {' '.join(args)} exited {result.returncode}\n"
-            f"stdout: {result.stdout}\nstderr: {result.stderr}"
-        )
 
 
 @dataclass
@@ -77,7 +72,7 @@ class DockerClient:
             timeout=timeout,
         )
         if check and result.returncode != 0:
-            raise DockerError(list(args), result)
+            raise DockerError(["docker", *args], result)
         return result
 
     def client(self, config_dir: Path) -> DockerClient:
