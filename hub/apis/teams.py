@@ -69,6 +69,18 @@ def _team_or_404(namespace: Namespace, name: str) -> Team:
     return team
 
 
+def _visible_team(request, org: str, team: str) -> Team:
+    """The team, for the organization's members (and superusers) only."""
+    return _team_or_404(_visible_org(request, org), team)
+
+
+def _managed_team(request, org: str, team: str) -> tuple[Namespace, Team]:
+    """The organization and its team, for those who manage the organization only."""
+    namespace = _organization_namespace_or_404(org)
+    _manage_check(request, namespace)
+    return namespace, _team_or_404(namespace, team)
+
+
 def _team_data(namespace: Namespace, team: Team) -> dict:
     # Re-read with the counts annotated.
     return TeamOutputSerializer(_team_or_404(namespace, team.name)).data
@@ -128,8 +140,7 @@ class TeamDetailApi(BaseApi):
         responses={200: TeamOutputSerializer, **errors(401, 403, 404)},
     )
     def get(self, request, name, team):
-        namespace = _visible_org(request, name)
-        return Response(TeamOutputSerializer(_team_or_404(namespace, team)).data)
+        return Response(TeamOutputSerializer(_visible_team(request, name, team)).data)
 
     @extend_schema(
         operation_id="org_teams_update",
@@ -137,9 +148,7 @@ class TeamDetailApi(BaseApi):
         responses={200: TeamOutputSerializer, **errors(400, 401, 403, 404)},
     )
     def patch(self, request, name, team):
-        namespace = _organization_namespace_or_404(name)
-        _manage_check(request, namespace)
-        found = _team_or_404(namespace, team)
+        namespace, found = _managed_team(request, name, team)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         found = teams.team_update(team=found, **data.validated_data)
@@ -162,8 +171,7 @@ class TeamMemberListApi(PaginatedApi):
         responses={200: TeamMemberSerializer(many=True), **errors(401, 403, 404)},
     )
     def get(self, request, name, team):
-        namespace = _visible_org(request, name)
-        found = _team_or_404(namespace, team)
+        found = _visible_team(request, name, team)
         return self.paginated(selectors_accounts.team_member_list(team=found), TeamMemberSerializer)
 
     @extend_schema(
@@ -172,9 +180,7 @@ class TeamMemberListApi(PaginatedApi):
         responses={201: TeamMemberSerializer, **errors(400, 401, 403, 404)},
     )
     def post(self, request, name, team):
-        namespace = _organization_namespace_or_404(name)
-        _manage_check(request, namespace)
-        found = _team_or_404(namespace, team)
+        _, found = _managed_team(request, name, team)
         data = TeamMemberSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         membership = teams.team_member_add(team=found, username=data.validated_data["username"])
@@ -189,9 +195,7 @@ class TeamMemberDetailApi(BaseApi):
         operation_id="org_team_members_destroy", responses={204: None, **errors(401, 403, 404)}
     )
     def delete(self, request, name, team, username):
-        namespace = _organization_namespace_or_404(name)
-        _manage_check(request, namespace)
-        found = _team_or_404(namespace, team)
+        _, found = _managed_team(request, name, team)
         member = None
         if PATH_COMPONENT_RE.match(username):
             member = selectors_accounts.team_member_list(team=found).filter(username=username)
@@ -211,8 +215,7 @@ class TeamRepositoryListApi(PaginatedApi):
         responses={200: TeamGrantOutputSerializer(many=True), **errors(401, 403, 404)},
     )
     def get(self, request, name, team):
-        namespace = _visible_org(request, name)
-        found = _team_or_404(namespace, team)
+        found = _visible_team(request, name, team)
         return self.paginated(
             selectors_accounts.team_grant_list(team=found), TeamGrantOutputSerializer
         )
@@ -224,9 +227,7 @@ class TeamRepositoryListApi(PaginatedApi):
         description="Grant the team a role on a repository (or change its role).",
     )
     def post(self, request, name, team):
-        namespace = _organization_namespace_or_404(name)
-        _manage_check(request, namespace)
-        found = _team_or_404(namespace, team)
+        namespace, found = _managed_team(request, name, team)
         data = TeamGrantInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         repository = selectors.repository_get(
@@ -257,9 +258,7 @@ class TeamRepositoryDetailApi(BaseApi):
         responses={204: None, **errors(401, 403, 404)},
     )
     def delete(self, request, name, team, repository):
-        namespace = _organization_namespace_or_404(name)
-        _manage_check(request, namespace)
-        found = _team_or_404(namespace, team)
+        namespace, found = _managed_team(request, name, team)
         repo = selectors.repository_get(namespace=namespace.name, name=repository)
         if repo is None or not found.grants.filter(repository=repo).exists():
             raise exceptions.NotFound("Grant not found.")
