@@ -59,6 +59,8 @@ def test_signup_page_renders(client, db):
     response = client.get(reverse("accounts:signup"))
     assert response.status_code == 200
     assert b'name="username"' in response.content
+    # Help text is escaped: the literal "<username>" must show, not vanish as a tag.
+    assert b"&lt;username&gt;/&lt;repository&gt;" in response.content
 
 
 def test_login_and_logout(client, alice):
