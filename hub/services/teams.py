@@ -16,21 +16,12 @@ def _name_taken_error() -> ValidationError:
     return ValidationError({"name": _("This organization already has a team with that name.")})
 
 
-def _name_taken(organization: Organization, name: str, *, exclude: Team | None = None) -> bool:
-    teams = Team.objects.filter(organization=organization, name=name)
-    if exclude is not None:
-        teams = teams.exclude(pk=exclude.pk)
-    return teams.exists()
-
-
 def _save(team: Team) -> Team:
     team.full_clean(exclude=["organization", "members"], validate_unique=False)
-    if _name_taken(team.organization, team.name, exclude=team if team.pk else None):
-        raise _name_taken_error()
     try:
         with transaction.atomic():
             team.save()
-    except IntegrityError as exc:  # a concurrent create with the same name
+    except IntegrityError as exc:  # team_unique_name: the name is taken in this organization
         raise _name_taken_error() from exc
     return team
 
