@@ -117,39 +117,21 @@ def test_skopeo_copy_inspect_list_tags_mount_and_delete(
     )
     digest = digest_file.read_text().strip()
     auth = ["--tls-verify=false", "--creds", creds]
+    # registry to registry, both ends this server
+    within = ["copy", "--src-tls-verify=false", "--dest-tls-verify=false"]
+    within += ["--src-creds", creds, "--dest-creds", creds]
 
     inspected = json.loads(skopeo("inspect", *auth, f"{target}:1").stdout)
     assert inspected["Digest"] == digest
     raw = skopeo("inspect", "--raw", *auth, f"{target}:1").stdout.encode()
     assert "sha256:" + hashlib.sha256(raw).hexdigest() == digest
 
-    skopeo(
-        "copy",
-        "--src-tls-verify=false",
-        "--dest-tls-verify=false",
-        "--src-creds",
-        creds,
-        "--dest-creds",
-        creds,
-        f"{target}:1",
-        f"{target}:2",
-    )
+    skopeo(*within, f"{target}:1", f"{target}:2")
     tags = json.loads(skopeo("list-tags", *auth, target).stdout)["Tags"]
     assert sorted(tags) == ["1", "2"]
 
     # Another repository of the same registry: skopeo mounts layers instead of re-sending them
-    copied = skopeo(
-        "--debug",
-        "copy",
-        "--src-tls-verify=false",
-        "--dest-tls-verify=false",
-        "--src-creds",
-        creds,
-        "--dest-creds",
-        creds,
-        f"{target}:1",
-        f"docker://{server.address}/alice/mounted:1",
-    )
+    copied = skopeo("--debug", *within, f"{target}:1", f"docker://{server.address}/alice/mounted:1")
     # (which layers skopeo tries to mount depends on its blob-info cache; the big one it must.)
     big = max(json.loads(raw)["layers"], key=lambda layer: layer["size"])
     assert "mount OK" in copied.stderr, copied.stderr[-3000:]
