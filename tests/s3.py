@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -24,16 +23,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.server import free_port
+
 ACCESS_KEY = "dockyard-test"
 SECRET_KEY = "dockyard-test-secret"
 REGION = "us-east-1"
 BUCKET = "dockyard"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def weed_binary() -> str | None:
@@ -49,7 +44,7 @@ class SeaweedFS:
     def __init__(self, root: Path, bucket: str = BUCKET):
         self.root = Path(root)
         self.bucket = bucket
-        self.port = _free_port()
+        self.port = free_port()
         self.endpoint_url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
 
@@ -74,13 +69,13 @@ class SeaweedFS:
             )
         )
         ports = {
-            "master.port": _free_port(),
-            "master.port.grpc": _free_port(),
-            "volume.port": _free_port(),
-            "volume.port.grpc": _free_port(),
-            "filer.port": _free_port(),
-            "filer.port.grpc": _free_port(),
-            "s3.port.grpc": _free_port(),
+            "master.port": free_port(),
+            "master.port.grpc": free_port(),
+            "volume.port": free_port(),
+            "volume.port.grpc": free_port(),
+            "filer.port": free_port(),
+            "filer.port.grpc": free_port(),
+            "s3.port.grpc": free_port(),
         }
         command = [
             binary,
