@@ -133,6 +133,9 @@ def blob_store(digest: str, staged: Path) -> None:
     name = blob_path(digest)
     if isinstance(storage, FileSystemStorage):
         target = Path(storage.path(name))
+        if target.exists():
+            staged.unlink(missing_ok=True)
+            return
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
             os.replace(staged, target)

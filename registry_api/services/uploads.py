@@ -144,12 +144,8 @@ def upload_append(*, upload: BlobUpload, chunk: Chunk) -> BlobUpload:
 def _staged_digest(upload: BlobUpload, algorithm: str) -> str:
     """The digest of the staged bytes: the streamed hasher when it covers them all, else one
     re-read of the staged file."""
-    hasher = None
-    with _HASHERS_LOCK:
-        entry = _HASHERS.pop(str(upload.uuid), None)
-    if entry is not None and entry[0] == upload.offset and entry[1].name == algorithm:
-        hasher = entry[1]
-    if hasher is not None:
+    hasher = _hasher_take(upload)
+    if hasher is not None and hasher.name == algorithm:
         return f"{algorithm}:{hasher.hexdigest()}"
     return digest_file(storage.staging_path(upload.uuid), algorithm)
 
@@ -166,11 +162,8 @@ def upload_complete(*, upload: BlobUpload, digest: str, chunk: Chunk | None = No
         if actual != str(expected):
             upload_cancel(upload=upload)
             raise DigestInvalid({"digest": str(expected), "actual": actual})
-        staged = storage.staging_path(upload.uuid)
-        if storage.blob_exists(str(expected)):
-            staged.unlink(missing_ok=True)
-        else:
-            storage.blob_store(str(expected), staged)
+        # Content-addressed: when the blob is already stored, blob_store keeps one copy.
+        storage.blob_store(str(expected), storage.staging_path(upload.uuid))
         with transaction.atomic():
             blob = blob_register(digest=str(expected), size=upload.offset)
             blob_link(repository=upload.repository, blob=blob)
