@@ -16,6 +16,15 @@ from hub.models import AccessToken, Collaborator, Membership, Namespace
 from hub.names import validate_namespace_name
 
 
+def validation_errors_to_form(form, exc: ValidationError) -> None:
+    """Show a service's ValidationError on the form: per field where the form has that field."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc.messages)
+        return
+    for field, errors in exc.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
 class SignUpForm(BaseUserCreationForm):
     email = forms.EmailField(label=_("Email"), required=True)
 

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from hub import permissions, selectors
+from hub.forms import validation_errors_to_form
 from hub.models import Star
 from webhooks import selectors as webhook_selectors
 from webhooks import services
@@ -87,14 +88,6 @@ def _webhook(owner: Owner, webhook_id):
     return hook
 
 
-def _apply_errors(form, exc: ValidationError) -> None:
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc.messages)
-        return
-    for field, errors in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
-
-
 def _show_secret_once(request, hook, secret: str) -> None:
     request.session[SECRET_SESSION_KEY] = {"id": hook.pk, "secret": secret}
 
@@ -118,7 +111,7 @@ def webhook_list(request, **kwargs):
                 **owner.filter,
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            validation_errors_to_form(form, exc)
         else:
             _show_secret_once(request, hook, hook.secret)
             messages.success(request, _("Webhook created."))
@@ -153,7 +146,7 @@ def webhook_detail(request, **kwargs):
                 is_active=data["is_active"],
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            validation_errors_to_form(form, exc)
         else:
             if secret is not None:
                 _show_secret_once(request, hook, hook.secret)

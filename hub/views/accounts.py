@@ -11,7 +11,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from hub.forms import AccessTokenForm, SignUpForm, ThrottledAuthenticationForm
+from hub.forms import (
+    AccessTokenForm,
+    SignUpForm,
+    ThrottledAuthenticationForm,
+    validation_errors_to_form,
+)
 from hub.models import AccessToken
 from hub.selectors_accounts import access_token_list, organization_list
 from hub.services.access_tokens import access_token_create, access_token_revoke
@@ -60,8 +65,7 @@ def tokens(request):
                 expires_at=form.expires_at(),
             )
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            validation_errors_to_form(form, exc)
         else:
             # Shown once, on the next page view, then forgotten.
             request.session[JUST_CREATED_SESSION_KEY] = {"id": token.pk, "secret": secret}

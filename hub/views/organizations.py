@@ -11,7 +11,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from hub import permissions, selectors
-from hub.forms import MembershipAddForm, MembershipRoleForm, OrganizationForm
+from hub.forms import (
+    MembershipAddForm,
+    MembershipRoleForm,
+    OrganizationForm,
+    validation_errors_to_form,
+)
 from hub.selectors_accounts import membership_get, membership_list
 from hub.services.organizations import (
     membership_add,
@@ -19,11 +24,6 @@ from hub.services.organizations import (
     membership_update,
     organization_create,
 )
-
-
-def _form_errors(form, exc: ValidationError) -> None:
-    for field, errors in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 def _organization_namespace(name: str):
@@ -40,7 +40,7 @@ def organization_new(request):
         try:
             organization = organization_create(owner=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            validation_errors_to_form(form, exc)
         else:
             messages.success(request, _("Organization %(name)s created.") % {"name": organization})
             return redirect("accounts:org-members", namespace=organization.name)
@@ -59,7 +59,7 @@ def members(request, namespace: str):
             try:
                 membership_add(organization=organization, **form.cleaned_data)
             except ValidationError as exc:
-                _form_errors(form, exc)
+                validation_errors_to_form(form, exc)
             else:
                 messages.success(
                     request, _("%(name)s added.") % {"name": form.cleaned_data["username"]}

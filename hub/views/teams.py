@@ -12,11 +12,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from hub import permissions, selectors
-from hub.forms import TeamForm, TeamGrantForm, TeamMemberAddForm
+from hub.forms import TeamForm, TeamGrantForm, TeamMemberAddForm, validation_errors_to_form
 from hub.names import PATH_COMPONENT_RE
 from hub.selectors_accounts import team_get, team_grant_list, team_list, team_member_list
 from hub.services import teams
-from hub.views.organizations import _form_errors, _organization_namespace
+from hub.views.organizations import _organization_namespace
 
 
 def _member_namespace(request, namespace: str):
@@ -57,7 +57,7 @@ def team_index(request, namespace: str):
             try:
                 team = teams.team_create(organization=space.organization, **form.cleaned_data)
             except ValidationError as exc:
-                _form_errors(form, exc)
+                validation_errors_to_form(form, exc)
             else:
                 messages.success(request, _("Team %(name)s created.") % {"name": team.name})
                 return redirect("accounts:org-team", namespace=namespace, team=team.name)
