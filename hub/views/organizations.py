@@ -26,6 +26,11 @@ from hub.services.organizations import (
 )
 
 
+def _errors_to_messages(request, exc: ValidationError) -> None:
+    for error in exc.messages:
+        messages.error(request, error)
+
+
 def _organization_namespace(name: str):
     namespace = selectors.namespace_get(name=name)
     if namespace is None or not namespace.is_organization:
@@ -104,8 +109,7 @@ def member_change(request, namespace: str, username: str):
                 % {"name": username, "role": membership.get_role_display().lower()},
             )
     except ValidationError as exc:
-        for error in exc.messages:
-            messages.error(request, error)
+        _errors_to_messages(request, exc)
     if leaving and "remove" in request.POST and not can_manage:
         return redirect("hub:profile", namespace)
     return redirect("accounts:org-members", namespace=namespace)

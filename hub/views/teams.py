@@ -16,7 +16,7 @@ from hub.forms import TeamForm, TeamGrantForm, TeamMemberAddForm, validation_err
 from hub.names import PATH_COMPONENT_RE
 from hub.selectors_accounts import team_get, team_grant_list, team_list, team_member_list
 from hub.services import teams
-from hub.views.organizations import _organization_namespace
+from hub.views.organizations import _errors_to_messages, _organization_namespace
 
 
 def _member_namespace(request, namespace: str):
@@ -39,11 +39,6 @@ def _owner_team(request, namespace: str, name: str):
     if not can_manage:
         raise PermissionDenied
     return space, _team(space, name)
-
-
-def _errors_to_messages(request, exc: ValidationError) -> None:
-    for error in exc.messages:
-        messages.error(request, error)
 
 
 @login_required
