@@ -116,16 +116,20 @@ def test_push_fires_one_signed_delivery(server, registry_users, skopeo, platform
     assert delivery["webhook_id"] == request.headers["webhook-id"]
 
 
+def _quick_retry_server(tmp_path_factory, name: str, user: str, **env: str) -> Server:
+    """A started server of its own whose deliveries retry and sweep within seconds, and `user`."""
+    env = server_env(
+        tmp_path_factory, WEBHOOK_RETRY_BACKOFF_SECONDS="1", WEBHOOK_SWEEP_SECONDS="2", **env
+    )
+    instance = Server(tmp_path_factory.mktemp(name), env=env).start()
+    instance.create_user(user, PASSWORD)
+    return instance
+
+
 @pytest.fixture(scope="module")
 def embedded(tmp_path_factory):
     """The embedded default: no Redis, Celery on the filesystem broker, as `make run` serves."""
-    env = server_env(
-        tmp_path_factory,
-        WEBHOOK_RETRY_BACKOFF_SECONDS="1",
-        WEBHOOK_SWEEP_SECONDS="2",
-    )
-    instance = Server(tmp_path_factory.mktemp("dockyard-embedded-webhooks"), env=env).start()
-    instance.create_user("erin", PASSWORD)
+    instance = _quick_retry_server(tmp_path_factory, "dockyard-embedded-webhooks", "erin")
     yield instance
     instance.stop()
 
@@ -163,14 +167,9 @@ def own_redis():
 @pytest.fixture(scope="module")
 def redis_broker_server(tmp_path_factory, own_redis):
     """Celery on our Redis; the cache stays on files so only the broker goes away."""
-    env = server_env(
-        tmp_path_factory,
-        CELERY_BROKER_URL=own_redis.url,
-        WEBHOOK_RETRY_BACKOFF_SECONDS="1",
-        WEBHOOK_SWEEP_SECONDS="2",
+    instance = _quick_retry_server(
+        tmp_path_factory, "dockyard-redis-broker", "frank", CELERY_BROKER_URL=own_redis.url
     )
-    instance = Server(tmp_path_factory.mktemp("dockyard-redis-broker"), env=env).start()
-    instance.create_user("frank", PASSWORD)
     yield instance
     instance.stop()
 
