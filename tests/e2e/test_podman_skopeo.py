@@ -98,24 +98,11 @@ def test_podman_manifest_push_of_a_multi_arch_list(
         assert inspected["Architecture"] == image.architecture
 
 
-def test_skopeo_copy_inspect_list_tags_mount_and_delete(
-    skopeo, server, creds, platform_images, tmp_path
-):
+def test_skopeo_copy_inspect_list_tags_mount_and_delete(skopeo, server, creds, platform_images):
     # A small image keeps the copies quick: the 50 MiB layer is docker's test.
     _, oci_ref = platform_images[0]
     target = f"docker://{server.address}/alice/skopeo"
-    digest_file = tmp_path / "digest"
-    skopeo(
-        "copy",
-        "--dest-tls-verify=false",
-        "--dest-creds",
-        creds,
-        "--digestfile",
-        str(digest_file),
-        oci_ref,
-        f"{target}:1",
-    )
-    digest = digest_file.read_text().strip()
+    digest = skopeo.push(oci_ref, f"{target}:1", creds)
     auth = ["--tls-verify=false", "--creds", creds]
     # registry to registry, both ends this server
     within = ["copy", "--src-tls-verify=false", "--dest-tls-verify=false"]

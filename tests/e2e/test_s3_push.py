@@ -67,20 +67,10 @@ def test_docker_push_pull_run_on_s3(
 def test_skopeo_copy_and_inspect_on_s3(s3_server, platform_images, tmp_path):
     skopeo = Skopeo(tmp_path / "skopeo")
     target = f"docker://{s3_server.address}/alice/skopeo:s3"
-    digest_file = tmp_path / "digest"
     creds = f"alice:{PASSWORD}"
-    skopeo(
-        "copy",
-        "--dest-tls-verify=false",
-        "--dest-creds",
-        creds,
-        "--digestfile",
-        str(digest_file),
-        platform_images[1][1],
-        target,
-    )
+    digest = skopeo.push(platform_images[1][1], target, creds)
     inspected = json.loads(skopeo("inspect", "--tls-verify=false", "--creds", creds, target).stdout)
-    assert inspected["Digest"] == digest_file.read_text().strip()
+    assert inspected["Digest"] == digest
     # And back out of the registry into a fresh layout, every blob verified by skopeo.
     skopeo(
         "copy", "--src-tls-verify=false", "--src-creds", creds, target, f"oci:{tmp_path / 'out'}:x"

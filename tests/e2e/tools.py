@@ -69,6 +69,21 @@ class Skopeo(_Tool):
     def global_args(self) -> list[str]:
         return ["--policy", str(self.policy), "--registries-conf", str(self.registries)]
 
+    def push(self, source: str, target: str, creds: str) -> str:
+        """Copy `source` to `target` on a plain-HTTP registry as `creds`; return its digest."""
+        digest_file = self.root / "tmp" / "digest"
+        self(
+            "copy",
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            creds,
+            "--digestfile",
+            str(digest_file),
+            source,
+            target,
+        )
+        return digest_file.read_text().strip()
+
 
 class Podman(_Tool):
     """podman with vfs storage under its own --root/--runroot (no daemon, nothing shared)."""
