@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import pytest
 
@@ -110,9 +111,14 @@ def test_tag_detail_of_multi_arch_index_lists_platforms(client, public_repo, ali
     response = client.get("/r/alice/app/-/tags/multi/")
     html = response.content.decode()
     assert "linux/amd64" in html and "linux/arm64/v8" in html
-    arm = [c for c in tag.manifest.children.all() if b"arm64" in bytes(c.payload) or True][1]
-    chosen = client.get(f"/r/alice/app/-/tags/multi/?platform={arm.digest}")
+    index = json.loads(bytes(tag.manifest.payload))
+    arm = next(m for m in index["manifests"] if m["platform"]["architecture"] == "arm64")
+    chosen = client.get(f"/r/alice/app/-/tags/multi/?platform={arm['digest']}")
     assert chosen.status_code == 200
+    # The chosen child is the one shown: its badge is selected and the image header names it.
+    selected = re.search(r'class="badge platform selected" href="\?platform=([^"]+)"', chosen.text)
+    assert selected and unquote(selected.group(1)) == arm["digest"]
+    assert '<span class="badge platform">linux/arm64/v8</span>' in chosen.text
     listing = client.get("/r/alice/app/").content.decode()
     assert "linux/arm64/v8" in listing
 
