@@ -174,6 +174,8 @@ STORAGES = {
 }
 # Upload sessions stream here; every web process (on every host) must see this directory.
 UPLOAD_STAGING_DIR = Path(env_str("UPLOAD_STAGING_DIR", str(DATA_DIR / "uploads")))
+# The largest blob an upload may grow to (413 SIZE_INVALID past it); 0 for no limit.
+UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10 * 1024**3)
 # On S3, answer blob GETs with a redirect to a presigned URL instead of proxying the bytes.
 REGISTRY_BLOB_REDIRECT = env_bool("REGISTRY_BLOB_REDIRECT", False)
 REGISTRY_MAX_MANIFEST_BYTES = 4 * 1024 * 1024

@@ -41,7 +41,8 @@ def _blob_headers(response, blob) -> None:
 
 
 def _blob_get(request, blob):
-    if settings.REGISTRY_BLOB_REDIRECT and (url := storage.blob_redirect_url(blob.digest)):
+    blobs = storage.blobs()
+    if settings.REGISTRY_BLOB_REDIRECT and (url := blobs.redirect_url(blob.digest)):
         response = HttpResponseRedirect(url, status=307)
         response["Docker-Content-Digest"] = blob.digest
         return response
@@ -50,20 +51,18 @@ def _blob_get(request, blob):
         if byte_range is not None:
             start, end = byte_range
             response = StreamingHttpResponse(
-                storage.blob_range_chunks(blob.digest, start, end), status=206
+                blobs.range_chunks(blob.digest, start, end), status=206
             )
             response["Content-Range"] = f"bytes {start}-{end}/{blob.size}"
             response["Content-Length"] = str(end - start + 1)
-        elif storage.is_filesystem():
+        elif (local := blobs.open_local(blob.digest)) is not None:
             # A real file: gunicorn serves it with sendfile.
-            response = FileResponse(
-                storage.blob_open(blob.digest), content_type="application/octet-stream"
-            )
+            response = FileResponse(local, content_type="application/octet-stream")
             if response.has_header("Content-Disposition"):
                 del response["Content-Disposition"]
             response["Content-Length"] = str(blob.size)
         else:
-            response = StreamingHttpResponse(storage.blob_chunks(blob.digest))
+            response = StreamingHttpResponse(blobs.chunks(blob.digest))
             response["Content-Length"] = str(blob.size)
     except FileNotFoundError as exc:
         raise BlobUnknown({"digest": blob.digest}) from exc

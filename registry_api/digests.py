@@ -9,7 +9,6 @@ import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 from registry_api.errors import DigestInvalid
 
@@ -62,13 +61,4 @@ def digest_chunks(chunks: Iterable[bytes], algorithm: str = DEFAULT_ALGORITHM) -
     hasher = hasher_new(algorithm)
     for chunk in chunks:
         hasher.update(chunk)
-    return f"{algorithm}:{hasher.hexdigest()}"
-
-
-def digest_file(path: str | Path, algorithm: str = DEFAULT_ALGORITHM) -> str:
-    """Hash a file in constant memory."""
-    hasher = hasher_new(algorithm)
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1024 * 1024):
-            hasher.update(chunk)
     return f"{algorithm}:{hasher.hexdigest()}"

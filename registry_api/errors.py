@@ -92,6 +92,20 @@ class SizeInvalid(RegistryError):
     status = 400
 
 
+class BlobTooLarge(SizeInvalid):
+    """The blob would grow past UPLOAD_MAX_BYTES."""
+
+    message = "blob exceeds the registry's size limit"
+    status = 413
+
+
+class UploadStorageUnavailable(BlobUploadInvalid):
+    """Storage is full or failing: the session stays at its last good offset, retry later."""
+
+    message = "storage cannot take the upload now, retry later"
+    status = 507
+
+
 class RangeInvalid(RegistryError):
     code = "RANGE_INVALID"
     message = "invalid content range"

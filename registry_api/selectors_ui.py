@@ -83,7 +83,7 @@ def _parse(manifest: Manifest) -> ParsedManifest | None:
 def _blob_read(digest: str) -> bytes | None:
     """Return up to MAX_CONFIG_BYTES of a blob from the registry storage, or None."""
     try:
-        with blob_storage.blob_open(digest) as handle:
+        with blob_storage.blobs().open(digest) as handle:
             return handle.read(MAX_CONFIG_BYTES)
     except Exception:  # noqa: BLE001 - a missing or broken blob must not break the page
         logger.warning("config blob %s unreadable", digest, exc_info=True)

@@ -105,8 +105,8 @@ def _stored(digest: str) -> Blob | None:
     the requests that follow it (or the next one to ask) record the Blob row.
     """
     blob = Blob.objects.filter(digest=digest).first()
-    if blob is None and storage.blob_exists(digest):
-        blob = blob_register(digest=digest, size=storage.blob_size(digest))
+    if blob is None and storage.blobs().exists(digest):
+        blob = blob_register(digest=digest, size=storage.blobs().size(digest))
     return blob
 
 
@@ -187,7 +187,7 @@ class _Fetch(threading.Thread):
         computed = f"{hasher.name}:{hasher.hexdigest()}"
         if computed != self.digest or (size is not None and written != size):
             raise UpstreamError(f"upstream sent {computed} ({written} bytes) for {self.digest}")
-        storage.blob_store(self.digest, self.part)
+        storage.blobs().put_verified(self.digest, self.part)
         self._state(size=written, done=True)
 
 

@@ -68,7 +68,7 @@ def blob_collect(*, older_than, dry_run: bool = False) -> list[str]:
                 pk=blob.pk, repository_links__isnull=True, manifests__isnull=True
             ).delete()
         if deleted:
-            storage.blob_delete(blob.digest)
+            storage.blobs().delete(blob.digest)
             collected.append(blob.digest)
     return collected
 
@@ -81,10 +81,11 @@ def blob_collect_orphans(*, dry_run: bool = False) -> list[str]:
     from registry_api import storage
 
     known = set(Blob.objects.values_list("digest", flat=True))
-    orphans = [digest for digest in storage.blob_digests() if digest not in known]
+    blobs = storage.blobs()
+    orphans = [digest for digest in blobs.digests() if digest not in known]
     if not dry_run:
         for digest in orphans:
             # Re-check: an upload may have registered it since the listing.
             if not Blob.objects.filter(digest=digest).exists():
-                storage.blob_delete(digest)
+                blobs.delete(digest)
     return orphans

@@ -1,29 +1,39 @@
 """Upload sessions: start, append streamed chunks, complete (verify + store + link), cancel.
 
-The bytes of a session are staged in UPLOAD_STAGING_DIR/<uuid> and its offset lives in the
-database, so any process may take the next chunk. The running sha256 lives only in the memory
+The bytes of a session live in the upload staging (registry_api.storage) and its offset in the
+database, so any process may take the next chunk. The running hash lives only in the memory
 of the process that wrote the bytes (hashlib state cannot be persisted): a process that holds a
 hasher covering exactly the session's current offset reuses it at PUT, any other process
-re-hashes the staged file once. The docker CLI's POST → one PATCH → PUT never re-reads.
+re-hashes the staged bytes once. The docker CLI's POST → one PATCH → PUT never re-reads.
 """
 
 from __future__ import annotations
 
-import fcntl
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from registry_api import storage
-from registry_api.digests import DEFAULT_ALGORITHM, digest_file, digest_parse, hasher_new
-from registry_api.errors import BlobUploadUnknown, DigestInvalid, RangeInvalid, SizeInvalid
+from registry_api.digests import DEFAULT_ALGORITHM, digest_parse, hasher_new
+from registry_api.errors import (
+    BlobTooLarge,
+    BlobUploadUnknown,
+    DigestInvalid,
+    RangeInvalid,
+    SizeInvalid,
+    UploadStorageUnavailable,
+)
 from registry_api.models import Blob, BlobUpload
 from registry_api.services.blobs import blob_link, blob_register
+
+# What a client is told to wait before retrying when storage is full or failing.
+RETRY_AFTER_SECONDS = 60
 
 # Hashers of sessions this process wrote last, keyed by upload uuid: (offset covered, hasher).
 _HASHERS: OrderedDict[str, tuple[int, object]] = OrderedDict()
@@ -56,10 +66,26 @@ def _hasher_drop(upload: BlobUpload) -> None:
         _HASHERS.pop(str(upload.uuid), None)
 
 
+@contextmanager
+def _storage_errors():
+    """Storage that cannot take bytes now is a retriable OCI error, never a 500."""
+    try:
+        yield
+    except storage.StorageUnavailable as exc:
+        raise UploadStorageUnavailable(
+            {"reason": str(exc)[:200]}, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+        ) from exc
+
+
 def upload_start(*, repository, user=None) -> BlobUpload:
-    """Open a session with an empty staged file."""
+    """Open a session with empty staged bytes."""
     upload = BlobUpload.objects.create(repository=repository, user=user)
-    storage.staging_create(upload.uuid)
+    try:
+        with _storage_errors():
+            storage.upload_staging().create(upload.uuid)
+    except UploadStorageUnavailable:
+        upload.delete()
+        raise
     return upload
 
 
@@ -76,57 +102,57 @@ class Chunk:
 
 @contextmanager
 def _session_locked(upload: BlobUpload):
-    """The staged file, opened for writing and exclusively locked, with `upload.offset` fresh
-    from the database. Another request busy with the same session gets RangeInvalid at once
-    (clients send one chunk at a time; two at once can only be a retry racing its original)."""
-    try:
-        handle = open(storage.staging_path(upload.uuid), "r+b")  # noqa: SIM115 - closed below
-    except FileNotFoundError as exc:
-        raise BlobUploadUnknown() from exc
-    with handle:
+    """The session's staged bytes, exclusively locked, with `upload.offset` fresh from the
+    database. Another request busy with the same session gets RangeInvalid at once (clients
+    send one chunk at a time; two at once can only be a retry racing its original)."""
+    with ExitStack() as held:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
+            staged = held.enter_context(storage.upload_staging().locked(upload.uuid))
+        except storage.StagingMissing as exc:
+            raise BlobUploadUnknown() from exc
+        except storage.StagingBusy as exc:
             raise RangeInvalid({"offset": upload.offset}, message="upload busy") from exc
         current = BlobUpload.objects.filter(pk=upload.pk).values_list("offset", flat=True).first()
         if current is None:
             raise BlobUploadUnknown()
         upload.offset = current
-        yield handle
+        yield staged
 
 
-def _append_locked(upload: BlobUpload, chunk: Chunk, handle) -> BlobUpload:
+def _checked(chunk: Chunk, start: int, hasher) -> Iterator[bytes]:
+    """The chunk's bytes, hashed as they pass; raises (so the staging drops them) when the blob
+    grows past UPLOAD_MAX_BYTES or the body disagrees with its declared length or range."""
+    limit = settings.UPLOAD_MAX_BYTES
+    received = 0
+    for data in chunk.chunks:
+        received += len(data)
+        if limit and start + received > limit:
+            raise BlobTooLarge({"limit": limit})
+        if hasher is not None:
+            hasher.update(data)
+        yield data
+    if chunk.length is not None and received != chunk.length:
+        raise SizeInvalid({"declared": chunk.length, "received": received})
+    if chunk.end is not None and received != chunk.end - start + 1:
+        raise SizeInvalid({"range": f"{chunk.start}-{chunk.end}", "received": received})
+
+
+def _append_locked(upload: BlobUpload, chunk: Chunk, staged) -> BlobUpload:
     start = upload.offset
     if chunk.start is not None and chunk.start != start:
         raise RangeInvalid({"offset": start})
+    limit = settings.UPLOAD_MAX_BYTES
+    declared = chunk.end - start + 1 if chunk.end is not None else chunk.length
+    if limit and declared is not None and start + declared > limit:
+        raise BlobTooLarge({"limit": limit})  # refused before a byte is read
     hasher = _hasher_take(upload)
-    received = 0
-    handle.seek(start)
-    try:
-        for data in chunk.chunks:
-            handle.write(data)
-            received += len(data)
-            if hasher is not None:
-                hasher.update(data)
-        if chunk.length is not None and received != chunk.length:
-            raise SizeInvalid({"declared": chunk.length, "received": received})
-        if chunk.end is not None and received != chunk.end - start + 1:
-            raise SizeInvalid({"range": f"{chunk.start}-{chunk.end}", "received": received})
-    except BaseException:
-        # A broken chunk leaves the session where it was: drop the bytes it wrote.
-        handle.truncate(start)
-        raise
-    handle.truncate()
-    handle.flush()
-    new_offset = start + received
+    with _storage_errors():
+        new_offset = staged.append(start, _checked(chunk, start, hasher))
     fields = {"offset": new_offset, "updated_at": timezone.now()}
-    if hasher is not None:
-        fields["hashed_offset"] = new_offset
     if not BlobUpload.objects.filter(pk=upload.pk).update(**fields):
         raise BlobUploadUnknown()  # cancelled meanwhile
     upload.offset = new_offset
     if hasher is not None:
-        upload.hashed_offset = new_offset
         _hasher_keep(upload, new_offset, hasher)
     return upload
 
@@ -135,35 +161,47 @@ def upload_append(*, upload: BlobUpload, chunk: Chunk) -> BlobUpload:
     """Write a chunk at the session's offset, hashing it as it streams.
 
     RangeInvalid when `Content-Range` does not start at the offset (or another request is
-    writing to the session); SizeInvalid when fewer or more bytes arrived than declared.
+    writing to the session); SizeInvalid when fewer or more bytes arrived than declared;
+    BlobTooLarge past UPLOAD_MAX_BYTES; UploadStorageUnavailable when storage is full. After
+    any of them the session is where it was before the chunk.
     """
-    with _session_locked(upload) as handle:
-        return _append_locked(upload, chunk, handle)
+    with _session_locked(upload) as staged:
+        return _append_locked(upload, chunk, staged)
 
 
-def _staged_digest(upload: BlobUpload, algorithm: str) -> str:
+def _rehash(staged, algorithm: str) -> str:
+    """One read of the staged bytes, for a process that did not hash them all as they came."""
+    hasher = hasher_new(algorithm)
+    for data in staged.chunks():
+        hasher.update(data)
+    return f"{algorithm}:{hasher.hexdigest()}"
+
+
+def _staged_digest(upload: BlobUpload, staged, algorithm: str) -> str:
     """The digest of the staged bytes: the streamed hasher when it covers them all, else one
-    re-read of the staged file."""
+    re-read of the staged bytes."""
     hasher = _hasher_take(upload)
     if hasher is not None and hasher.name == algorithm:
         return f"{algorithm}:{hasher.hexdigest()}"
-    return digest_file(storage.staging_path(upload.uuid), algorithm)
+    return _rehash(staged, algorithm)
 
 
 def upload_complete(*, upload: BlobUpload, digest: str, chunk: Chunk | None = None) -> Blob:
     """Append the optional final chunk, verify the digest, store the blob, link it, and close
     the session, all under the session's lock. On a digest mismatch the session is cancelled
-    (as distribution does)."""
+    (as distribution does); when storage cannot take the blob the session stays, complete and
+    verified, for the client to PUT again."""
     expected = digest_parse(digest)
-    with _session_locked(upload) as handle:
+    with _session_locked(upload) as staged:
         if chunk is not None:
-            _append_locked(upload, chunk, handle)
-        actual = _staged_digest(upload, expected.algorithm)
+            _append_locked(upload, chunk, staged)
+        actual = _staged_digest(upload, staged, expected.algorithm)
         if actual != str(expected):
             upload_cancel(upload=upload)
             raise DigestInvalid({"digest": str(expected), "actual": actual})
-        # Content-addressed: when the blob is already stored, blob_store keeps one copy.
-        storage.blob_store(str(expected), storage.staging_path(upload.uuid))
+        # Content-addressed: when the blob is already stored, the store keeps one copy.
+        with _storage_errors():
+            staged.finalize(str(expected), storage.blobs())
         with transaction.atomic():
             blob = blob_register(digest=str(expected), size=upload.offset)
             blob_link(repository=upload.repository, blob=blob)
@@ -173,22 +211,16 @@ def upload_complete(*, upload: BlobUpload, digest: str, chunk: Chunk | None = No
 
 def upload_cancel(*, upload: BlobUpload) -> None:
     _hasher_drop(upload)
-    storage.staging_delete(upload.uuid)
+    storage.upload_staging().abort(upload.uuid)
     BlobUpload.objects.filter(pk=upload.pk).delete()
 
 
 def upload_expire(*, older_than) -> int:
-    """Cancel sessions idle since before `older_than` and remove staged files no session owns.
-    Returns how many sessions and stray files were removed."""
+    """Cancel sessions idle since before `older_than` and remove staged bytes no session owns.
+    Returns how many sessions and stray stagings were removed."""
     removed = 0
     for upload in BlobUpload.objects.filter(updated_at__lt=older_than).iterator():
         upload_cancel(upload=upload)
         removed += 1
     live = {str(value) for value in BlobUpload.objects.values_list("uuid", flat=True)}
-    cutoff = older_than.timestamp()
-    for path in storage.staging_dir().iterdir():
-        # Files only: other features (the mirror) keep their own subdirectories here.
-        if path.is_file() and path.name not in live and path.stat().st_mtime < cutoff:
-            path.unlink(missing_ok=True)
-            removed += 1
-    return removed
+    return removed + storage.upload_staging().purge(keep=live, older_than=older_than)

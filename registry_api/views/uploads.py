@@ -17,11 +17,13 @@ from registry_api import selectors
 from registry_api.digests import digest_parse
 from registry_api.endpoint import registry_endpoint
 from registry_api.errors import (
+    BlobTooLarge,
     BlobUploadInvalid,
     BlobUploadUnknown,
     DigestInvalid,
     RangeInvalid,
     RegistryError,
+    UploadStorageUnavailable,
 )
 from registry_api.names import repository_resolve
 from registry_api.services import blobs as blob_services
@@ -92,8 +94,12 @@ def _mount_source(ctx, source_name: str):
     return repository_get(namespace=namespace, name=name)
 
 
+# Errors after which the session is where it was before the request: the client may resume.
+_RESUMABLE = (RangeInvalid, BlobTooLarge, UploadStorageUnavailable)
+
+
 def _with_progress(error: RegistryError, full_name: str, upload) -> RegistryError:
-    """Tell the client where the session stands, so it can resume (416 answers)."""
+    """Tell the client where the session stands, so it can resume (416, 413, 507 answers)."""
     try:
         upload.refresh_from_db()
     except upload.DoesNotExist:
@@ -166,7 +172,7 @@ def upload(request, ctx, upload_id):
             body = _body(request) or Chunk(chunks=(), length=0)
             body.start, body.end = start, end
             session = upload_services.upload_append(upload=session, chunk=body)
-        except RangeInvalid as error:
+        except _RESUMABLE as error:
             raise _with_progress(error, name, session) from None
         return _progress_response(name, session, 202)
     # PUT: finish, with or without a last chunk.
@@ -184,6 +190,6 @@ def upload(request, ctx, upload_id):
             body = None
     try:
         blob = upload_services.upload_complete(upload=session, digest=digest, chunk=body)
-    except RangeInvalid as error:
+    except _RESUMABLE as error:
         raise _with_progress(error, name, session) from None
     return _created_response(name, blob.digest)

@@ -102,7 +102,7 @@ def test_single_image_platform_comes_from_its_config_blob(api, public_repo, tmp_
     config = json.dumps({"os": "linux", "architecture": "arm", "variant": "v7"}).encode()
     staged = tmp_path / "config"
     staged.write_bytes(config)
-    storage.blob_store(digest_of(config), staged)
+    storage.blobs().put_verified(digest_of(config), staged)
     manifest = manifest_make(
         public_repo,
         {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json"},

@@ -58,7 +58,7 @@ def test_blob_is_streamed_then_served_from_storage(client, upstream, hub_cache, 
     blob = Blob.objects.get(digest=layer.digest)
     assert blob.size == layer.size
     assert RepositoryBlob.objects.filter(blob=blob, repository__name="tools/layers").exists()
-    assert storage.blob_exists(layer.digest)
+    assert storage.blobs().exists(layer.digest)
     assert blob.manifests.filter(repository__name="tools/layers").exists()
 
     second = client.get(f"/v2/hub/tools/layers/blobs/{layer.digest}")
@@ -133,7 +133,7 @@ def test_upstream_breaking_off_leaves_nothing_visible(client, fake_upstream, fak
     assert_failed(client.get(f"/v2/fake/broken/blobs/{digest}"))
 
     assert not Blob.objects.filter(digest=digest).exists()
-    assert not storage.blob_exists(digest)
+    assert not storage.blobs().exists(digest)
     assert staged_files() == []
     # Later pulls try again; once the upstream behaves, the blob is cached whole.
     fake_upstream.break_blobs = False
@@ -152,7 +152,7 @@ def test_a_wrong_digest_from_upstream_is_never_stored(client, fake_upstream, fak
     assert_failed(response)
 
     assert not Blob.objects.filter(digest=digest).exists()
-    assert not storage.blob_exists(digest)
+    assert not storage.blobs().exists(digest)
 
 
 def test_client_going_away_does_not_stop_the_fetch(client, fake_upstream, fake_cache):
@@ -172,7 +172,7 @@ def test_client_going_away_does_not_stop_the_fetch(client, fake_upstream, fake_c
         if not fetch_running(digest):
             break
         threading.Event().wait(0.02)
-    assert storage.blob_exists(digest)
+    assert storage.blobs().exists(digest)
     # The next pull finds it stored: no second upstream fetch.
     assert body_of(client.get(f"/v2/fake/away/blobs/{digest}")) == data
     assert Blob.objects.get(digest=digest).size == len(data)

@@ -208,11 +208,11 @@ def test_garbage_collect_deletes_unlinked_blobs_after_grace(client, alice_all, d
     # Within the grace period nothing goes.
     assert "deleted 0" in _gc()
     assert "would delete 1" in _gc("--grace-minutes=0", "--dry-run")
-    assert storage.blob_exists(digest)
+    assert storage.blobs().exists(digest)
     output = _gc("--grace-minutes=0")
     assert f"deleted 1 unreferenced blob(s)\n  {digest}" in output
-    assert not storage.blob_exists(digest) and not Blob.objects.filter(digest=digest).exists()
-    assert storage.blob_exists(kept)
+    assert not storage.blobs().exists(digest) and not Blob.objects.filter(digest=digest).exists()
+    assert storage.blobs().exists(kept)
 
 
 def test_garbage_collect_expires_stale_uploads_and_orphans(client, alice_all, digest):
@@ -237,4 +237,4 @@ def test_garbage_collect_expires_stale_uploads_and_orphans(client, alice_all, di
     # Bytes without a row (a crash between store and register).
     Blob.objects.filter(digest=digest).delete()
     assert "deleted 1 orphaned" in _gc("--orphans")
-    assert not storage.blob_exists(digest)
+    assert not storage.blobs().exists(digest)

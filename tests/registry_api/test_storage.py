@@ -5,6 +5,7 @@ from __future__ import annotations
 import urllib.request
 
 import pytest
+from django.core.files.storage import storages
 
 from registry_api import storage
 from registry_api.digests import digest_bytes
@@ -33,27 +34,27 @@ def _staged(settings, name: str, data: bytes):
 def test_store_read_and_delete(backend, settings):
     data = b"stored content " * 100
     digest = digest_bytes(data)
-    assert not storage.blob_exists(digest)
+    assert not storage.blobs().exists(digest)
     staged = _staged(settings, "one", data)
-    storage.blob_store(digest, staged)
+    storage.blobs().put_verified(digest, staged)
     assert not staged.exists()
-    assert storage.blob_exists(digest)
-    assert storage.blob_size(digest) == len(data)
-    assert b"".join(storage.blob_chunks(digest)) == data
-    assert b"".join(storage.blob_range_chunks(digest, 15, 29)) == data[15:30]
-    with storage.blob_open(digest) as handle:
+    assert storage.blobs().exists(digest)
+    assert storage.blobs().size(digest) == len(data)
+    assert b"".join(storage.blobs().chunks(digest)) == data
+    assert b"".join(storage.blobs().range_chunks(digest, 15, 29)) == data[15:30]
+    with storage.blobs().open(digest) as handle:
         assert handle.read() == data
-    storage.blob_delete(digest)
-    assert not storage.blob_exists(digest)
+    storage.blobs().delete(digest)
+    assert not storage.blobs().exists(digest)
 
 
 def test_storing_an_existing_digest_keeps_one_copy(backend, settings):
     data = b"twice"
     digest = digest_bytes(data)
-    storage.blob_store(digest, _staged(settings, "a", data))
-    storage.blob_store(digest, _staged(settings, "b", data))
-    assert b"".join(storage.blob_chunks(digest)) == data
-    directories, files = storage.registry_storage().listdir(f"blobs/sha256/{digest[7:9]}")
+    storage.blobs().put_verified(digest, _staged(settings, "a", data))
+    storage.blobs().put_verified(digest, _staged(settings, "b", data))
+    assert b"".join(storage.blobs().chunks(digest)) == data
+    directories, files = storages["registry"].listdir(f"blobs/sha256/{digest[7:9]}")
     assert files == [digest[7:]]
 
 
@@ -61,18 +62,18 @@ def test_large_blob_goes_through_multipart(backend, settings):
     """12 MiB is over boto3's 8 MiB multipart threshold."""
     data = bytes(range(256)) * (12 * 4096)
     digest = digest_bytes(data)
-    storage.blob_store(digest, _staged(settings, "big", data))
-    assert storage.blob_size(digest) == len(data)
-    assert digest_bytes(b"".join(storage.blob_chunks(digest))) == digest
-    tail = b"".join(storage.blob_range_chunks(digest, len(data) - 10, len(data) - 1))
+    storage.blobs().put_verified(digest, _staged(settings, "big", data))
+    assert storage.blobs().size(digest) == len(data)
+    assert digest_bytes(b"".join(storage.blobs().chunks(digest))) == digest
+    tail = b"".join(storage.blobs().range_chunks(digest, len(data) - 10, len(data) - 1))
     assert tail == data[-10:]
 
 
 def test_redirect_url(backend, settings):
     data = b"signed"
     digest = digest_bytes(data)
-    storage.blob_store(digest, _staged(settings, "s", data))
-    url = storage.blob_redirect_url(digest)
+    storage.blobs().put_verified(digest, _staged(settings, "s", data))
+    url = storage.blobs().redirect_url(digest)
     if backend == "filesystem":
         assert url is None
         return
@@ -89,7 +90,7 @@ def test_push_and_pull_through_the_protocol(backend, client, public_repo):
     digest = digest_bytes(data)
     done = client.put(f"{location}?digest={digest}", **headers)
     assert done.status_code == 201
-    assert storage.blob_exists(digest)
+    assert storage.blobs().exists(digest)
     head = client.head(f"/v2/alice/app/blobs/{digest}", **headers)
     assert head["Content-Length"] == str(len(data))
     response = client.get(f"/v2/alice/app/blobs/{digest}", **headers)
@@ -103,7 +104,7 @@ def test_push_and_pull_through_the_protocol(backend, client, public_repo):
     assert blob_upload(client, "alice/other", data, other) == digest
     assert Blob.objects.filter(digest=digest).count() == 1
     assert client.delete(f"/v2/alice/app/blobs/{digest}", **headers).status_code == 202
-    assert storage.blob_exists(digest)
+    assert storage.blobs().exists(digest)
 
 
 def test_blob_get_redirects_to_a_presigned_url_on_s3(backend, client, public_repo, settings):
@@ -123,22 +124,22 @@ def test_blob_get_redirects_to_a_presigned_url_on_s3(backend, client, public_rep
 
 
 def test_blob_digests_walks_the_storage(backend, settings):
-    assert list(storage.blob_digests()) == []
+    assert list(storage.blobs().digests()) == []
     digests = set()
     for index, data in enumerate([b"first", b"second"]):
         digests.add(digest_bytes(data))
-        storage.blob_store(digest_bytes(data), _staged(settings, f"w{index}", data))
-    assert set(storage.blob_digests()) == digests
+        storage.blobs().put_verified(digest_bytes(data), _staged(settings, f"w{index}", data))
+    assert set(storage.blobs().digests()) == digests
 
 
 def test_missing_bytes_fail_before_streaming(backend, client, public_repo):
     headers = bearer("alice", [{"type": "repository", "name": "alice/app", "actions": ["*"]}])
     digest = blob_upload(client, "alice/app", b"soon gone", headers)
-    storage.blob_delete(digest)
+    storage.blobs().delete(digest)
     with pytest.raises(FileNotFoundError):
-        storage.blob_chunks(digest)
+        storage.blobs().chunks(digest)
     with pytest.raises(FileNotFoundError):
-        storage.blob_range_chunks(digest, 0, 1)
+        storage.blobs().range_chunks(digest, 0, 1)
     for extra in ({}, {"HTTP_RANGE": "bytes=0-1"}):
         response = client.get(f"/v2/alice/app/blobs/{digest}", **extra, **headers)
         assert response.status_code == 404

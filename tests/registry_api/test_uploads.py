@@ -303,9 +303,9 @@ def test_upload_needs_push(client, public_repo, charlie):
 def test_chunks_on_another_process_are_rehashed_once(client, alice_push, monkeypatch):
     """A PUT landing on a process that did not see every chunk re-reads the staged bytes."""
     calls = []
-    real = upload_services.digest_file
+    real = upload_services._rehash
     monkeypatch.setattr(
-        upload_services, "digest_file", lambda *a, **k: calls.append(a) or real(*a, **k)
+        upload_services, "_rehash", lambda *a, **k: calls.append(a) or real(*a, **k)
     )
     data = b"a" * 1000 + b"b" * 1000
     location = _start(client, alice_push)["Location"]
@@ -319,9 +319,9 @@ def test_chunks_on_another_process_are_rehashed_once(client, alice_push, monkeyp
 
 def test_common_path_never_rereads(client, alice_push, monkeypatch):
     calls = []
-    real = upload_services.digest_file
+    real = upload_services._rehash
     monkeypatch.setattr(
-        upload_services, "digest_file", lambda *a, **k: calls.append(a) or real(*a, **k)
+        upload_services, "_rehash", lambda *a, **k: calls.append(a) or real(*a, **k)
     )
     data = b"layer" * 1000
     location = _start(client, alice_push)["Location"]
