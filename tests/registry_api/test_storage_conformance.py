@@ -1,0 +1,268 @@
+"""The cases every storage driver must pass, run unchanged on each implementation (as CNCF
+Distribution runs one suite on each of its storage drivers).
+
+`store` is the blob store of the parametrized backend: the filesystem, and django-storages' S3
+backend on a real SeaweedFS (skipped when the `weed` binary is missing). `staging` is each
+upload-staging driver, finalizing into that store.
+"""
+
+from __future__ import annotations
+
+import threading
+import urllib.request
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from registry_api import storage
+from registry_api.digests import digest_bytes
+from registry_api.errors import DigestInvalid, RangeInvalid
+from registry_api.models import BlobUpload
+from registry_api.services import uploads as upload_services
+from registry_api.services.uploads import Chunk
+
+pytestmark = pytest.mark.django_db
+
+DATA = bytes(range(256)) * 40  # 10 KiB, every byte value
+
+
+@pytest.fixture(params=["filesystem", "s3"])
+def store(request) -> storage.BlobStore:
+    if request.param == "s3":
+        request.getfixturevalue("s3_registry_storage")
+    return storage.blobs()
+
+
+@pytest.fixture(params=["filesystem"])
+def staging(request, store) -> storage.UploadStaging:
+    return storage.upload_staging()
+
+
+def _put(store, settings, data: bytes) -> str:
+    settings.UPLOAD_STAGING_DIR.mkdir(parents=True, exist_ok=True)
+    staged = settings.UPLOAD_STAGING_DIR / f"put-{uuid.uuid4().hex}"
+    staged.write_bytes(data)
+    digest = digest_bytes(data)
+    store.put_verified(digest, staged)
+    assert not staged.exists()  # consumed
+    return digest
+
+
+def _staged_session(staging, data: bytes = b"") -> str:
+    upload_id = str(uuid.uuid4())
+    staging.create(upload_id)
+    if data:
+        with staging.locked(upload_id) as staged:
+            assert staged.append(0, [data]) == len(data)
+    return upload_id
+
+
+def _missing(staging, upload_id) -> bool:
+    try:
+        with staging.locked(upload_id):
+            return False
+    except storage.StagingMissing:
+        return True
+
+
+def _read_back(staging, upload_id) -> bytes:
+    with staging.locked(upload_id) as staged:
+        return b"".join(staged.chunks())
+
+
+# Blob store -----------------------------------------------------------------------------------
+
+
+def test_put_exists_stat_open_range_delete(store, settings):
+    digest = digest_bytes(DATA)
+    assert not store.exists(digest)
+    assert _put(store, settings, DATA) == digest
+    assert store.exists(digest)
+    assert store.size(digest) == len(DATA)
+    with store.open(digest) as handle:
+        assert handle.read() == DATA
+    assert b"".join(store.chunks(digest)) == DATA
+    assert b"".join(store.range_chunks(digest, 0, 0)) == DATA[:1]
+    assert b"".join(store.range_chunks(digest, 1000, 4999)) == DATA[1000:5000]
+    assert b"".join(store.range_chunks(digest, len(DATA) - 3, len(DATA) - 1)) == DATA[-3:]
+    store.delete(digest)
+    assert not store.exists(digest)
+
+
+def test_a_missing_blob_fails_every_read_before_streaming(store, settings):
+    digest = digest_bytes(b"never stored")
+    with pytest.raises(FileNotFoundError):
+        store.size(digest)
+    with pytest.raises(FileNotFoundError):
+        store.open(digest)
+    with pytest.raises(FileNotFoundError):
+        store.chunks(digest)
+    with pytest.raises(FileNotFoundError):
+        store.range_chunks(digest, 0, 1)
+    store.delete(digest)  # deleting what is absent is not an error
+    assert not store.exists(digest)
+
+
+def test_storing_a_present_digest_keeps_one_copy(store, settings):
+    digest = _put(store, settings, DATA)
+    assert _put(store, settings, DATA) == digest
+    assert list(store.digests()) == [digest]
+    assert b"".join(store.chunks(digest)) == DATA
+
+
+def test_digests_iterates_every_stored_blob(store, settings):
+    assert list(store.digests()) == []
+    stored = {_put(store, settings, data) for data in (b"one", b"two", b"three")}
+    assert set(store.digests()) == stored
+    store.delete(digest_bytes(b"two"))
+    assert set(store.digests()) == stored - {digest_bytes(b"two")}
+
+
+def test_a_large_blob_round_trips(store, settings):
+    """12 MiB is past boto3's 8 MiB multipart threshold."""
+    data = bytes(range(256)) * (12 * 4096)
+    digest = _put(store, settings, data)
+    assert store.size(digest) == len(data)
+    assert digest_bytes(b"".join(store.chunks(digest))) == digest
+    assert b"".join(store.range_chunks(digest, len(data) - 10, len(data) - 1)) == data[-10:]
+
+
+def test_redirect_url_is_none_or_serves_the_blob(store, settings):
+    digest = _put(store, settings, DATA)
+    url = store.redirect_url(digest)
+    if url is None:
+        assert store.open_local(digest) is not None  # served from a local file instead
+        return
+    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback S3
+        assert response.read() == DATA
+
+
+def test_open_local_is_a_real_file_or_none(store, settings):
+    digest = _put(store, settings, DATA)
+    local = store.open_local(digest)
+    if local is None:
+        assert store.redirect_url(digest) is not None
+        return
+    with local:
+        assert local.fileno() >= 0
+        assert local.read() == DATA
+
+
+def test_a_failed_put_leaves_nothing_visible(store, settings):
+    digest = digest_bytes(DATA)
+    with pytest.raises(FileNotFoundError):
+        store.put_verified(digest, settings.UPLOAD_STAGING_DIR / "gone")
+    assert not store.exists(digest)
+    assert list(store.digests()) == []
+
+
+# Upload staging -------------------------------------------------------------------------------
+
+
+def test_staging_appends_at_offsets_and_reads_back(staging):
+    upload_id = _staged_session(staging)
+    with staging.locked(upload_id) as staged:
+        assert staged.append(0, [DATA[:100], DATA[100:300]]) == 300
+        assert staged.append(300, [DATA[300:]]) == len(DATA)
+        assert b"".join(staged.chunks()) == DATA
+    # An append at an earlier offset replaces what followed it (a client resuming).
+    with staging.locked(upload_id) as staged:
+        assert staged.append(10, [b"x" * 5]) == 15
+    assert _read_back(staging, upload_id) == DATA[:10] + b"x" * 5
+
+
+def test_a_broken_append_leaves_the_session_at_its_offset(store, staging):
+    upload_id = _staged_session(staging, b"kept")
+
+    def breaks():
+        yield b"half of a chunk"
+        raise ConnectionError("client went away")
+
+    with staging.locked(upload_id) as staged, pytest.raises(ConnectionError):
+        staged.append(4, breaks())
+    assert _read_back(staging, upload_id) == b"kept"
+    assert not store.exists(digest_bytes(b"kepthalf of a chunk"))
+
+
+def test_a_held_session_is_busy_for_everyone_else(staging):
+    upload_id = _staged_session(staging, b"abc")
+    outcome = []
+
+    def racing_retry():
+        try:
+            with staging.locked(upload_id):
+                outcome.append("locked")
+        except storage.StagingBusy:
+            outcome.append("busy")
+
+    with staging.locked(upload_id):
+        thread = threading.Thread(target=racing_retry)
+        thread.start()
+        thread.join(10)
+        with pytest.raises(storage.StagingBusy), staging.locked(upload_id):
+            pass
+    assert outcome == ["busy"]
+    with staging.locked(upload_id) as staged:  # released: the next request proceeds
+        assert b"".join(staged.chunks()) == b"abc"
+
+
+def test_abort_drops_the_staged_bytes(staging):
+    upload_id = _staged_session(staging, b"abandoned")
+    staging.abort(upload_id)
+    staging.abort(upload_id)  # idempotent
+    assert _missing(staging, upload_id)
+    assert _missing(staging, str(uuid.uuid4()))  # never created
+
+
+def test_finalize_moves_the_bytes_into_the_store(store, staging):
+    upload_id = _staged_session(staging, DATA)
+    digest = digest_bytes(DATA)
+    assert not store.exists(digest)  # staged bytes are not a blob
+    with staging.locked(upload_id) as staged:
+        staged.finalize(digest, store)
+    assert b"".join(store.chunks(digest)) == DATA
+    assert _missing(staging, upload_id)
+    # A second session with the same bytes ends on the one stored copy.
+    again = _staged_session(staging, DATA)
+    with staging.locked(again) as staged:
+        staged.finalize(digest, store)
+    assert list(store.digests()) == [digest]
+
+
+def test_purge_removes_only_old_stagings_nobody_keeps(staging):
+    kept = _staged_session(staging, b"live")
+    stray = _staged_session(staging, b"stray")
+    assert staging.purge(keep={kept, stray}, older_than=timezone.now() + timedelta(1)) == 0
+    assert staging.purge(keep={kept}, older_than=timezone.now() - timedelta(1)) == 0
+    assert staging.purge(keep={kept}, older_than=timezone.now() + timedelta(1)) == 1
+    assert _read_back(staging, kept) == b"live"
+    assert _missing(staging, stray)
+
+
+# The upload service on each driver --------------------------------------------------------------
+
+
+def test_upload_service_wrong_offset_and_racing_retry(store, staging, public_repo):
+    upload = upload_services.upload_start(repository=public_repo)
+    upload_services.upload_append(upload=upload, chunk=Chunk(chunks=[b"abc"], length=3))
+    with pytest.raises(RangeInvalid):
+        upload_services.upload_append(upload=upload, chunk=Chunk(chunks=[b"x"], start=0, end=0))
+    with staging.locked(upload.uuid), pytest.raises(RangeInvalid):
+        upload_services.upload_append(upload=upload, chunk=Chunk(chunks=[b"def"], start=3))
+    assert BlobUpload.objects.get(pk=upload.pk).offset == 3
+    blob = upload_services.upload_complete(
+        upload=upload, digest=digest_bytes(b"abcdef"), chunk=Chunk(chunks=[b"def"], start=3)
+    )
+    assert b"".join(store.chunks(blob.digest)) == b"abcdef"
+
+
+def test_unverified_content_never_becomes_a_blob(store, staging, public_repo):
+    upload = upload_services.upload_start(repository=public_repo)
+    upload_services.upload_append(upload=upload, chunk=Chunk(chunks=[b"tampered"]))
+    claimed = digest_bytes(b"original")
+    with pytest.raises(DigestInvalid):
+        upload_services.upload_complete(upload=upload, digest=claimed)
+    assert not store.exists(claimed) and not store.exists(digest_bytes(b"tampered"))
+    assert list(store.digests()) == []
