@@ -107,7 +107,8 @@ class Tag(models.Model):
 
 
 class BlobUpload(models.Model):
-    """An upload session. Its bytes are staged in UPLOAD_STAGING_DIR/<uuid>, shared by workers."""
+    """An upload session. Its bytes are in the upload staging (registry_api.storage), which every
+    web process reaches; its offset is here, so any process may take the next chunk."""
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     repository = models.ForeignKey(
@@ -117,9 +118,6 @@ class BlobUpload(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     offset = models.PositiveBigIntegerField(default=0)
-    # sha256 of bytes [0, hashed_offset) as computed by the process that wrote them; the final
-    # PUT reuses it only when it matches the staged length, otherwise it re-hashes once.
-    hashed_offset = models.PositiveBigIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
