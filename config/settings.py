@@ -176,6 +176,8 @@ STORAGES = {
 UPLOAD_STAGING_DIR = Path(env_str("UPLOAD_STAGING_DIR", str(DATA_DIR / "uploads")))
 # The largest blob an upload may grow to (413 SIZE_INVALID past it); 0 for no limit.
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10 * 1024**3)
+# Upload sessions idle this long are purged (with their staged bytes) by a periodic task.
+UPLOAD_PURGE_AFTER_SECONDS = env_int("UPLOAD_PURGE_AFTER_SECONDS", 24 * 3600)
 # On S3, answer blob GETs with a redirect to a presigned URL instead of proxying the bytes.
 REGISTRY_BLOB_REDIRECT = env_bool("REGISTRY_BLOB_REDIRECT", False)
 REGISTRY_MAX_MANIFEST_BYTES = 4 * 1024 * 1024
@@ -223,6 +225,10 @@ CELERY_BEAT_SCHEDULE = {
     "webhooks-sweep": {
         "task": "webhooks.tasks.sweep_deliveries",
         "schedule": float(env_int("WEBHOOK_SWEEP_SECONDS", 30)),
+    },
+    "uploads-purge": {
+        "task": "registry_api.tasks.purge_stale_uploads",
+        "schedule": float(min(3600, max(60, UPLOAD_PURGE_AFTER_SECONDS // 4))),
     },
 }
 

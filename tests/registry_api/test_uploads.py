@@ -5,9 +5,11 @@ from __future__ import annotations
 import io
 import tracemalloc
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 from registry_api.digests import digest_bytes
 from registry_api.models import Blob, BlobUpload, RepositoryBlob
@@ -451,3 +453,206 @@ def test_monolithic_post_with_malformed_digest_is_400(client, alice_push, digest
     assert response.status_code == 400
     assert _error_code(response) == "DIGEST_INVALID"
     assert not BlobUpload.objects.exists()
+
+
+# Storage bounds: size limit, full disk, stale sessions --------------------------------------------
+
+
+def _patch(client, location, data, headers, **extra):
+    return client.patch(location, data=data, content_type=OCTETS, **extra, **headers)
+
+
+def _chunked(data: bytes) -> dict:
+    """Test-client kwargs for a body sent with `Transfer-Encoding: chunked` and no length."""
+    return {
+        "CONTENT_LENGTH": "",
+        "HTTP_TRANSFER_ENCODING": "chunked",
+        "wsgi.input": io.BytesIO(data),
+    }
+
+
+def test_a_blob_past_upload_max_bytes_is_413_and_the_session_stays(client, alice_push, settings):
+    settings.UPLOAD_MAX_BYTES = 1000
+    location = _start(client, alice_push)["Location"]
+    assert _patch(client, location, b"a" * 600, alice_push).status_code == 202
+    refusals = [
+        _patch(client, location, b"b" * 600, alice_push),  # declared length: refused up front
+        _patch(client, location, b"", alice_push, **_chunked(b"b" * 600)),  # counted as it came
+        client.put(
+            f"{location}?digest={digest_bytes(b'a' * 1200)}",
+            data=b"b" * 600,
+            content_type=OCTETS,
+            **alice_push,
+        ),
+    ]
+    for refused in refusals:
+        assert refused.status_code == 413
+        assert _error_code(refused) == "SIZE_INVALID"
+        assert refused["Range"] == "0-599"
+    session_id = location.rsplit("/", 1)[1]
+    assert (settings.UPLOAD_STAGING_DIR / session_id).stat().st_size == 600
+    assert BlobUpload.objects.get(uuid=session_id).offset == 600
+    # Up to the limit is fine, and the session finishes as if nothing happened.
+    assert _patch(client, location, b"", alice_push, **_chunked(b"c" * 400)).status_code == 202
+    digest = digest_bytes(b"a" * 600 + b"c" * 400)
+    assert client.put(f"{location}?digest={digest}", **alice_push).status_code == 201
+    big = b"d" * 1001
+    monolithic = client.post(
+        f"/v2/alice/app/blobs/uploads/?digest={digest_bytes(big)}",
+        data=big,
+        content_type=OCTETS,
+        **alice_push,
+    )
+    assert monolithic.status_code == 413
+    assert BlobUpload.objects.count() == 0
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A real 1 MiB filesystem (tmpfs) and a function that grows it, as an operator would free
+    space. Mounting needs root: skipped otherwise."""
+    import os
+    import subprocess
+
+    mountpoint = tmp_path / "tiny"
+    mountpoint.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mountpoint)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs: {mounted.stderr.decode()[:200]}")
+
+    def grow(size: str) -> None:
+        subprocess.run(["mount", "-o", f"remount,size={size}", str(mountpoint)], check=True)
+
+    try:
+        yield mountpoint, grow
+    finally:
+        subprocess.run(["umount", str(mountpoint)], check=False)
+
+
+def _is_retriable_storage_error(response) -> bool:
+    return (
+        response.status_code == 507
+        and response["Content-Type"] == "application/json"
+        and _error_code(response) == "BLOB_UPLOAD_INVALID"
+        and int(response["Retry-After"]) > 0
+    )
+
+
+def test_a_full_staging_disk_is_507_and_the_session_resumes(
+    client, alice_push, settings, tiny_disk
+):
+    mountpoint, grow = tiny_disk
+    settings.UPLOAD_STAGING_DIR = mountpoint
+    first, second = b"a" * 600 * 1024, b"b" * 600 * 1024
+    location = _start(client, alice_push)["Location"]
+    session_id = location.rsplit("/", 1)[1]
+    assert _patch(client, location, first, alice_push).status_code == 202
+    for attempt in (
+        _patch(client, location, second, alice_push),
+        _patch(client, location, b"", alice_push, **_chunked(second)),
+    ):
+        assert _is_retriable_storage_error(attempt), attempt.content
+        assert attempt["Range"] == f"0-{len(first) - 1}"
+        assert attempt["Location"] == location
+    assert (mountpoint / session_id).stat().st_size == len(first)
+    assert client.get(location, **alice_push)["Range"] == f"0-{len(first) - 1}"
+    monolithic = client.post(
+        f"/v2/alice/app/blobs/uploads/?digest={digest_bytes(second)}",
+        data=second,
+        content_type=OCTETS,
+        **alice_push,
+    )
+    assert _is_retriable_storage_error(monolithic)
+    assert BlobUpload.objects.count() == 1  # the monolithic attempt left no session behind
+
+    grow("4m")
+    assert _patch(client, location, second, alice_push).status_code == 202
+    digest = digest_bytes(first + second)
+    assert client.put(f"{location}?digest={digest}", **alice_push).status_code == 201
+    assert _stored(client, "alice/app", digest, alice_push) == first + second
+
+
+def _registry_storage(settings, backend: str, **options) -> None:
+    from django.core.files.storage import storages
+
+    settings.STORAGES = {**settings.STORAGES, "registry": {"BACKEND": backend, "OPTIONS": options}}
+    storages._storages.pop("registry", None)
+
+
+def test_a_full_blob_disk_is_507_and_the_put_can_be_retried(
+    client, alice_push, settings, tiny_disk
+):
+    mountpoint, grow = tiny_disk
+    _registry_storage(
+        settings, "django.core.files.storage.FileSystemStorage", location=str(mountpoint)
+    )
+    data = b"z" * 1536 * 1024
+    digest = digest_bytes(data)
+    location = _start(client, alice_push)["Location"]
+    assert _patch(client, location, data, alice_push).status_code == 202
+    full = client.put(f"{location}?digest={digest}", **alice_push)
+    assert _is_retriable_storage_error(full), full.content
+    assert full["Range"] == f"0-{len(data) - 1}"
+    assert not Blob.objects.exists()
+    assert [p for p in mountpoint.rglob("*") if p.is_file()] == []  # no partial copy left
+    grow("4m")
+    assert client.put(f"{location}?digest={digest}", **alice_push).status_code == 201
+    assert _stored(client, "alice/app", digest, alice_push) == data
+
+
+def test_an_unreachable_object_store_is_507_and_the_put_can_be_retried(
+    client, alice_push, settings
+):
+    from botocore.config import Config
+
+    from tests.e2e.server import free_port
+
+    data = b"layer for a bucket that does not answer"
+    digest = digest_bytes(data)
+    location = _start(client, alice_push)["Location"]
+    assert _patch(client, location, data, alice_push).status_code == 202
+    _registry_storage(
+        settings,
+        "storages.backends.s3.S3Storage",
+        bucket_name="dockyard",
+        endpoint_url=f"http://127.0.0.1:{free_port()}",  # nothing listens there
+        access_key="key",
+        secret_key="secret",
+        region_name="us-east-1",
+        client_config=Config(retries={"max_attempts": 1}, connect_timeout=1),
+    )
+    refused = client.put(f"{location}?digest={digest}", **alice_push)
+    assert _is_retriable_storage_error(refused), refused.content
+    assert refused["Range"] == f"0-{len(data) - 1}"
+    _registry_storage(
+        settings,
+        "django.core.files.storage.FileSystemStorage",
+        location=str(settings.UPLOAD_STAGING_DIR.parent / "storage"),
+    )
+    assert client.put(f"{location}?digest={digest}", **alice_push).status_code == 201
+    assert _stored(client, "alice/app", digest, alice_push) == data
+
+
+def test_stale_upload_sessions_are_purged_on_a_schedule(client, alice_push, settings):
+    from registry_api.tasks import purge_stale_uploads
+
+    entry = settings.CELERY_BEAT_SCHEDULE["uploads-purge"]
+    assert entry["task"] == purge_stale_uploads.name
+    assert 0 < entry["schedule"] <= settings.UPLOAD_PURGE_AFTER_SECONDS
+    settings.UPLOAD_PURGE_AFTER_SECONDS = 3600
+    stale = _start(client, alice_push)["Location"]
+    fresh = _start(client, alice_push)["Location"]
+    stale_id = stale.rsplit("/", 1)[1]
+    BlobUpload.objects.filter(uuid=stale_id).update(
+        updated_at=timezone.now() - timedelta(seconds=3601)
+    )
+    assert purge_stale_uploads.delay().get() == 1
+    assert client.get(stale, **alice_push).status_code == 404
+    assert not (settings.UPLOAD_STAGING_DIR / stale_id).exists()
+    assert client.get(fresh, **alice_push).status_code == 204
