@@ -143,7 +143,6 @@ _DRIVERS = {
         "registry_api.storage.filesystem.FileSystemBlobStore"
     ),
     "storages.backends.s3.S3Storage": "registry_api.storage.s3.S3BlobStore",
-    "storages.backends.s3boto3.S3Boto3Storage": "registry_api.storage.s3.S3BlobStore",
 }
 _chosen: dict[str, tuple[object, object]] = {}
 _chosen_lock = threading.Lock()

@@ -14,6 +14,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.core.files.storage import storages
 from django.utils import timezone
 
 from registry_api import storage
@@ -85,6 +86,7 @@ def test_put_exists_stat_open_range_delete(store, settings):
         assert handle.read() == DATA
     assert b"".join(store.chunks(digest)) == DATA
     assert b"".join(store.range_chunks(digest, 0, 0)) == DATA[:1]
+    assert b"".join(store.range_chunks(digest, 15, 29)) == DATA[15:30]
     assert b"".join(store.range_chunks(digest, 1000, 4999)) == DATA[1000:5000]
     assert b"".join(store.range_chunks(digest, len(DATA) - 3, len(DATA) - 1)) == DATA[-3:]
     store.delete(digest)
@@ -110,6 +112,8 @@ def test_storing_a_present_digest_keeps_one_copy(store, settings):
     assert _put(store, settings, DATA) == digest
     assert list(store.digests()) == [digest]
     assert b"".join(store.chunks(digest)) == DATA
+    directories, files = storages["registry"].listdir(f"blobs/sha256/{digest[7:9]}")
+    assert files == [digest[7:]]
 
 
 def test_digests_iterates_every_stored_blob(store, settings):

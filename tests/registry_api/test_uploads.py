@@ -168,12 +168,11 @@ def test_malformed_content_range_is_416(client, alice_push, header):
 
 
 def test_a_session_busy_with_another_request_answers_416(client, alice_push):
-    import fcntl
+    from registry_api import storage
 
     location = _start(client, alice_push)["Location"]
-    staged = settings.UPLOAD_STAGING_DIR / location.rsplit("/", 1)[1]
-    with open(staged, "rb") as other_request:
-        fcntl.flock(other_request, fcntl.LOCK_EX)
+    # Another request (any process: the lock is the staging's, not this process's) holds it.
+    with storage.upload_staging().locked(location.rsplit("/", 1)[1]):
         busy = client.patch(location, data=b"abc", content_type=OCTETS, **alice_push)
         finishing = client.put(f"{location}?digest={digest_bytes(b'')}", **alice_push)
     assert busy.status_code == finishing.status_code == 416
