@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from hub.models import Namespace, Repository
-from webhooks.services import event_publish
+from webhooks.services.events import event_publish
 
 EDITABLE_FIELDS = ("description", "full_description", "is_private", "comments_enabled")
 
