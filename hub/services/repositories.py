@@ -62,7 +62,11 @@ def repository_update(*, repository: Repository, actor=None, **changes) -> Repos
 
 @transaction.atomic
 def repository_delete(*, repository: Repository, actor=None) -> None:
-    """Delete a repository and everything in it; blobs are left to garbage collection."""
+    """Delete a repository and everything in it; blobs are left to garbage collection.
+
+    The repository's own hooks outlive it (their repository is set to NULL, not cascaded) until
+    the repository_delete event published here has been delivered to them.
+    """
     event_publish(
         action="repository_delete",
         repository=repository,

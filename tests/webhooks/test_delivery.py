@@ -232,3 +232,50 @@ def test_renaming_does_not_recheck_an_unchanged_url(hook, settings):
 
     with pytest.raises(ValidationError):
         webhook_update(webhook=hook, url=hook.url + "x")
+
+
+def test_repository_delete_reaches_the_repositorys_own_hooks(
+    public_repo, alice, receiver, allow_loopback, capture
+):
+    from hub.services.repositories import repository_delete
+
+    hook = webhook_create(
+        repository=public_repo, actor=alice, name="ci", url=receiver.url, events=["repository"]
+    )
+    with capture(execute=True):
+        repository_delete(repository=public_repo, actor=alice)
+    [request] = receiver.wait_for(1)
+    assert request.headers["x-dockyard-event"] == "repository_delete"
+    assert standard_webhooks_verify(hook.secret, request.headers, request.body)
+    body = json.loads(request.body)
+    assert body["action"] == "repository_delete"
+    assert body["repository"]["repo_name"] == "alice/app"
+    assert Delivery.objects.get(webhook=hook).status == "delivered"
+    # Sent: the sweep deletes the hook of the deleted repository, with its log.
+    delivery_sweep()
+    assert not Webhook.objects.filter(pk=hook.pk).exists()
+    assert not Delivery.objects.filter(webhook_id=hook.pk).exists()
+
+
+def test_a_deleted_repositorys_hook_stays_while_deliveries_are_pending(
+    public_repo, alice, receiver, allow_loopback, capture
+):
+    from hub.services.repositories import repository_delete
+
+    hook = webhook_create(
+        repository=public_repo, actor=alice, name="ci", url=receiver.url, events=["repository"]
+    )
+    receiver.statuses = [503]
+    with capture(execute=True):
+        repository_delete(repository=public_repo, actor=alice)
+    delivery = Delivery.objects.get(webhook=hook)
+    assert delivery.status == "pending" and delivery.attempts == 1
+    delivery_sweep()
+    assert Webhook.objects.filter(pk=hook.pk).exists()
+    _make_due(delivery)
+    delivery_attempt(delivery_id=delivery.pk)
+    delivery.refresh_from_db()
+    assert delivery.status == "delivered"
+    assert [r.headers["x-dockyard-event"] for r in receiver.requests] == ["repository_delete"] * 2
+    delivery_sweep()
+    assert not Webhook.objects.filter(pk=hook.pk).exists()

@@ -102,3 +102,20 @@ def test_silent_receiver_ends_failed_then_redeliver_sends_again(
     [request] = receiver.wait_for(1)
     wait_status({"pk": again.pk}, "delivered")
     assert json.loads(request.body)["push_data"]["tag"] == "latest"
+
+
+def test_repository_delete_reaches_the_repositorys_own_hook(
+    worker, use_broker, public_repo, alice, receiver, allow_loopback
+):
+    from hub.services.repositories import repository_delete
+
+    use_broker(REDIS_URL)
+    hook = hook_create(public_repo, alice, receiver.url, events=["repository"])
+    repository_delete(repository=public_repo, actor=alice)
+    [request] = receiver.wait_for(1)
+    assert request.headers["x-dockyard-event"] == "repository_delete"
+    assert standard_webhooks_verify(hook.secret, request.headers, request.body)
+    body = json.loads(request.body)
+    assert body["action"] == "repository_delete"
+    assert body["repository"]["repo_name"] == "alice/app"
+    wait_status({"webhook_id": hook.pk}, "delivered")

@@ -1,5 +1,5 @@
 """Recovery: the periodic sweep (re-queue what the broker or a killed worker lost, fail lost
-last attempts, prune old rows) and redelivery of a delivery on request."""
+last attempts, prune old rows and a deleted repository's hooks) and redelivery on request."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from webhooks.models import Delivery, DeliveryAttempt, Event
+from webhooks.models import Delivery, DeliveryAttempt, Event, Webhook
 from webhooks.services.delivery import webhook_failure_count
 from webhooks.services.queue import delivery_enqueue, enqueue_after_commit
 
@@ -50,6 +50,11 @@ def _prune(*, now, batch: int = 1000) -> None:
     Delivery.objects.filter(pk__in=list(old.values_list("pk", flat=True)[:batch])).delete()
     orphans = Event.objects.filter(created_at__lt=cutoff, deliveries__isnull=True)
     Event.objects.filter(pk__in=list(orphans.values_list("pk", flat=True)[:batch])).delete()
+    # A deleted repository's hooks, once they have sent what was pending (with their log).
+    retired = Webhook.objects.filter(repository__isnull=True, organization__isnull=True).exclude(
+        deliveries__status=Delivery.Status.PENDING
+    )
+    Webhook.objects.filter(pk__in=list(retired.values_list("pk", flat=True)[:batch])).delete()
 
 
 def delivery_redeliver(*, delivery: Delivery) -> Delivery:
