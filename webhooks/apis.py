@@ -1,6 +1,6 @@
 """REST API for webhooks: a repository's hooks and an organization's (fired for all its repos).
 
-Thin views over webhooks.services and selectors. Only a repository's admins
+Thin views over webhooks.services.hooks and selectors. Only a repository's admins
 (hub.permissions.can_admin) manage its hooks, only an organization's owners manage the
 organization's. A repository the caller may not view answers 404 exactly like an absent one.
 """
@@ -23,7 +23,6 @@ from hub.apis.common import deny
 from hub.authentication import request_scopes
 from hub.pagination import PageNumberPagination
 from webhooks import selectors as webhook_selectors
-from webhooks import services
 from webhooks.serializers import (
     DeliverySerializer,
     WebhookCreateSerializer,
@@ -32,6 +31,8 @@ from webhooks.serializers import (
     WebhookUpdateSerializer,
     WebhookWithSecretSerializer,
 )
+from webhooks.services import hooks as hook_services
+from webhooks.services import sweep
 
 TAGS = ["webhooks"]
 PAGINATED_DELIVERIES = inline_serializer(
@@ -113,7 +114,7 @@ class WebhookListBase(WebhookApi):
         owner = self.owner()
         serializer = WebhookCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        hook = services.webhook_create(
+        hook = hook_services.webhook_create(
             actor=request.user,
             site_url=request.build_absolute_uri("/"),
             **owner,
@@ -137,7 +138,7 @@ class WebhookDetailBase(WebhookApi):
         hook = self.webhook()
         serializer = WebhookUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        hook = services.webhook_update(webhook=hook, **serializer.validated_data)
+        hook = hook_services.webhook_update(webhook=hook, **serializer.validated_data)
         output = (
             WebhookWithSecretSerializer
             if "secret" in serializer.validated_data
@@ -147,7 +148,7 @@ class WebhookDetailBase(WebhookApi):
 
     @extend_schema(tags=TAGS, responses={204: None, 404: NOT_FOUND})
     def delete(self, request, **kwargs):
-        services.webhook_delete(webhook=self.webhook())
+        hook_services.webhook_delete(webhook=self.webhook())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -173,7 +174,7 @@ class WebhookRedeliverBase(WebhookApi):
         )
         if delivery is None:
             raise exceptions.NotFound("Delivery not found.")
-        again = services.delivery_redeliver(delivery=delivery)
+        again = sweep.delivery_redeliver(delivery=delivery)
         again = webhook_selectors.delivery_get(webhook=again.webhook, delivery_id=again.pk)
         return Response(DeliverySerializer(again).data, status=status.HTTP_202_ACCEPTED)
 
@@ -187,7 +188,7 @@ class WebhookTestBase(WebhookApi):
     )
     def post(self, request, **kwargs):
         hook = self.webhook()
-        delivery = services.webhook_test(webhook=hook, actor=request.user)
+        delivery = hook_services.webhook_test(webhook=hook, actor=request.user)
         delivery = webhook_selectors.delivery_get(webhook=hook, delivery_id=delivery.pk)
         return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 

@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from webhooks.models import Webhook
-from webhooks.services import EVENT_CHOICES
+from webhooks.services.events import EVENT_CHOICES
 
 
 class WebhookForm(forms.Form):

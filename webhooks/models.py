@@ -19,9 +19,11 @@ class Webhook(models.Model):
         CLOUDEVENTS = "cloudevents", "CloudEvents 1.0"
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    # Exactly one of these: a repository's hook, or an organization's hook for all its repos.
+    # One of these: a repository's hook, or an organization's hook for all its repos. A deleted
+    # repository's hooks lose their repository but stay until their pending deliveries (its
+    # repository_delete event among them) are done; the sweep then deletes them.
     repository = models.ForeignKey(
-        "hub.Repository", null=True, blank=True, on_delete=models.CASCADE, related_name="webhooks"
+        "hub.Repository", null=True, blank=True, on_delete=models.SET_NULL, related_name="webhooks"
     )
     organization = models.ForeignKey(
         "hub.Organization", null=True, blank=True, on_delete=models.CASCADE, related_name="webhooks"
@@ -46,11 +48,8 @@ class Webhook(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=(
-                    Q(repository__isnull=False, organization__isnull=True)
-                    | Q(repository__isnull=True, organization__isnull=False)
-                ),
-                name="webhook_has_exactly_one_target",
+                condition=Q(repository__isnull=True) | Q(organization__isnull=True),
+                name="webhook_has_at_most_one_target",
             ),
         ]
 

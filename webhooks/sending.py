@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import requests
 from django.conf import settings
 
-from webhooks.url_safety import BlockedAddress, GuardedAdapter
+from webhooks.url_safety import BlockedAddress, GuardedAdapter, private_targets_allowed
 
 RESPONSE_EXCERPT_BYTES = 2048
 USER_AGENT = "Dockyard-Webhooks/1.0"
@@ -31,7 +31,7 @@ class SendResult:
 def _session() -> requests.Session:
     session = requests.Session()
     session.trust_env = False  # no proxies or netrc from the worker's environment
-    adapter = GuardedAdapter(max_retries=0)
+    adapter = GuardedAdapter(max_retries=0, allow_private=private_targets_allowed)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session

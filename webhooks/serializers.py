@@ -5,7 +5,8 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from webhooks.models import Delivery, DeliveryAttempt, Webhook
-from webhooks.services import EVENT_CHOICES
+from webhooks.services.delivery import message_id
+from webhooks.services.events import EVENT_CHOICES
 
 
 class WebhookOutputSerializer(serializers.ModelSerializer):
@@ -119,6 +120,4 @@ class DeliverySerializer(serializers.ModelSerializer):
     attempt_log = DeliveryAttemptSerializer(many=True)
 
     def get_webhook_id(self, delivery) -> str:
-        from webhooks.services import message_id
-
         return message_id(delivery)

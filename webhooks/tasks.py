@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from webhooks import services
+from webhooks.services.delivery import delivery_attempt
+from webhooks.services.queue import DELIVER_TASK
+from webhooks.services.sweep import delivery_sweep
 
 
-@shared_task
+@shared_task(name=DELIVER_TASK)
 def deliver_webhook(delivery_id: int) -> None:
     """Make the next attempt of one delivery; a duplicate or early task does nothing."""
-    services.delivery_attempt(delivery_id=delivery_id)
+    delivery_attempt(delivery_id=delivery_id)
 
 
 @shared_task
 def sweep_deliveries() -> int:
     """Re-queue deliveries left behind (broker down, worker killed)."""
-    return services.delivery_sweep()
+    return delivery_sweep()

@@ -21,8 +21,9 @@ from hub import permissions, selectors
 from hub.forms import validation_errors_to_form
 from hub.models import Star
 from webhooks import selectors as webhook_selectors
-from webhooks import services
 from webhooks.forms import WebhookForm
+from webhooks.services import hooks as hook_services
+from webhooks.services import sweep
 
 RECENT_DELIVERIES = 20
 SECRET_SESSION_KEY = "webhook_secret_once"  # noqa: S105 - a session key name
@@ -99,7 +100,7 @@ def webhook_list(request, **kwargs):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            hook = services.webhook_create(
+            hook = hook_services.webhook_create(
                 actor=request.user,
                 name=data["name"],
                 url=data["url"],
@@ -136,7 +137,7 @@ def webhook_detail(request, **kwargs):
         data = form.cleaned_data
         secret = "" if data.get("regenerate_secret") else (data["secret"] or None)
         try:
-            services.webhook_update(
+            hook_services.webhook_update(
                 webhook=hook,
                 secret=secret,
                 name=data["name"],
@@ -177,7 +178,7 @@ def webhook_detail(request, **kwargs):
 @require_POST
 def webhook_delete(request, **kwargs):
     owner = _owner(request, kwargs)
-    services.webhook_delete(webhook=_webhook(owner, kwargs["webhook_id"]))
+    hook_services.webhook_delete(webhook=_webhook(owner, kwargs["webhook_id"]))
     messages.success(request, _("Webhook deleted."))
     return redirect(owner.list_url())
 
@@ -187,7 +188,7 @@ def webhook_delete(request, **kwargs):
 def webhook_test(request, **kwargs):
     owner = _owner(request, kwargs)
     hook = _webhook(owner, kwargs["webhook_id"])
-    services.webhook_test(webhook=hook, actor=request.user)
+    hook_services.webhook_test(webhook=hook, actor=request.user)
     messages.success(request, _("Test event queued."))
     return redirect(owner.hook_url(hook))
 
@@ -200,6 +201,6 @@ def delivery_redeliver(request, **kwargs):
     delivery = webhook_selectors.delivery_get(webhook=hook, delivery_id=kwargs["delivery_id"])
     if delivery is None:
         raise Http404("No such delivery.")
-    services.delivery_redeliver(delivery=delivery)
+    sweep.delivery_redeliver(delivery=delivery)
     messages.success(request, _("Delivery queued again."))
     return redirect(owner.hook_url(hook))

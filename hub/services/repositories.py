@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from hub.models import Namespace, Repository
-from webhooks.services import event_publish
+from webhooks.services.events import event_publish
 
 EDITABLE_FIELDS = ("description", "full_description", "is_private", "comments_enabled")
 
@@ -62,7 +62,11 @@ def repository_update(*, repository: Repository, actor=None, **changes) -> Repos
 
 @transaction.atomic
 def repository_delete(*, repository: Repository, actor=None) -> None:
-    """Delete a repository and everything in it; blobs are left to garbage collection."""
+    """Delete a repository and everything in it; blobs are left to garbage collection.
+
+    The repository's own hooks outlive it (their repository is set to NULL, not cascaded) until
+    the repository_delete event published here has been delivered to them.
+    """
     event_publish(
         action="repository_delete",
         repository=repository,

@@ -35,7 +35,7 @@ from registry_api.manifests import (
 from registry_api.models import Blob, Manifest, RepositoryBlob, Tag
 from registry_api.pulls import pull_record
 from registry_api.services.tags import repository_touch, tag_point
-from webhooks.services import event_publish
+from webhooks.services.events import event_publish
 
 
 class ManifestTooLarge(ManifestInvalid):

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from hub.models import Repository
 from registry_api.models import Manifest, Tag
-from webhooks.services import event_publish
+from webhooks.services.events import event_publish
 
 
 def _actor_or_none(actor):

@@ -11,8 +11,9 @@ from pathlib import Path
 
 from django.db import transaction
 
-from webhooks import services
 from webhooks.models import Delivery
+from webhooks.services.events import event_publish
+from webhooks.services.hooks import webhook_create
 
 ROOT = Path(__file__).resolve().parents[2]
 # Our database number on the machine's shared Redis.
@@ -134,12 +135,12 @@ class RedisServer:
 
 
 def hook_create(repo, actor, url, **kwargs):
-    return services.webhook_create(repository=repo, actor=actor, name="ci", url=url, **kwargs)
+    return webhook_create(repository=repo, actor=actor, name="ci", url=url, **kwargs)
 
 
 def push(repo, actor, tag="latest"):
     with transaction.atomic():
-        return services.event_publish(
+        return event_publish(
             action="push",
             repository=repo,
             actor=actor,

@@ -9,8 +9,9 @@ from rest_framework.test import APIClient
 from hub.credentials import token_hash, token_secret_new
 from hub.models import AccessToken
 from tests.conftest import basic_auth
-from webhooks import services
 from webhooks.models import Delivery, Webhook
+from webhooks.services.events import event_publish
+from webhooks.services.hooks import MAX_WEBHOOKS_PER_OWNER, webhook_create
 
 
 def _url(name, repo, **kwargs):
@@ -30,14 +31,12 @@ def _client(user=None, token=None):
 
 @pytest.fixture
 def hook(public_repo, alice, allow_loopback, receiver):
-    return services.webhook_create(repository=public_repo, actor=alice, name="ci", url=receiver.url)
+    return webhook_create(repository=public_repo, actor=alice, name="ci", url=receiver.url)
 
 
 @pytest.fixture
 def private_hook(private_repo, alice, allow_loopback, receiver):
-    return services.webhook_create(
-        repository=private_repo, actor=alice, name="ci", url=receiver.url
-    )
+    return webhook_create(repository=private_repo, actor=alice, name="ci", url=receiver.url)
 
 
 @pytest.mark.parametrize(
@@ -161,9 +160,7 @@ def test_other_repositorys_hook_is_not_found(alice, hook, private_repo):
 def test_deliveries_redeliver_and_test(alice, hook, receiver, django_capture_on_commit_callbacks):
     client = _client(alice)
     with django_capture_on_commit_callbacks(execute=True):
-        services.event_publish(
-            action="push", repository=hook.repository, actor=alice, data={"tag": "v1"}
-        )
+        event_publish(action="push", repository=hook.repository, actor=alice, data={"tag": "v1"})
     listing = client.get(_url("webhook-deliveries", hook.repository, webhook_id=hook.pk)).json()
     assert listing["count"] == 1
     [delivery] = listing["results"]
@@ -246,7 +243,7 @@ def test_organization_hook_fires_for_its_repositories(
     ).json()
     repo = RepositoryFactory(namespace=acme.namespace, name="tool", is_private=True)
     with django_capture_on_commit_callbacks(execute=True):
-        services.event_publish(action="push", repository=repo, actor=alice, data={"tag": "1"})
+        event_publish(action="push", repository=repo, actor=alice, data={"tag": "1"})
     [request] = receiver.wait_for(1)
     assert request.headers["webhook-id"].startswith("msg_")
     deliveries = client.get(_org_url("org-webhook-deliveries", webhook_id=created["id"])).json()
@@ -271,7 +268,7 @@ def test_huge_ids_are_not_found(alice, hook):
 
 
 def test_hooks_per_repository_are_capped(alice, public_repo, allow_loopback, receiver):
-    for number in range(services.MAX_WEBHOOKS_PER_OWNER):
+    for number in range(MAX_WEBHOOKS_PER_OWNER):
         Webhook.objects.create(repository=public_repo, name=f"h{number}", url=receiver.url)
     response = _client(alice).post(
         _url("webhook-list", public_repo), {"name": "one more", "url": receiver.url}, format="json"

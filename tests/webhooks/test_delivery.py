@@ -10,8 +10,11 @@ import pytest
 from django.utils import timezone
 
 from tests.webhooks.conftest import celery_producer_reset, standard_webhooks_verify
-from webhooks import services
 from webhooks.models import Delivery, Webhook
+from webhooks.services.delivery import delivery_attempt, message_id
+from webhooks.services.events import event_publish
+from webhooks.services.hooks import webhook_create, webhook_test, webhook_update
+from webhooks.services.sweep import RETENTION_DAYS, delivery_redeliver, delivery_sweep
 
 PUSH = {"tag": "v1", "digest": "sha256:" + "b" * 64, "media_type": "application/json"}
 
@@ -23,14 +26,14 @@ def capture(django_capture_on_commit_callbacks):
 
 @pytest.fixture
 def hook(public_repo, alice, receiver, allow_loopback):
-    return services.webhook_create(
+    return webhook_create(
         repository=public_repo, actor=alice, name="ci", url=receiver.url, events=["push"]
     )
 
 
 def _publish(repo, actor, capture, action="push", data=PUSH):
     with capture(execute=True):
-        return services.event_publish(action=action, repository=repo, actor=actor, data=data)
+        return event_publish(action=action, repository=repo, actor=actor, data=data)
 
 
 def _make_due(delivery):
@@ -46,7 +49,7 @@ def test_push_is_delivered_signed(hook, public_repo, alice, receiver, capture):
     assert json.loads(request.body)["push_data"]["tag"] == "v1"
     delivery = Delivery.objects.get(webhook=hook)
     assert delivery.status == "delivered" and delivery.attempts == 1
-    assert request.headers["webhook-id"] == services.message_id(delivery)
+    assert request.headers["webhook-id"] == message_id(delivery)
     attempt = delivery.attempt_log.get()
     assert attempt.status_code == 200 and attempt.response_excerpt == "ok" and not attempt.error
 
@@ -82,10 +85,10 @@ def test_failures_are_retried_with_the_same_webhook_id(hook, public_repo, alice,
     assert delivery.status == "pending" and delivery.attempts == 1
     assert delivery.next_attempt_at > timezone.now() + timedelta(seconds=9)
     # Not due yet: a duplicate task (the sweep, a redelivered message) does nothing.
-    assert services.delivery_attempt(delivery_id=delivery.pk) is None
+    assert delivery_attempt(delivery_id=delivery.pk) is None
     for _ in range(2):
         _make_due(delivery)
-        services.delivery_attempt(delivery_id=delivery.pk)
+        delivery_attempt(delivery_id=delivery.pk)
     delivery.refresh_from_db()
     assert delivery.status == "delivered" and delivery.attempts == 3
     assert [a.status_code for a in delivery.attempt_log.all()] == [500, 500, 200]
@@ -109,10 +112,10 @@ def test_gives_up_after_max_attempts_and_disables_after_consecutive_failures(
     receiver.statuses = [503] * 10
     for _ in range(2):
         _publish(public_repo, alice, capture)
-    third = services.event_publish(action="push", repository=public_repo, actor=alice, data=PUSH)
+    third = event_publish(action="push", repository=public_repo, actor=alice, data=PUSH)
     for delivery in Delivery.objects.filter(webhook=hook).exclude(event=third):
         _make_due(delivery)
-        services.delivery_attempt(delivery_id=delivery.pk)
+        delivery_attempt(delivery_id=delivery.pk)
     statuses = set(Delivery.objects.filter(webhook=hook).values_list("status", flat=True))
     assert statuses == {"failed"}  # the pending third one is failed with the hook
     hook.refresh_from_db()
@@ -120,7 +123,7 @@ def test_gives_up_after_max_attempts_and_disables_after_consecutive_failures(
     assert "2 deliveries in a row failed" in hook.disabled_reason
     assert "HTTP 503" in hook.disabled_reason
     # Re-enabling clears the count and the reason.
-    services.webhook_update(webhook=hook, is_active=True)
+    webhook_update(webhook=hook, is_active=True)
     hook.refresh_from_db()
     assert hook.is_active and hook.consecutive_failures == 0 and hook.disabled_reason == ""
 
@@ -135,13 +138,13 @@ def test_success_resets_the_failure_count(hook, public_repo, alice, capture):
 def test_sweep_requeues_overdue_deliveries(hook, public_repo, alice, receiver, settings):
     settings.WEBHOOK_SWEEP_SECONDS = 5
     # Published without running on_commit: as if the broker had been down.
-    services.event_publish(action="push", repository=public_repo, actor=alice, data=PUSH)
-    assert services.delivery_sweep() == 0  # not overdue yet
+    event_publish(action="push", repository=public_repo, actor=alice, data=PUSH)
+    assert delivery_sweep() == 0  # not overdue yet
     delivery = Delivery.objects.get(webhook=hook)
     Delivery.objects.filter(pk=delivery.pk).update(
         next_attempt_at=timezone.now() - timedelta(seconds=10)
     )
-    assert services.delivery_sweep() == 1
+    assert delivery_sweep() == 1
     receiver.wait_for(1)
     delivery.refresh_from_db()
     assert delivery.status == "delivered"
@@ -149,11 +152,11 @@ def test_sweep_requeues_overdue_deliveries(hook, public_repo, alice, receiver, s
 
 def test_sweep_fails_deliveries_whose_last_attempt_was_lost(hook, public_repo, alice, settings):
     settings.WEBHOOK_MAX_ATTEMPTS = 3
-    services.event_publish(action="push", repository=public_repo, actor=alice, data=PUSH)
+    event_publish(action="push", repository=public_repo, actor=alice, data=PUSH)
     Delivery.objects.filter(webhook=hook).update(
         attempts=3, next_attempt_at=timezone.now() - timedelta(minutes=5)
     )
-    services.delivery_sweep()
+    delivery_sweep()
     assert Delivery.objects.get(webhook=hook).status == "failed"
 
 
@@ -161,9 +164,9 @@ def test_redeliver_and_test_send_again(hook, public_repo, alice, receiver, captu
     _publish(public_repo, alice, capture)
     first = Delivery.objects.get(webhook=hook)
     with capture(execute=True):
-        again = services.delivery_redeliver(delivery=first)
+        again = delivery_redeliver(delivery=first)
     with capture(execute=True):
-        test = services.webhook_test(webhook=hook, actor=alice)
+        test = webhook_test(webhook=hook, actor=alice)
     requests = receiver.wait_for(3)
     again.refresh_from_db()
     test.refresh_from_db()
@@ -192,12 +195,12 @@ def test_broker_errors_do_not_break_the_publishing_transaction(
 def test_sweep_prunes_old_finished_deliveries_and_orphan_events(hook, public_repo, alice):
     from webhooks.models import Event
 
-    old = timezone.now() - timedelta(days=services.RETENTION_DAYS + 1)
-    services.event_publish(action="push", repository=public_repo, actor=alice, data=PUSH)
+    old = timezone.now() - timedelta(days=RETENTION_DAYS + 1)
+    event_publish(action="push", repository=public_repo, actor=alice, data=PUSH)
     Delivery.objects.update(status="delivered", created_at=old)
     Event.objects.update(created_at=old)
-    services.event_publish(action="push", repository=public_repo, actor=alice, data=PUSH)
-    services.delivery_sweep()
+    event_publish(action="push", repository=public_repo, actor=alice, data=PUSH)
+    delivery_sweep()
     assert Delivery.objects.count() == 1 and Event.objects.count() == 1
 
 
@@ -224,8 +227,55 @@ def test_nul_bytes_in_the_answer_are_logged_safely(hook, public_repo, alice, rec
 
 def test_renaming_does_not_recheck_an_unchanged_url(hook, settings):
     settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False  # the hook's loopback URL would be refused now
-    services.webhook_update(webhook=hook, name="renamed")
+    webhook_update(webhook=hook, name="renamed")
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError):
-        services.webhook_update(webhook=hook, url=hook.url + "x")
+        webhook_update(webhook=hook, url=hook.url + "x")
+
+
+def test_repository_delete_reaches_the_repositorys_own_hooks(
+    public_repo, alice, receiver, allow_loopback, capture
+):
+    from hub.services.repositories import repository_delete
+
+    hook = webhook_create(
+        repository=public_repo, actor=alice, name="ci", url=receiver.url, events=["repository"]
+    )
+    with capture(execute=True):
+        repository_delete(repository=public_repo, actor=alice)
+    [request] = receiver.wait_for(1)
+    assert request.headers["x-dockyard-event"] == "repository_delete"
+    assert standard_webhooks_verify(hook.secret, request.headers, request.body)
+    body = json.loads(request.body)
+    assert body["action"] == "repository_delete"
+    assert body["repository"]["repo_name"] == "alice/app"
+    assert Delivery.objects.get(webhook=hook).status == "delivered"
+    # Sent: the sweep deletes the hook of the deleted repository, with its log.
+    delivery_sweep()
+    assert not Webhook.objects.filter(pk=hook.pk).exists()
+    assert not Delivery.objects.filter(webhook_id=hook.pk).exists()
+
+
+def test_a_deleted_repositorys_hook_stays_while_deliveries_are_pending(
+    public_repo, alice, receiver, allow_loopback, capture
+):
+    from hub.services.repositories import repository_delete
+
+    hook = webhook_create(
+        repository=public_repo, actor=alice, name="ci", url=receiver.url, events=["repository"]
+    )
+    receiver.statuses = [503]
+    with capture(execute=True):
+        repository_delete(repository=public_repo, actor=alice)
+    delivery = Delivery.objects.get(webhook=hook)
+    assert delivery.status == "pending" and delivery.attempts == 1
+    delivery_sweep()
+    assert Webhook.objects.filter(pk=hook.pk).exists()
+    _make_due(delivery)
+    delivery_attempt(delivery_id=delivery.pk)
+    delivery.refresh_from_db()
+    assert delivery.status == "delivered"
+    assert [r.headers["x-dockyard-event"] for r in receiver.requests] == ["repository_delete"] * 2
+    delivery_sweep()
+    assert not Webhook.objects.filter(pk=hook.pk).exists()

@@ -11,19 +11,15 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from hub.credentials import token_hash, token_secret_new
 from hub.models import AccessToken
-from webhooks import services
+from webhooks.services.hooks import webhook_create
 
 CHECKS = (not_a_server_error, response_schema_conformance)
 
 
 @pytest.fixture
 def world(alice, public_repo, acme, allow_loopback):
-    hook = services.webhook_create(
-        repository=public_repo, actor=alice, name="ci", url="http://127.0.0.1:9/"
-    )
-    org_hook = services.webhook_create(
-        organization=acme, actor=alice, name="org", url="http://127.0.0.1:9/"
-    )
+    hook = webhook_create(repository=public_repo, actor=alice, name="ci", url="http://127.0.0.1:9/")
+    org_hook = webhook_create(organization=acme, actor=alice, name="org", url="http://127.0.0.1:9/")
     secret = token_secret_new()
     AccessToken.objects.create(
         user=alice,

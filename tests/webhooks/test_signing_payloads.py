@@ -10,8 +10,10 @@ import pytest
 from tests.conftest import PASSWORD  # noqa: F401 - shared cast
 from tests.factories import CommentFactory, StarFactory
 from tests.webhooks.conftest import standard_webhooks_verify
-from webhooks import payloads, services, signing
+from webhooks import payloads, signing
 from webhooks.models import Delivery, Event, Webhook
+from webhooks.services.delivery import MAX_BACKOFF_SECONDS, retry_delay
+from webhooks.services.events import event_publish
 
 
 def test_generated_secret_has_the_whsec_form():
@@ -63,7 +65,7 @@ def push_delivery(public_repo, alice, bob):
         secret=signing.secret_generate(),
         site_url="https://hub.example.com/",
     )
-    event = services.event_publish(
+    event = event_publish(
         action="push",
         repository=public_repo,
         actor=alice,
@@ -121,9 +123,7 @@ def test_cloudevents_payload_shape(push_delivery):
 
 
 def test_payload_survives_the_repository(public_repo, alice):
-    event = services.event_publish(
-        action="repository_delete", repository=public_repo, actor=alice, data={}
-    )
+    event = event_publish(action="repository_delete", repository=public_repo, actor=alice, data={})
     public_repo.delete()
     hook = Webhook(name="x", url="https://x.example", secret=signing.secret_generate())
     payload = payloads.dockerhub_payload(
@@ -137,10 +137,10 @@ def test_backoff_doubles_from_the_configured_first_delay_with_jitter(settings):
     settings.WEBHOOK_RETRY_BACKOFF_SECONDS = 10
     for attempt in range(1, 9):
         base = 10 * 2 ** (attempt - 1)
-        delays = [services.retry_delay(attempt) for _ in range(50)]
+        delays = [retry_delay(attempt) for _ in range(50)]
         assert all(base <= delay <= base * 1.25 for delay in delays)
         assert len(set(delays)) > 1  # jittered
-    assert services.retry_delay(30) <= services.MAX_BACKOFF_SECONDS * 1.25
+    assert retry_delay(30) <= MAX_BACKOFF_SECONDS * 1.25
 
 
 def test_default_settings_retry_at_least_eight_times():

@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 
 from tests.conftest import PASSWORD
-from webhooks import services
 from webhooks.models import Delivery, Webhook
+from webhooks.services.hooks import MAX_WEBHOOKS_PER_OWNER, webhook_create
 
 
 def _list(repo):
@@ -22,7 +22,7 @@ def _hook_url(hook, view="detail", **extra):
 
 @pytest.fixture
 def hook(public_repo, alice, allow_loopback, receiver):
-    return services.webhook_create(repository=public_repo, actor=alice, name="ci", url=receiver.url)
+    return webhook_create(repository=public_repo, actor=alice, name="ci", url=receiver.url)
 
 
 def _login(client, user):
@@ -135,7 +135,7 @@ def test_test_button_and_redeliver_and_delete(
 
 
 def test_non_admin_cannot_post(client, bob, private_repo, alice, allow_loopback, receiver):
-    hook = services.webhook_create(repository=private_repo, actor=alice, name="x", url=receiver.url)
+    hook = webhook_create(repository=private_repo, actor=alice, name="x", url=receiver.url)
     _login(client, bob)
     assert client.post(_hook_url(hook, "delete")).status_code == 403
     assert client.post(_hook_url(hook, "test")).status_code == 403
@@ -170,7 +170,7 @@ def test_organization_webhooks_page(client, alice, dave, acme, allow_loopback, r
 
 
 def test_the_cap_shows_as_a_form_error(client, alice, public_repo, allow_loopback, receiver):
-    for number in range(services.MAX_WEBHOOKS_PER_OWNER):
+    for number in range(MAX_WEBHOOKS_PER_OWNER):
         Webhook.objects.create(repository=public_repo, name=f"h{number}", url=receiver.url)
     _login(client, alice)
     response = client.post(

@@ -20,7 +20,8 @@ from django.db import transaction
 from tests.webhooks.conftest import standard_webhooks_verify
 from tests.webhooks.processes import REDIS_URL, Worker, hook_create, push, redis_up, wait_status
 from tests.webhooks.receiver import Receiver
-from webhooks import services
+from webhooks.services.hooks import webhook_update
+from webhooks.services.sweep import delivery_redeliver
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -95,9 +96,26 @@ def test_silent_receiver_ends_failed_then_redeliver_sends_again(
         assert len(errors) == 3 and all("timed out" in e for e in errors), errors
     finally:
         silent.close()
-    services.webhook_update(webhook=hook, url=receiver.url)
+    webhook_update(webhook=hook, url=receiver.url)
     with transaction.atomic():
-        again = services.delivery_redeliver(delivery=delivery)
+        again = delivery_redeliver(delivery=delivery)
     [request] = receiver.wait_for(1)
     wait_status({"pk": again.pk}, "delivered")
     assert json.loads(request.body)["push_data"]["tag"] == "latest"
+
+
+def test_repository_delete_reaches_the_repositorys_own_hook(
+    worker, use_broker, public_repo, alice, receiver, allow_loopback
+):
+    from hub.services.repositories import repository_delete
+
+    use_broker(REDIS_URL)
+    hook = hook_create(public_repo, alice, receiver.url, events=["repository"])
+    repository_delete(repository=public_repo, actor=alice)
+    [request] = receiver.wait_for(1)
+    assert request.headers["x-dockyard-event"] == "repository_delete"
+    assert standard_webhooks_verify(hook.secret, request.headers, request.body)
+    body = json.loads(request.body)
+    assert body["action"] == "repository_delete"
+    assert body["repository"]["repo_name"] == "alice/app"
+    wait_status({"webhook_id": hook.pk}, "delivered")

@@ -1,0 +1,61 @@
+"""The outbox: event_publish is the one door through which events are reported.
+
+event_publish writes the Event and one pending Delivery per matching hook in the caller's
+transaction, and queues the deliveries after commit; the event exists iff the change does.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from webhooks import payloads
+from webhooks.models import Delivery, Event, Webhook
+from webhooks.services.queue import enqueue_after_commit
+
+# Event kinds a hook subscribes to, and the published actions each covers.
+EVENT_KINDS = {
+    "push": "push",
+    "delete": "delete",
+    "tag_delete": "delete",
+    "manifest_delete": "delete",
+    "repository": "repository",
+    "repository_create": "repository",
+    "repository_delete": "repository",
+}
+EVENT_CHOICES = [
+    ("push", _("Push: a tag now points at a manifest")),
+    ("delete", _("Delete: a tag or manifest was deleted")),
+    ("repository", _("Repository created or deleted")),
+]
+
+
+def _matching_webhooks(*, repository, action: str):
+    kind = EVENT_KINDS.get(action, action)
+    hooks = Webhook.objects.filter(is_active=True)
+    hooks = hooks.filter(repository=repository) | hooks.filter(
+        organization__isnull=False, organization_id=repository.namespace.organization_id
+    )
+    return [hook for hook in hooks if kind in (hook.events or [])]
+
+
+def event_publish(*, action: str, repository, actor=None, data: dict) -> Event:
+    """Record an event and a Delivery per matching hook; deliveries are queued after commit.
+
+    Call inside the transaction that made the change, so the event exists iff the change does.
+    """
+    event = Event.objects.create(
+        action=action,
+        repository=repository,
+        data={
+            **data,
+            "actor": getattr(actor, "username", "") or "",
+            "repository_info": payloads.repository_snapshot(repository),
+        },
+    )
+    deliveries = [
+        Delivery.objects.create(webhook=hook, event=event)
+        for hook in _matching_webhooks(repository=repository, action=action)
+    ]
+    if deliveries:
+        enqueue_after_commit([delivery.pk for delivery in deliveries])
+    return event
