@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from hub.names import TAG_RE
+from hub.services.repositories import repository_touch
 from registry_api.digests import digest_parse
 from registry_api.errors import (
     DigestInvalid,
@@ -34,7 +35,7 @@ from registry_api.manifests import (
 )
 from registry_api.models import Blob, Manifest, RepositoryBlob, Tag
 from registry_api.pulls import pull_record
-from registry_api.services.tags import repository_touch, tag_point
+from registry_api.services.tags import tag_point
 from webhooks.services import event_publish
 
 
