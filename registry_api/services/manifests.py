@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 
 from hub.names import TAG_RE
 from hub.services.repositories import repository_touch
-from registry_api.digests import digest_parse
+from registry_api.digests import digest_bytes, digest_parse
 from registry_api.errors import (
     DigestInvalid,
     ManifestBlobUnknown,
@@ -29,7 +29,6 @@ from registry_api.manifests import (
     MAX_SIZE,
     InvalidManifest,
     ParsedManifest,
-    digest_compute,
     is_digest,
     manifest_parse,
 )
@@ -68,7 +67,7 @@ def manifest_validate(*, reference: str, body: bytes, content_type: str | None) 
     if is_digest(reference):
         expected = digest_parse(reference)
         tag = ""
-        digest = digest_compute(body, expected.algorithm)
+        digest = digest_bytes(body, expected.algorithm)
         if digest != str(expected):
             raise DigestInvalid(
                 {"digest": str(expected), "computed": digest},
@@ -78,7 +77,7 @@ def manifest_validate(*, reference: str, body: bytes, content_type: str | None) 
         if not TAG_RE.match(reference):
             raise ManifestInvalid({"tag": reference[:200]}, message="invalid tag")
         tag = reference
-        digest = digest_compute(body)
+        digest = digest_bytes(body)
     try:
         parsed = manifest_parse(body, content_type)
     except InvalidManifest as exc:
