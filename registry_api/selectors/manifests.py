@@ -15,6 +15,7 @@ from typing import Any
 from django.core.cache import cache
 
 from hub.names import TAG_RE
+from registry_api import lookups
 from registry_api import storage as blob_storage
 from registry_api.digests import digest_is_valid
 from registry_api.manifests import InvalidManifest, ParsedManifest, is_digest, manifest_parse
@@ -54,10 +55,21 @@ def manifest_get(*, repository, reference: str) -> Manifest | None:
     if is_digest(reference):
         if not digest_is_valid(reference):
             return None
-        return Manifest.objects.filter(repository=repository, digest=reference).first()
-    if not TAG_RE.match(reference):
+        lookup = {"digest": reference}
+    elif TAG_RE.match(reference):
+        lookup = {"tags__name": reference}
+    else:
         return None
-    return Manifest.objects.filter(repository=repository, tags__name=reference).first()
+    # Remembered per process, valid until a tag of the repository changes (lookups).
+    entry_key = ("manifest", repository.pk, reference)
+    current = lookups.tokens([lookups.repository_key(repository.pk)])
+    manifest = lookups.remembered(entry_key, current)
+    if manifest is not None:
+        return manifest
+    manifest = Manifest.objects.filter(repository=repository, **lookup).first()
+    if manifest is not None and manifest.size <= lookups.MAX_PAYLOAD_BYTES:
+        lookups.remember(entry_key, current, manifest)
+    return manifest
 
 
 def manifest_parsed(manifest: Manifest) -> ParsedManifest | None:

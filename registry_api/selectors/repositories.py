@@ -7,12 +7,24 @@ from django.db.models.functions import Concat
 
 from hub.models import Repository
 from hub.selectors import repository_get, repository_list_visible
+from registry_api import lookups
 from registry_api.selectors.ordering import bytewise, no_nul
 
 
 def repository_lookup(*, namespace: str, name: str) -> Repository | None:
-    """The repository of the /v2/ gate, without its namespace row (loaded on first use)."""
-    return repository_get(namespace=namespace, name=name)
+    """hub.selectors.repository_get for the /v2/ gate, remembered per process (lookups).
+
+    The namespace row is not part of what is remembered: it loads on first use.
+    """
+    entry_key = ("repository", namespace, name)
+    current = lookups.tokens([lookups.NAMES_KEY])
+    repository = lookups.remembered(entry_key, current)
+    if repository is not None:
+        return repository
+    repository = repository_get(namespace=namespace, name=name)
+    if repository is not None:
+        lookups.remember(entry_key, current, repository)
+    return repository
 
 
 def catalog_names(*, user, limit: int, last: str = "") -> list[str]:

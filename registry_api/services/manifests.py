@@ -25,6 +25,7 @@ from registry_api.errors import (
     ManifestBlobUnknown,
     ManifestInvalid,
 )
+from registry_api.lookups import repository_changed
 from registry_api.manifests import (
     MAX_SIZE,
     InvalidManifest,
@@ -215,3 +216,4 @@ def manifest_delete(*, manifest: Manifest, actor) -> None:
             data={"tag": name, "digest": digest, "media_type": media_type},
         )
     repository_touch(repository=repository)
+    repository_changed(repository_id=repository.pk)

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from hub.services.repositories import repository_touch
+from registry_api.lookups import repository_changed
 from registry_api.models import Manifest, Tag
 from webhooks.services import event_publish
 
@@ -46,6 +47,7 @@ def tag_point(*, repository, name: str, manifest: Manifest, actor) -> Tag:
         },
     )
     repository_touch(repository=repository)
+    repository_changed(repository_id=repository.pk)
     return tag
 
 
@@ -71,6 +73,7 @@ def tag_cache(*, repository, name: str, manifest: Manifest) -> Tag:
         Tag.objects.filter(repository=repository, name=name).update(**defaults)
         tag = Tag.objects.get(repository=repository, name=name)
     repository_touch(repository=repository)
+    repository_changed(repository_id=repository.pk)
     return tag
 
 
@@ -98,3 +101,4 @@ def tag_delete(*, tag: Tag, actor) -> None:
         data={"tag": name, "digest": manifest.digest, "media_type": manifest.media_type},
     )
     repository_touch(repository=repository)
+    repository_changed(repository_id=repository.pk)
