@@ -45,22 +45,26 @@ INSTALLED_APPS = [
     "webhooks",
 ]
 
+# One stack for every request, in tests as in production. /v2/ requests resolve against the
+# registry's routes only; the portal's middleware (config.registry_middleware.portal_only: the
+# Django, whitenoise and htmx classes of the same names) lets them pass untouched.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
+    "config.registry_middleware.RegistryUrlconfMiddleware",
+    "config.registry_middleware.WhiteNoiseMiddleware",
+    "config.registry_middleware.SessionMiddleware",
+    "config.registry_middleware.LocaleMiddleware",
+    "config.registry_middleware.CommonMiddleware",
+    "config.registry_middleware.CsrfViewMiddleware",
+    "config.registry_middleware.AuthenticationMiddleware",
+    "config.registry_middleware.MessageMiddleware",
+    "config.registry_middleware.XFrameOptionsMiddleware",
+    "config.registry_middleware.HtmxMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
-# Registry paths (/v2/…/blobs/uploads/) end without a slash by spec; never redirect them.
+# Portal URLs get their slash; CommonMiddleware leaves /v2/ paths (slash-less by spec) alone.
 APPEND_SLASH = True
 
 TEMPLATES = [

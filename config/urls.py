@@ -10,7 +10,6 @@ urlpatterns = [
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("registry_api.proxy.api_urls")),
     path("api/v1/", include("hub.api_urls")),
-    path("v2/", include("registry_api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("webhooks.urls")),
     path("", include("hub.urls")),

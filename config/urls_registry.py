@@ -1,4 +1,4 @@
-"""The route table of the lean /v2/ request path (see config/wsgi.py)."""
+"""The route table of /v2/ requests (config.registry_middleware.RegistryUrlconfMiddleware)."""
 
 from django.urls import include, path
 

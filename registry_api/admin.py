@@ -12,12 +12,16 @@ from registry_api.proxy.services import (
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Registry content changes only through the protocol; the admin shows it."""
+    """Registry content changes only through the protocol (and its services, which events,
+    pull lookups and later audit hang off); the admin shows it."""
 
     def has_add_permission(self, request) -> bool:
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
 

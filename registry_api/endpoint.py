@@ -41,7 +41,7 @@ from registry_api.errors import (
     Unsupported,
 )
 from registry_api.names import repository_resolve
-from registry_api.selectors_manifests import repository_lookup
+from registry_api.selectors.repositories import repository_lookup
 
 API_VERSION_HEADER = ("Docker-Distribution-API-Version", "registry/2.0")
 

@@ -11,7 +11,6 @@ Sources: OCI image-spec v1.1 `manifest.md`, `image-index.md`, `descriptor.md`; D
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -34,7 +33,6 @@ GENERIC_CONTENT_TYPES = ("", "application/json", "application/octet-stream", "te
 # The algorithms we can verify. Other (syntactically valid) algorithms are refused, since no
 # blob or manifest with such a digest can exist here.
 DIGEST_RE = re.compile(r"^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$")
-HASHERS = {"sha256": hashlib.sha256, "sha512": hashlib.sha512}
 # RFC 6838 media type (what artifactType must be); at most 255 characters, like the column.
 _RESTRICTED_NAME = r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
 MEDIA_TYPE_RE = re.compile(rf"^{_RESTRICTED_NAME}/{_RESTRICTED_NAME}$")
@@ -119,11 +117,6 @@ class ParsedManifest:
         if self.config is None:
             return 0
         return self.config.size + sum(layer.size for layer in self.layers)
-
-
-def digest_compute(body: bytes, algorithm: str = "sha256") -> str:
-    """Return `<algorithm>:<hex>` of the body."""
-    return f"{algorithm}:{HASHERS[algorithm](body).hexdigest()}"
 
 
 def is_digest(reference: str) -> bool:

@@ -8,7 +8,8 @@ from rest_framework.response import Response
 
 from hub.apis.common import BaseApi, PaginatedApi, errors, repository_for
 from hub.apis.repositories import REPOSITORY_PARAMETERS
-from registry_api import selectors_api
+from registry_api.selectors.manifests import manifest_images, manifest_size
+from registry_api.selectors.tags import tag_get, tag_list
 from registry_api.services.tags import tag_delete
 
 
@@ -37,9 +38,9 @@ class TagOutputSerializer(serializers.Serializer):
     class Meta:
         ref_name = "Tag"
 
-    def _images(self, tag) -> list[dict]:
+    def _images(self, tag) -> list:
         if not hasattr(tag, "_api_images"):
-            tag._api_images = selectors_api.tag_images(tag=tag)
+            tag._api_images = manifest_images(tag.manifest)
         return tag._api_images
 
     @extend_schema_field(ImageSerializer(many=True))
@@ -47,7 +48,7 @@ class TagOutputSerializer(serializers.Serializer):
         return ImageSerializer(self._images(tag), many=True).data
 
     def get_full_size(self, tag) -> int:
-        return selectors_api.tag_size(tag=tag, images=self._images(tag))
+        return manifest_size(tag.manifest, self._images(tag))
 
 
 @extend_schema(parameters=REPOSITORY_PARAMETERS)
@@ -58,13 +59,13 @@ class TagListApi(PaginatedApi):
     )
     def get(self, request, namespace, name):
         repository = repository_for(request, namespace, name)
-        return self.paginated(selectors_api.tag_list(repository=repository), TagOutputSerializer)
+        return self.paginated(tag_list(repository=repository), TagOutputSerializer)
 
 
 @extend_schema(parameters=[*REPOSITORY_PARAMETERS, OpenApiParameter("tag", str, "path")])
 class TagDetailApi(BaseApi):
     def _tag(self, repository, name):
-        tag = selectors_api.tag_get(repository=repository, name=name)
+        tag = tag_get(repository=repository, name=name)
         if tag is None:
             raise exceptions.NotFound("Tag not found.")
         return tag

@@ -77,4 +77,5 @@ def repository_delete(*, repository: Repository, actor=None) -> None:
 
 
 def repository_touch(*, repository: Repository) -> None:
+    """Mark the repository as changed now (its content changed; lists sort on updated_at)."""
     Repository.objects.filter(pk=repository.pk).update(updated_at=timezone.now())

@@ -9,7 +9,8 @@ from django.shortcuts import render
 from hub import permissions, selectors
 from hub.forms_repository import CommentForm
 from hub.models import Repository, Star
-from registry_api import selectors_ui
+from hub.views import tag_rows
+from registry_api.selectors.tags import tag_get, tag_list
 
 TAGS_PER_PAGE = 25
 
@@ -37,13 +38,13 @@ def repository_context(request, repository: Repository) -> dict:
 def repository_detail(request, namespace, name):
     repository = repository_for_view(request, namespace, name)
     tag_filter = request.GET.get("tag", "").strip()[:128]
-    tags = selectors_ui.tag_queryset(repository=repository)
+    tags = tag_list(repository=repository)
     if tag_filter:
         tags = tags.filter(name__icontains=tag_filter)
     page = Paginator(tags, TAGS_PER_PAGE).get_page(request.GET.get("page"))
     context = repository_context(request, repository)
     context.update(
-        tags=[selectors_ui.tag_row(tag) for tag in page.object_list],
+        tags=[tag_rows.tag_row(tag) for tag in page.object_list],
         tag_page=page,
         tag_filter=tag_filter,
         comments=selectors.comment_list(repository=repository),
@@ -54,11 +55,11 @@ def repository_detail(request, namespace, name):
 
 def tag_detail(request, namespace, name, tag):
     repository = repository_for_view(request, namespace, name)
-    found = selectors_ui.tag_get(repository=repository, name=tag)
+    found = tag_get(repository=repository, name=tag)
     if found is None:
         raise Http404
     context = repository_context(request, repository)
-    context["detail"] = selectors_ui.tag_detail(
+    context["detail"] = tag_rows.tag_detail(
         tag=found, platform_digest=request.GET.get("platform", "")
     )
     return render(request, "hub/tag_detail.html", context)

@@ -22,7 +22,8 @@ from hub.models import Collaborator, Repository
 from hub.services import repositories as repository_services
 from hub.services import social
 from hub.views.repositories import repository_for_view
-from registry_api import selectors_ui
+from hub.views.tag_rows import tag_rows
+from registry_api.selectors.tags import tag_get
 from registry_api.services import tags as tag_services
 
 
@@ -57,7 +58,7 @@ def _render_settings(request, repository, **forms):
         "delete_form": forms.get("delete_form") or RepositoryDeleteForm(repository=repository),
         "collaborators": selectors.collaborator_list(repository=repository),
         "role_choices": Collaborator.Role.choices,
-        "tags": selectors_ui.tag_list_ui(repository=repository),
+        "tags": tag_rows(repository=repository),
         "webhooks_url": _webhooks_url(repository),
     }
     return render(request, "hub/repository_settings.html", context)
@@ -128,7 +129,7 @@ def collaborator_update(request, namespace, name, username):
 @require_POST
 def tag_delete(request, namespace, name, tag):
     repository = _repository_for_admin(request, namespace, name)
-    found = selectors_ui.tag_get(repository=repository, name=tag)
+    found = tag_get(repository=repository, name=tag)
     if found is None:
         raise Http404
     tag_services.tag_delete(tag=found, actor=request.user)

@@ -16,7 +16,8 @@ import requests
 from django.conf import settings
 from django.core.cache import cache
 
-from registry_api.manifests import MANIFEST_TYPES, digest_compute, media_type_base
+from registry_api.digests import digest_bytes
+from registry_api.manifests import MANIFEST_TYPES, media_type_base
 from registry_api.proxy.upstreams import Upstream
 
 MANIFEST_ACCEPT = ", ".join(MANIFEST_TYPES)
@@ -208,7 +209,7 @@ class UpstreamClient:
             algorithm = reference.partition(":")[0]
         if algorithm not in ("sha256", "sha512"):
             algorithm = "sha256"
-        digest = digest_compute(body, algorithm)
+        digest = digest_bytes(body, algorithm)
         if ":" in reference and digest != reference:
             raise UpstreamError("upstream manifest does not match the digest asked for")
         if header_digest and ":" not in reference and header_digest != digest:

@@ -12,7 +12,7 @@ import json
 import logging
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from hub.names import TAG_RE
@@ -31,6 +31,7 @@ from registry_api.proxy.errors import UpstreamUnavailable
 from registry_api.proxy.repositories import mirror_repository_ensure
 from registry_api.proxy.upstreams import Upstream
 from registry_api.services.manifests import ValidManifest, manifest_store
+from registry_api.services.tags import tag_cache, tag_verified
 
 logger = logging.getLogger(__name__)
 
@@ -87,28 +88,6 @@ def manifest_cache(*, repository, fetched: FetchedManifest) -> Manifest:
     return manifest
 
 
-def _tag_point(*, repository, name: str, manifest: Manifest) -> Tag:
-    now = timezone.now()
-    tag = Tag.objects.filter(repository=repository, name=name).first()
-    if tag is not None and tag.manifest_id == manifest.pk:
-        Tag.objects.filter(pk=tag.pk).update(verified_at=now)
-        return tag
-    defaults = {"manifest": manifest, "pushed_at": now, "verified_at": now}
-    try:
-        with transaction.atomic():
-            tag, _ = Tag.objects.update_or_create(
-                repository=repository, name=name, defaults=defaults
-            )
-    except IntegrityError:
-        # Another process cached the tag at the same moment: ours is as fresh.
-        Tag.objects.filter(repository=repository, name=name).update(**defaults)
-        tag = Tag.objects.get(repository=repository, name=name)
-    from hub.models import Repository
-
-    Repository.objects.filter(pk=repository.pk).update(updated_at=now)
-    return tag
-
-
 def manifest_by_digest(*, full_name: str, upstream: Upstream, repository, digest: str):
     if not digest_is_valid(digest):
         return None
@@ -143,7 +122,7 @@ def manifest_by_tag(*, full_name: str, upstream: Upstream, repository, tag_name:
         if tag is not None:
             upstream_digest = client.manifest_head(tag_name)
             if upstream_digest == tag.manifest.digest:
-                Tag.objects.filter(pk=tag.pk).update(verified_at=timezone.now())
+                tag_verified(tag=tag)
                 return tag.manifest
         fetched = client.manifest_get(tag_name)
     except UpstreamNotFound:
@@ -156,7 +135,7 @@ def manifest_by_tag(*, full_name: str, upstream: Upstream, repository, tag_name:
     repository = repository or mirror_repository_ensure(full_name=full_name, upstream=upstream)
     with transaction.atomic():
         manifest = manifest_cache(repository=repository, fetched=fetched)
-        _tag_point(repository=repository, name=tag_name, manifest=manifest)
+        tag_cache(repository=repository, name=tag_name, manifest=manifest)
     return manifest
 
 

@@ -9,9 +9,10 @@ from django.db import transaction
 
 from hub.models import Namespace
 from hub.names import PATH_COMPONENT_RE
-from registry_api.models import ProxyCache, Tag
+from registry_api.models import ProxyCache
 from registry_api.proxy.repositories import mirror_namespace_ensure
 from registry_api.proxy.upstreams import namespace_is_mirror_owned
+from registry_api.services.tags import tags_expire
 
 
 def proxy_cache_validate(*, namespace: str, upstream_url: str, instance=None) -> None:
@@ -49,6 +50,4 @@ def proxy_cache_save(*, proxy_cache: ProxyCache) -> ProxyCache:
 
 def proxy_cache_expire(*, proxy_cache: ProxyCache) -> int:
     """Make every cached tag of the namespace revalidate on its next pull; return how many."""
-    return Tag.objects.filter(repository__namespace__name=proxy_cache.namespace).update(
-        verified_at=None
-    )
+    return tags_expire(namespace=proxy_cache.namespace)

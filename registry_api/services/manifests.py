@@ -18,23 +18,24 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from hub.names import TAG_RE
-from registry_api.digests import digest_parse
+from hub.services.repositories import repository_touch
+from registry_api.digests import digest_bytes, digest_parse
 from registry_api.errors import (
     DigestInvalid,
     ManifestBlobUnknown,
     ManifestInvalid,
 )
+from registry_api.lookups import repository_changed
 from registry_api.manifests import (
     MAX_SIZE,
     InvalidManifest,
     ParsedManifest,
-    digest_compute,
     is_digest,
     manifest_parse,
 )
 from registry_api.models import Blob, Manifest, RepositoryBlob, Tag
 from registry_api.pulls import pull_record
-from registry_api.services.tags import repository_touch, tag_point
+from registry_api.services.tags import tag_point
 from webhooks.services.events import event_publish
 
 
@@ -67,7 +68,7 @@ def manifest_validate(*, reference: str, body: bytes, content_type: str | None) 
     if is_digest(reference):
         expected = digest_parse(reference)
         tag = ""
-        digest = digest_compute(body, expected.algorithm)
+        digest = digest_bytes(body, expected.algorithm)
         if digest != str(expected):
             raise DigestInvalid(
                 {"digest": str(expected), "computed": digest},
@@ -77,7 +78,7 @@ def manifest_validate(*, reference: str, body: bytes, content_type: str | None) 
         if not TAG_RE.match(reference):
             raise ManifestInvalid({"tag": reference[:200]}, message="invalid tag")
         tag = reference
-        digest = digest_compute(body)
+        digest = digest_bytes(body)
     try:
         parsed = manifest_parse(body, content_type)
     except InvalidManifest as exc:
@@ -215,3 +216,4 @@ def manifest_delete(*, manifest: Manifest, actor) -> None:
             data={"tag": name, "digest": digest, "media_type": media_type},
         )
     repository_touch(repository=repository)
+    repository_changed(repository_id=repository.pk)

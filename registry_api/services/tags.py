@@ -1,26 +1,23 @@
-"""Tag writes: point a tag at a manifest (a push) and delete a tag. Each publishes its event.
+"""Tag writes: the one place a tag is created, moved, confirmed or deleted.
 
-Every caller (the /v2/ protocol, the web UI, the REST API) goes through these, so a tag change
-and its webhook event are written in one transaction, whoever made the change.
+Pushes and deletes (the /v2/ protocol, the web UI, the REST API) and the pull-through cache all
+call these; a manifest delete removes its tags by cascade (services.manifests). A pushed or
+deleted tag and its webhook event are written in one transaction.
 """
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from hub.models import Repository
+from hub.services.repositories import repository_touch
+from registry_api.lookups import repository_changed
 from registry_api.models import Manifest, Tag
 from webhooks.services.events import event_publish
 
 
 def _actor_or_none(actor):
     return actor if getattr(actor, "is_authenticated", False) else None
-
-
-def repository_touch(*, repository) -> None:
-    """Mark the repository as changed now (lists sort on updated_at)."""
-    Repository.objects.filter(pk=repository.pk).update(updated_at=timezone.now())
 
 
 @transaction.atomic
@@ -50,7 +47,44 @@ def tag_point(*, repository, name: str, manifest: Manifest, actor) -> Tag:
         },
     )
     repository_touch(repository=repository)
+    repository_changed(repository_id=repository.pk)
     return tag
+
+
+@transaction.atomic
+def tag_cache(*, repository, name: str, manifest: Manifest) -> Tag:
+    """Record what the upstream of a mirrored repository says tag `name` is, verified now.
+
+    No event: nobody pushed. Two processes caching the same tag at once both end at `manifest`.
+    """
+    now = timezone.now()
+    tag = Tag.objects.filter(repository=repository, name=name).first()
+    if tag is not None and tag.manifest_id == manifest.pk:
+        tag_verified(tag=tag)
+        return tag
+    defaults = {"manifest": manifest, "pushed_at": now, "verified_at": now}
+    try:
+        with transaction.atomic():
+            tag, _ = Tag.objects.update_or_create(
+                repository=repository, name=name, defaults=defaults
+            )
+    except IntegrityError:
+        # Another process created the tag between our read and our insert: ours is as fresh.
+        Tag.objects.filter(repository=repository, name=name).update(**defaults)
+        tag = Tag.objects.get(repository=repository, name=name)
+    repository_touch(repository=repository)
+    repository_changed(repository_id=repository.pk)
+    return tag
+
+
+def tag_verified(*, tag: Tag) -> None:
+    """The upstream confirmed the cached tag's digest just now."""
+    Tag.objects.filter(pk=tag.pk).update(verified_at=timezone.now())
+
+
+def tags_expire(*, namespace: str) -> int:
+    """Make every cached tag of a mirror namespace revalidate on its next pull; return how many."""
+    return Tag.objects.filter(repository__namespace__name=namespace).update(verified_at=None)
 
 
 @transaction.atomic
@@ -67,3 +101,4 @@ def tag_delete(*, tag: Tag, actor) -> None:
         data={"tag": name, "digest": manifest.digest, "media_type": manifest.media_type},
     )
     repository_touch(repository=repository)
+    repository_changed(repository_id=repository.pk)

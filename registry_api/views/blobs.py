@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 
-from registry_api import proxy, selectors
+from registry_api import proxy
 from registry_api.blob_responses import stored_blob_response
 from registry_api.digests import digest_parse
 from registry_api.endpoint import registry_endpoint
 from registry_api.errors import BlobUnknown
+from registry_api.selectors.blobs import blob_linked
 from registry_api.services.blobs import blob_unlink
 
 
@@ -22,7 +23,7 @@ def blob(request, ctx, digest):
         response["Docker-Content-Digest"] = digest
         response["Content-Length"] = "0"
         return response
-    found = selectors.blob_linked(repository=ctx.repository, digest=digest)
+    found = blob_linked(repository=ctx.repository, digest=digest)
     if found is None:
         response = proxy.blob_response(ctx, digest, request)
         if response is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.http import JsonResponse
 
 from registry_api.endpoint import registry_endpoint
-from registry_api.selectors_manifests import catalog_names
+from registry_api.selectors.repositories import catalog_names
 from registry_api.views.tags import next_link, page_size
 
 # distribution's defaults: 100 per page unless `n` says otherwise, at most 1000.

@@ -11,7 +11,7 @@ from django.http import JsonResponse
 from registry_api.digests import digest_parse
 from registry_api.endpoint import registry_endpoint
 from registry_api.manifests import OCI_INDEX
-from registry_api.selectors_manifests import referrer_descriptors
+from registry_api.selectors.manifests import referrer_descriptors
 
 
 @registry_endpoint(action_by_method={"GET": "pull"})

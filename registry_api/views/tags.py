@@ -9,7 +9,7 @@ from django.http import JsonResponse
 
 from registry_api.endpoint import registry_endpoint
 from registry_api.errors import NameUnknown, PaginationNumberInvalid
-from registry_api.selectors_manifests import tag_names
+from registry_api.selectors.tags import tag_names
 
 # Above this, `n` is clamped (the Link header tells the client there is more).
 MAX_PAGE = 10_000

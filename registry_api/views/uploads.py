@@ -13,7 +13,6 @@ from django.conf import settings
 from django.http import HttpResponse
 
 from hub.selectors import repository_get
-from registry_api import selectors
 from registry_api.digests import digest_parse
 from registry_api.endpoint import registry_endpoint
 from registry_api.errors import (
@@ -26,6 +25,7 @@ from registry_api.errors import (
     UploadStorageUnavailable,
 )
 from registry_api.names import repository_resolve
+from registry_api.selectors.uploads import upload_get
 from registry_api.services import blobs as blob_services
 from registry_api.services import uploads as upload_services
 from registry_api.services.uploads import Chunk
@@ -157,7 +157,7 @@ def _content_range(request) -> tuple[int | None, int | None]:
 
 @registry_endpoint(action_by_method={m: "push" for m in ("GET", "PATCH", "PUT", "DELETE")})
 def upload(request, ctx, upload_id):
-    session = selectors.upload_get(repository=ctx.repository, upload_id=upload_id)
+    session = upload_get(repository=ctx.repository, upload_id=upload_id)
     if session is None:
         raise BlobUploadUnknown({"uuid": upload_id[:100]})
     name = ctx.full_name

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from registry_api.digests import digest_bytes
 from registry_api.manifests import (
     DOCKER_MANIFEST,
     DOCKER_MANIFEST_LIST,
@@ -15,7 +16,6 @@ from registry_api.manifests import (
     OCI_INDEX,
     OCI_MANIFEST,
     InvalidManifest,
-    digest_compute,
     manifest_parse,
     media_type_base,
 )
@@ -169,10 +169,10 @@ def test_invalid_descriptors(bad):
         manifest_parse(body(manifests=[bad]), OCI_INDEX)
 
 
-def test_digest_compute_both_algorithms():
-    assert digest_compute(b"{}") == EMPTY
-    assert digest_compute(b"{}", "sha512").startswith("sha512:")
-    assert len(digest_compute(b"{}", "sha512")) == len("sha512:") + 128
+def test_digest_bytes_hashes_with_both_algorithms():
+    assert digest_bytes(b"{}") == EMPTY
+    assert digest_bytes(b"{}", "sha512").startswith("sha512:")
+    assert len(digest_bytes(b"{}", "sha512")) == len("sha512:") + 128
 
 
 _json = st.recursive(

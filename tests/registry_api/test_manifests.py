@@ -592,3 +592,14 @@ def test_delete_in_an_absent_repository_is_name_unknown(client, alice):
     response = client.delete("/v2/alice/absent/manifests/latest", **headers)
     assert response.status_code == 404
     assert response.json()["errors"][0]["code"] == "NAME_UNKNOWN"
+
+
+def test_registry_requests_pass_the_portal_middleware_untouched(client, alice_push):
+    """The test client runs settings.MIDDLEWARE, as gunicorn does: /v2/ skips sessions, locale,
+    CSRF, messages and clickjacking headers, which the portal's pages get."""
+    registry = client.get("/v2/", **alice_push)
+    assert registry.status_code == 200
+    assert "Content-Language" not in registry and "X-Frame-Options" not in registry
+    assert not registry.cookies
+    portal = client.get("/")
+    assert portal["Content-Language"] == "en" and portal["X-Frame-Options"] == "DENY"

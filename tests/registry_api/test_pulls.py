@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from hub.models import Repository
-from registry_api import pulls
+from registry_api import lookups, pulls
 from registry_api.digests import digest_bytes
 from registry_api.models import Tag
 from tests.registry_api.conftest import bearer, blob_upload, pull_access, push_access
@@ -147,9 +147,19 @@ def test_refused_and_missing_gets_count_nothing(client, private_repo, buffered):
 def test_a_manifest_get_reads_two_rows(client, public_repo, pushed, reader, buffered):
     """The gate's repository and the manifest by tag; no user, namespace or token query."""
     client.get("/v2/alice/app/manifests/latest", **reader)  # warm: the token is verified once
+    lookups.forget_all()  # a worker that has not resolved this name yet
     with CaptureQueriesContext(connection) as queries:
         assert client.get("/v2/alice/app/manifests/latest", **reader).status_code == 200
     assert len(queries.captured_queries) == 2, [q["sql"] for q in queries.captured_queries]
+
+
+def test_a_repeated_manifest_get_reads_no_rows(client, public_repo, pushed, reader, buffered):
+    """Name -> repository and tag -> manifest are remembered while their tokens hold."""
+    client.get("/v2/alice/app/manifests/latest", **reader)
+    with CaptureQueriesContext(connection) as queries:
+        answer = client.get("/v2/alice/app/manifests/latest", **reader)
+    assert answer.status_code == 200 and answer["Docker-Content-Digest"] == pushed
+    assert queries.captured_queries == []
 
 
 def test_a_remembered_token_still_expires(client, public_repo, pushed, settings):

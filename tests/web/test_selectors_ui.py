@@ -5,14 +5,15 @@ from __future__ import annotations
 from django.core.files.storage import storages
 
 from hub.markdown import markdown_render
-from registry_api import selectors_ui, storage
+from hub.views.tag_rows import tag_detail, tag_row
+from registry_api import storage
 from registry_api.models import Manifest, Tag
 from tests.web.conftest import image_create, index_create
 
 
 def test_image_row_has_size_platform_and_pusher(public_repo, alice):
     tag = image_create(public_repo, "latest", pushed_by=alice)
-    row = selectors_ui.tag_row(tag)
+    row = tag_row(tag)
     assert row.size == tag.manifest.total_size
     assert [str(p) for p in row.platforms] == ["linux/amd64"]
     assert row.tag.pushed_by == alice and not row.is_index
@@ -20,14 +21,14 @@ def test_image_row_has_size_platform_and_pusher(public_repo, alice):
 
 def test_index_row_sums_platform_sizes(public_repo):
     tag = index_create(public_repo, "multi")
-    row = selectors_ui.tag_row(tag)
+    row = tag_row(tag)
     assert row.is_index
     assert [str(p) for p in row.platforms] == ["linux/amd64", "linux/arm64/v8"]
     assert row.size == sum(p.size for p in row.platforms) > 0
 
 
 def test_layers_pair_with_history_commands_skipping_empty_layers(public_repo):
-    detail = selectors_ui.tag_detail(tag=image_create(public_repo, "latest"))
+    detail = tag_detail(tag=image_create(public_repo, "latest"))
     assert [layer.command for layer in detail.image.layers] == [
         "ADD rootfs.tar /",
         "RUN apt-get install nginx",
@@ -39,10 +40,10 @@ def test_layers_pair_with_history_commands_skipping_empty_layers(public_repo):
 def test_missing_config_blob_degrades_to_unavailable(public_repo):
     tag = image_create(public_repo, "latest")
     storages["registry"].delete(storage.blob_path(tag.manifest.config_digest))
-    detail = selectors_ui.tag_detail(tag=tag)
+    detail = tag_detail(tag=tag)
     assert detail.image.config_available is False
     assert len(detail.image.layers) == 2
-    assert selectors_ui.tag_row(tag).platforms == []
+    assert tag_row(tag).platforms == []
 
 
 def test_unparsable_manifest_does_not_break(public_repo):
@@ -54,8 +55,8 @@ def test_unparsable_manifest_does_not_break(public_repo):
         size=8,
     )
     tag = Tag.objects.create(repository=public_repo, name="broken", manifest=manifest)
-    assert selectors_ui.tag_detail(tag=tag).image is None
-    assert selectors_ui.tag_row(tag).digest == manifest.digest
+    assert tag_detail(tag=tag).image is None
+    assert tag_row(tag).digest == manifest.digest
 
 
 def test_markdown_keeps_formatting_and_drops_scripts():

@@ -1,0 +1,172 @@
+"""The /v2/ lookups remembered per process (registry_api.lookups) never outlive what they read:
+a moved or deleted tag, a deleted manifest, a repository made private, deleted or moved, and a
+change made by another process (its new token in the shared cache) are seen by the next GET."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.cache import cache
+
+from hub.models import Namespace, Repository
+from hub.services.repositories import repository_delete, repository_update
+from registry_api import lookups
+from registry_api.digests import digest_bytes
+from registry_api.models import Manifest, Tag
+from tests.conftest import basic_auth
+from tests.registry_api.conftest import bearer, blob_upload, pull_access, push_access
+
+pytestmark = pytest.mark.django_db
+
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+
+
+def _descriptor(media_type: str, data: bytes) -> dict:
+    return {"mediaType": media_type, "digest": digest_bytes(data), "size": len(data)}
+
+
+def push(client, name: str, tag: str, layer: bytes) -> str:
+    headers = bearer(name.split("/")[0], push_access(name))
+    config = b'{"architecture": "amd64"}'
+    for data in (config, layer):
+        blob_upload(client, name, data, headers)
+    body = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": _descriptor("application/vnd.oci.image.config.v1+json", config),
+            "layers": [_descriptor("application/vnd.oci.image.layer.v1.tar", layer)],
+        }
+    ).encode()
+    answer = client.put(
+        f"/v2/{name}/manifests/{tag}", data=body, content_type=OCI_MANIFEST, **headers
+    )
+    assert answer.status_code == 201, answer.content
+    return digest_bytes(body)
+
+
+@pytest.fixture
+def reader():
+    return bearer("bob", pull_access("alice/app"))
+
+
+@pytest.fixture
+def first(client, public_repo):
+    return push(client, "alice/app", "latest", b"first layer")
+
+
+def served(client, reference: str, headers: dict, name: str = "alice/app"):
+    return client.get(f"/v2/{name}/manifests/{reference}", **headers)
+
+
+def test_a_moved_tag_is_served_at_its_new_digest(client, first, reader):
+    assert served(client, "latest", reader)["Docker-Content-Digest"] == first
+    second = push(client, "alice/app", "latest", b"second layer")
+    assert second != first
+    assert served(client, "latest", reader)["Docker-Content-Digest"] == second
+
+
+def test_a_deleted_tag_is_not_found(client, first, reader):
+    assert served(client, "latest", reader).status_code == 200
+    delete_grant = [{"type": "repository", "name": "alice/app", "actions": ["delete"]}]
+    assert (
+        client.delete("/v2/alice/app/manifests/latest", **bearer("alice", delete_grant)).status_code
+        == 202
+    )
+
+    answer = served(client, "latest", reader)
+    assert answer.status_code == 404
+    assert answer.json()["errors"][0]["code"] == "MANIFEST_UNKNOWN"
+    assert served(client, first, reader).status_code == 200  # the manifest stays by digest
+
+
+def test_a_deleted_manifest_is_gone_by_tag_and_by_digest(client, first, reader):
+    assert served(client, "latest", reader).status_code == 200
+    assert served(client, first, reader).status_code == 200
+    delete_grant = [{"type": "repository", "name": "alice/app", "actions": ["delete"]}]
+    answer = client.delete(f"/v2/alice/app/manifests/{first}", **bearer("alice", delete_grant))
+    assert answer.status_code == 202
+
+    assert served(client, "latest", reader).status_code == 404
+    assert served(client, first, reader).status_code == 404
+
+
+def test_a_repository_made_private_stops_serving_outsiders(client, first, public_repo, bob):
+    outsider = {"HTTP_AUTHORIZATION": basic_auth("bob")}
+    assert served(client, "latest", outsider).status_code == 200
+
+    repository_update(repository=public_repo, is_private=True)
+
+    answer = served(client, "latest", outsider)
+    assert answer.status_code == 401
+    assert answer.json()["errors"][0]["code"] == "UNAUTHORIZED"
+
+
+def test_a_repository_made_private_in_the_admin_stops_serving_outsiders(
+    client, first, public_repo, bob
+):
+    """The admin saves the row itself, past the hub services."""
+    outsider = {"HTTP_AUTHORIZATION": basic_auth("bob")}
+    assert served(client, "latest", outsider).status_code == 200
+    public_repo.is_private = True
+    public_repo.save()
+    assert served(client, "latest", outsider).status_code == 401
+
+
+def test_a_deleted_repository_is_unknown(client, first, public_repo, reader):
+    assert served(client, "latest", reader).status_code == 200
+    repository_delete(repository=public_repo)
+    answer = served(client, "latest", reader)
+    assert answer.status_code == 404
+    assert answer.json()["errors"][0]["code"] == "NAME_UNKNOWN"
+
+
+def test_a_repository_deleted_with_its_namespace_is_unknown(client, first, alice, reader):
+    """Cascading deletes (a user removed in the admin) bypass every service."""
+    assert served(client, "latest", reader).status_code == 200
+    Namespace.objects.filter(pk=alice.namespace.pk).delete()
+    assert not Repository.objects.filter(name="app").exists()
+    assert served(client, "latest", reader).status_code == 404
+
+
+def test_a_renamed_namespace_serves_its_repositories_under_the_new_name_only(client, first, alice):
+    assert served(client, "latest", bearer("bob", pull_access("alice/app"))).status_code == 200
+    namespace = Namespace.objects.get(pk=alice.namespace.pk)
+    namespace.name = "alicia"
+    namespace.save()
+
+    old = served(client, "latest", bearer("bob", pull_access("alice/app")))
+    assert old.status_code == 404
+    new = served(client, "latest", bearer("bob", pull_access("alicia/app")), name="alicia/app")
+    assert new.status_code == 200 and new["Docker-Content-Digest"] == first
+
+
+def _move_elsewhere(public_repo, layerless_digest: str) -> Manifest:
+    """What another process's push wrote to the database (not through this process's memory)."""
+    other = Manifest.objects.create(
+        repository=public_repo,
+        digest=layerless_digest,
+        media_type=OCI_MANIFEST,
+        payload=b'{"schemaVersion": 2}',
+        size=20,
+    )
+    Tag.objects.filter(repository=public_repo, name="latest").update(manifest=other)
+    return other
+
+
+def test_another_process_s_change_is_seen_through_the_shared_token(
+    client, first, public_repo, reader
+):
+    assert served(client, "latest", reader)["Docker-Content-Digest"] == first
+    other = _move_elsewhere(public_repo, "sha256:" + "1" * 64)
+    # That process replaced the repository's token in the shared cache.
+    cache.set(lookups.repository_key(public_repo.pk), "set-by-another-process", timeout=None)
+    assert served(client, "latest", reader)["Docker-Content-Digest"] == other.digest
+
+
+def test_an_evicted_token_voids_what_was_remembered(client, first, public_repo, reader):
+    assert served(client, "latest", reader)["Docker-Content-Digest"] == first
+    other = _move_elsewhere(public_repo, "sha256:" + "2" * 64)
+    cache.delete(lookups.repository_key(public_repo.pk))
+    assert served(client, "latest", reader)["Docker-Content-Digest"] == other.digest
