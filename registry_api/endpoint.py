@@ -28,10 +28,9 @@ from django.views.decorators.csrf import csrf_exempt
 
 from hub import permissions
 from hub.credentials import TooManyAttempts, client_ip, credentials_check
-from hub.models import Namespace, Repository
+from hub.models import Repository
 from hub.registry_tokens import token_actions, token_verify
 from hub.selectors import namespace_get, repository_get
-from registry_api import proxy
 from registry_api.errors import (
     Denied,
     NameInvalid,
@@ -54,7 +53,6 @@ class RegistryContext:
     claims: dict | None = None
     scopes: tuple[str, ...] | None = None
     full_name: str = ""
-    namespace: Namespace | None = None
     repository: Repository | None = None
     actions: set[str] = field(default_factory=set)
     # Pulls of this name are served by the pull-through cache (registry_api.proxy).
@@ -64,14 +62,7 @@ class RegistryContext:
         """Actions granted on another repository (e.g. the source of a cross-repository mount)."""
         if self.claims is not None:
             return token_actions(self.claims, resource_type="repository", name=full_name)
-        try:
-            namespace_name, name = repository_resolve(full_name)
-        except RegistryError:
-            return set()
-        repository = repository_get(namespace=namespace_name, name=name)
-        if repository is None:
-            return set()
-        return permissions.allowed_actions(self.user, repository, self.scopes)
+        return permissions.repository_access(self.user, full_name, self.scopes).actions
 
     def repository_for_push(self) -> Repository:
         """The repository to write to, created on first push (the gate checked `push`)."""
@@ -83,7 +74,9 @@ class RegistryContext:
             if existing is None:
                 try:
                     existing = repository_create(
-                        namespace=self.namespace, name=name, actor=self.user_or_none
+                        namespace=namespace_get(name=namespace_name),
+                        name=name,
+                        actor=self.user_or_none,
                     )
                 except ValidationError:
                     # A concurrent first push created it between our read and our insert.
@@ -190,25 +183,14 @@ def _resolve(ctx: RegistryContext, full_name: str) -> None:
     namespace_name, name = repository_resolve(full_name)
     ctx.full_name = full_name
     ctx.repository = repository_lookup(namespace=namespace_name, name=name)
-    if ctx.repository is None:
-        ctx.namespace = namespace_get(name=namespace_name)  # for a first push
-    else:  # pulls never need it: read it on first use
-        ctx.namespace = SimpleLazyObject(functools.partial(getattr, ctx.repository, "namespace"))
-    if ctx.repository is None or ctx.repository.mirror_of:
-        ctx.mirrored = proxy.proxy_applies(full_name)
     if ctx.claims is not None:
-        ctx.actions = token_actions(ctx.claims, resource_type="repository", name=full_name)
-    elif ctx.repository is not None:
-        ctx.actions = permissions.allowed_actions(ctx.user, ctx.repository, ctx.scopes)
-    elif ctx.mirrored:
-        ctx.actions = {"pull"}
-    elif permissions.can_create(ctx.user, ctx.namespace, ctx.scopes):
-        ctx.actions = {"pull", "push"}
-    if ctx.mirrored or (ctx.repository is not None and ctx.repository.mirror_of):
-        # Mirrored content comes only from the upstream; the cache may require signing in.
-        ctx.actions.discard("push")
-        if not proxy.proxy_pull_allowed(ctx.user, full_name):
-            ctx.actions.discard("pull")
+        granted = token_actions(ctx.claims, resource_type="repository", name=full_name)
+        access = permissions.token_access(granted, ctx.user, full_name, ctx.repository)
+    else:
+        access = permissions.repository_access(
+            ctx.user, full_name, ctx.scopes, repository=ctx.repository
+        )
+    ctx.actions, ctx.mirrored = access.actions, access.mirrored
 
 
 def _scope_for(full_name: str, action: str) -> str:

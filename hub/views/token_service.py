@@ -1,4 +1,4 @@
-"""The registry token service (Docker token spec, PROTOCOL.md §2.2) and its public key set.
+"""The registry token service (Docker token authentication spec) and its public key set.
 
 GET /auth/token: optional Basic credentials (password or access token), `service`, repeated
 `scope`, `account`, `client_id`, `offline_token=true`. POST /auth/token: the OAuth2 form variant
