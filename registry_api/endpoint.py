@@ -29,6 +29,7 @@ from django.views.decorators.csrf import csrf_exempt
 from hub import permissions
 from hub.credentials import TooManyAttempts, client_ip, credentials_check
 from hub.models import Repository
+from hub.names import REPOSITORY_PATH_RE
 from hub.registry_tokens import token_actions, token_verify
 from hub.selectors import namespace_get, repository_get
 from registry_api.errors import (
@@ -193,26 +194,38 @@ def _resolve(ctx: RegistryContext, full_name: str) -> None:
     ctx.actions, ctx.mirrored = access.actions, access.mirrored
 
 
-def _scope_for(full_name: str, action: str) -> str:
-    actions = "pull,push" if action == "push" else action
-    return f"repository:{full_name}:{actions}"
+def _scope_for(request, full_name: str, action: str) -> str:
+    """The scope a challenge names: what the request needs (space-separated, as CNCF
+    Distribution), including `pull` on the source of a cross-repository mount, so a client
+    that asks for what the challenge names gets the blob mounted rather than a new upload."""
+    scope = f"repository:{full_name}:{'pull,push' if action == 'push' else action}"
+    source = request.GET.get("from", "") if request.method == "POST" else ""
+    if request.GET.get("mount") and REPOSITORY_PATH_RE.fullmatch(source):
+        scope += f" repository:{source}:pull"
+    return scope
 
 
 def _authorize(request, ctx: RegistryContext, action: str, authenticated: bool) -> None:
     if action in ctx.actions:
         return
+    scope = _scope_for(request, ctx.full_name, action)
+    if ctx.claims is not None and action in _obtainable(ctx):
+        # The token lacks a scope its subject may hold: name it, the client asks for it.
+        raise Unauthorized(
+            headers={"WWW-Authenticate": _challenge(request, scope, "insufficient_scope")}
+        )
     if authenticated and (ctx.repository is not None or ctx.mirrored) and "pull" in ctx.actions:
         # The caller sees the repository (or the mirror) but may not do this to it.
         raise Denied()
-    raise Unauthorized(
-        headers={
-            "WWW-Authenticate": _challenge(
-                request,
-                scope=_scope_for(ctx.full_name, action),
-                error="insufficient_scope" if authenticated else "",
-            )
-        }
-    )
+    error = "insufficient_scope" if authenticated else ""
+    raise Unauthorized(headers={"WWW-Authenticate": _challenge(request, scope, error)})
+
+
+def _obtainable(ctx: RegistryContext) -> set[str]:
+    """What a new token would grant this Bearer caller on the repository (the decision)."""
+    return permissions.repository_access(
+        ctx.user, ctx.full_name, ctx.scopes, repository=ctx.repository
+    ).actions
 
 
 def registry_endpoint(
