@@ -161,7 +161,8 @@ def _creator_actions(user, full_name: str, scopes: Collection[str] | None) -> se
 
     namespace_name, _, rest = full_name.partition("/")
     namespace = namespace_get(name=namespace_name) if rest else None
-    return {"pull", "push"} if can_create(user, namespace, scopes) else set()
+    # What the creator will hold once it exists: a first `delete` needs no new token.
+    return _scoped(ROLE_ACTIONS.get(_creator_role(user, namespace, scopes) or "", ()), scopes)
 
 
 _LOOK_UP = object()
@@ -172,7 +173,7 @@ def repository_access(
 ) -> Access:
     """The decision for a caller on repository `full_name` (`repository`: its row, or None when
     the caller already looked it up and it is absent)."""
-    if not REPOSITORY_PATH_RE.match(full_name):
+    if not REPOSITORY_PATH_RE.fullmatch(full_name):
         return Access(actions=set())
     if repository is _LOOK_UP:
         from hub.selectors import repository_get
@@ -229,9 +230,14 @@ def can_admin(user, repository: Repository, scopes: Collection[str] | None = Non
 
 def can_create(user, namespace: Namespace | None, scopes: Collection[str] | None = None) -> bool:
     """May this caller create a repository in the namespace (by push or form)?"""
+    return _creator_role(user, namespace, scopes) is not None
+
+
+def _creator_role(user, namespace: Namespace | None, scopes: Collection[str] | None) -> str | None:
     if namespace is None or not _scope_allows(scopes, "push"):
-        return False
-    return namespace_role(user, namespace) in ("admin", "write")
+        return None
+    role = namespace_role(user, namespace)
+    return role if role in ("admin", "write") else None
 
 
 def can_manage_organization(user, namespace: Namespace) -> bool:

@@ -108,6 +108,19 @@ def test_push_to_create_in_own_namespace_and_org(client, alice, acme, dave, char
     assert access[0]["actions"] == ["pull", "push"]
 
 
+def test_a_repository_to_be_created_grants_what_its_creator_will_hold(client, alice, acme, dave):
+    wanted = "pull,push,delete"
+    access = _access(_get(client, f"repository:alice/new:{wanted}", auth=basic_auth("alice")))
+    assert access[0]["actions"] == ["pull", "push", "delete"]  # the owner may delete
+    access = _access(_get(client, f"repository:acme/new:{wanted}", auth=basic_auth("dave")))
+    assert access[0]["actions"] == ["pull", "push"]  # an organization member writes only
+    token = access_token_create(user=alice, label="ci", scopes=["repo:write"])[1]
+    access = _access(
+        _get(client, f"repository:alice/new:{wanted}", auth=basic_auth("alice", token))
+    )
+    assert access[0]["actions"] == ["pull", "push"]  # the access token's scopes still hold
+
+
 def test_multiple_scopes_merge_and_odd_ones_grant_nothing(client, public_repo, alice):
     access = _access(
         _get(
