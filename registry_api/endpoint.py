@@ -26,7 +26,7 @@ from django.http import HttpResponse, JsonResponse
 from django.utils.functional import SimpleLazyObject
 from django.views.decorators.csrf import csrf_exempt
 
-from hub import permissions
+from hub import grant_versions, permissions
 from hub.credentials import TooManyAttempts, client_ip, credentials_check
 from hub.models import Repository
 from hub.names import REPOSITORY_PATH_RE
@@ -127,7 +127,7 @@ def _token_claims(token: str) -> dict:
         return claims
     claims = token_verify(token)
     if len(_verified) >= _VERIFIED_MAX:
-        _verified.clear()  # simpler than LRU; tokens live an hour, a refill costs one verify each
+        _verified.clear()  # simpler than LRU; tokens live minutes, a refill costs one verify each
     _verified[key] = claims
     return claims
 
@@ -205,7 +205,23 @@ def _scope_for(request, full_name: str, action: str) -> str:
     return scope
 
 
+_WRITES = frozenset({"push", "delete"})
+
+
+def _grants_recheck(ctx: RegistryContext, action: str) -> None:
+    """A token's grant for a write or on a private repository must still hold: when a version
+    it was issued at has moved, decide again from the database."""
+    private = ctx.repository is not None and ctx.repository.is_private
+    if ctx.claims is None or not (action in _WRITES or private):
+        return
+    if grant_versions.stamp_current(ctx.claims, ctx.full_name):
+        return
+    ctx.actions = ctx.actions & _obtainable(ctx)
+
+
 def _authorize(request, ctx: RegistryContext, action: str, authenticated: bool) -> None:
+    if action in ctx.actions:
+        _grants_recheck(ctx, action)
     if action in ctx.actions:
         return
     scope = _scope_for(request, ctx.full_name, action)
@@ -223,8 +239,12 @@ def _authorize(request, ctx: RegistryContext, action: str, authenticated: bool) 
 
 def _obtainable(ctx: RegistryContext) -> set[str]:
     """What a new token would grant this Bearer caller on the repository (the decision)."""
+    principal = grant_versions.token_principal(ctx.claims, ctx.user)
+    if principal is None:
+        return set()  # deactivated, password changed, access token revoked
+    user, scopes = principal
     return permissions.repository_access(
-        ctx.user, ctx.full_name, ctx.scopes, repository=ctx.repository
+        user, ctx.full_name, scopes, repository=ctx.repository
     ).actions
 
 
