@@ -289,3 +289,29 @@ def test_odd_credentials_are_401_not_500(client, alice):
         URL, {"grant_type": "password", "username": "ali\x00ce", "password": "x"}
     )
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_scope_amplification_is_refused(client, public_repo, alice, method):
+    many = [f"repository:alice/app{i}:pull" for i in range(65)]
+    if method == "get":
+        response = _get(client, *many, auth=basic_auth("alice"))
+        spaced = _get(client, " ".join(many), auth=basic_auth("alice"))
+    else:
+        form = {"grant_type": "password", "username": "alice", "password": PASSWORD}
+        response = client.post(URL, {**form, "scope": many})
+        spaced = client.post(URL, {**form, "scope": " ".join(many)})
+    for refused in (response, spaced):
+        assert refused.status_code == 400
+        assert refused.json()["errors"][0]["code"] == "DENIED"
+        assert "64 scopes" in refused.json()["details"]
+    granted = _access(_get(client, *many[:64], auth=basic_auth("alice")))
+    assert len(granted) == 64  # the cap itself is accepted
+
+
+def test_an_oversized_token_request_is_refused(client, alice):
+    response = client.get(URL, {"service": settings.REGISTRY_SERVICE, "x": "a" * 40000})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "DENIED"
+    body = client.post(URL, {"grant_type": "password", "username": "a" * 40000})
+    assert body.status_code == 400
