@@ -195,8 +195,8 @@ REGISTRY_PULLS_FLUSH_SECONDS = env_int("REGISTRY_PULLS_FLUSH_SECONDS", 1)
 # Token service (Docker token spec)
 REGISTRY_SERVICE = env_str("REGISTRY_SERVICE", "dockyard")
 TOKEN_ISSUER = env_str("TOKEN_ISSUER", "dockyard")
-# A token must outlive the slowest push between two requests of docker's upload.
-TOKEN_EXPIRES_IN = max(60, env_int("TOKEN_EXPIRES_IN", 3600))
+# Short-lived: clients fetch a new token when it runs out (docker with its refresh token).
+TOKEN_EXPIRES_IN = max(60, env_int("TOKEN_EXPIRES_IN", 300))
 TOKEN_SIGNING_KEY = env_str("TOKEN_SIGNING_KEY", "") or keys.token_signing_key(DATA_DIR)
 # Refresh tokens (docker login keeps one as its identity token); a password change ends them.
 TOKEN_REFRESH_MAX_AGE = env_int("TOKEN_REFRESH_MAX_AGE", 90 * 24 * 3600)

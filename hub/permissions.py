@@ -1,14 +1,31 @@
-"""Who may do what to a repository. Every surface asks these functions and nothing else.
+"""Who may do what to a repository name: the one authorization decision.
 
-`user` may be anonymous. `scopes` are the access-token scopes the request authenticated with
-(None for a password or a session): a token never grants more than its user has.
+Every surface asks here and nowhere else: the token service (what a token grants), the /v2/
+gate (Basic callers, and Bearer grants held against the name's rules), the REST API and the UI
+(through the `can_*` helpers). `user` may be anonymous. `scopes` are the access-token scopes
+the request authenticated with (None for a password or a session): a token never grants more
+than its user has.
+
+The rules, for a repository name:
+- an existing repository: the caller's role (namespace owner or member, collaborator, team),
+  limited by the scopes; anyone pulls a public one; nobody pushes into a mirrored one;
+- an absent one: a name a pull-through cache serves may be pulled (by anyone, or only by
+  signed-in users when the cache says so); elsewhere whoever may create it holds what they will
+  hold once it exists;
+- without `pull` the caller holds nothing: a private repository they may not see is exactly
+  like an absent one.
+
+Which names a pull-through cache serves is data (a `NamePolicy`) from a provider the registry
+app registers at start-up, so the decision never reaches into the registry's code.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 
 from hub.models import Collaborator, Membership, Namespace, Repository, TeamRepository
+from hub.names import REPOSITORY_PATH_RE
 
 ROLE_ACTIONS = {
     "admin": {"pull", "push", "delete", "admin"},
@@ -23,15 +40,59 @@ SCOPE_ACTIONS = {
 }
 
 
+@dataclass(frozen=True)
+class NamePolicy:
+    """What the registry says about a repository name, whether or not it exists."""
+
+    mirrored: bool = False  # an upstream registry serves pulls of the name (pull-through cache)
+    sign_in_required: bool = False  # pulling it from the cache needs a signed-in user
+
+
+NOT_MIRRORED = NamePolicy()
+
+
+def _no_mirrors(full_name: str) -> NamePolicy:
+    return NOT_MIRRORED
+
+
+_name_policy_provider: Callable[[str], NamePolicy] = _no_mirrors
+
+
+def name_policy_provider_set(provider: Callable[[str], NamePolicy]) -> None:
+    """Install the function that answers the NamePolicy of a name (the registry app does)."""
+    global _name_policy_provider
+    _name_policy_provider = provider
+
+
+def name_policy(full_name: str) -> NamePolicy:
+    return _name_policy_provider(full_name)
+
+
+@dataclass
+class Access:
+    """The decision on one name: the actions the caller holds, and whether a cache serves it."""
+
+    actions: set[str]
+    mirrored: bool = False
+
+
+def _authenticated(user) -> bool:
+    return getattr(user, "is_authenticated", False)
+
+
 def _scope_allows(scopes: Collection[str] | None, action: str) -> bool:
     if scopes is None:
         return True
     return any(action in SCOPE_ACTIONS.get(scope, ()) for scope in scopes)
 
 
+def _scoped(actions: Collection[str], scopes: Collection[str] | None) -> set[str]:
+    return {action for action in actions if _scope_allows(scopes, action)}
+
+
 def namespace_role(user, namespace: Namespace) -> str | None:
     """Return the role a user holds over a whole namespace: "admin", "write" or None."""
-    if not getattr(user, "is_authenticated", False):
+    if not _authenticated(user):
         return None
     if user.is_superuser:
         return "admin"
@@ -47,8 +108,10 @@ def namespace_role(user, namespace: Namespace) -> str | None:
 
 def repository_role(user, repository: Repository) -> str | None:
     """Return "admin", "write", "read" or None for a user on one repository."""
+    if not _authenticated(user):
+        return None  # without reading the namespace: anonymous callers cost the same everywhere
     role = namespace_role(user, repository.namespace)
-    if role == "admin" or not getattr(user, "is_authenticated", False):
+    if role == "admin":
         return role
     # One query for both grants: the user's own (collaborator) and their teams'.
     granted = set(
@@ -65,18 +128,84 @@ def repository_role(user, repository: Repository) -> str | None:
     return ranked[0] if ranked else None
 
 
+def _mirror_limited(actions: set[str], user, policy: NamePolicy) -> set[str]:
+    # Mirrored content comes only from the upstream; the cache may require signing in.
+    actions = actions - {"push"}
+    if policy.sign_in_required and not _authenticated(user):
+        actions.discard("pull")
+    return actions
+
+
+def _name_access(actions: set[str], user, full_name: str, repository, absent_actions) -> Access:
+    """Hold `actions` against the name's rules; `absent_actions(mirrored)` are those on a name
+    without a repository.
+
+    The name policy is read for every name the caller may not pull from a local repository, so
+    a private repository and an absent one cost the same queries (no timing difference).
+    """
+    local = repository is not None and not repository.mirror_of
+    policy = NOT_MIRRORED if local and "pull" in actions else name_policy(full_name)
+    mirrored = policy.mirrored and not local
+    if repository is None:
+        actions = absent_actions(mirrored)
+    if mirrored or (repository is not None and repository.mirror_of):
+        actions = _mirror_limited(actions, user, policy)
+    return Access(actions=actions, mirrored=mirrored)
+
+
+def _creator_actions(user, full_name: str, scopes: Collection[str] | None) -> set[str]:
+    """On a name nobody holds yet: what its creator will hold once the first push made it."""
+    if not _authenticated(user):
+        return set()  # without reading the namespace, as for an existing repository
+    from hub.selectors import namespace_get
+
+    namespace_name, _, rest = full_name.partition("/")
+    namespace = namespace_get(name=namespace_name) if rest else None
+    # What the creator will hold once it exists: a first `delete` needs no new token.
+    return _scoped(ROLE_ACTIONS.get(_creator_role(user, namespace, scopes) or "", ()), scopes)
+
+
+_LOOK_UP = object()
+
+
+def repository_access(
+    user, full_name: str, scopes: Collection[str] | None = None, *, repository=_LOOK_UP
+) -> Access:
+    """The decision for a caller on repository `full_name` (`repository`: its row, or None when
+    the caller already looked it up and it is absent)."""
+    if not REPOSITORY_PATH_RE.fullmatch(full_name):
+        return Access(actions=set())
+    if repository is _LOOK_UP:
+        from hub.selectors import repository_get
+
+        namespace_name, _, name = full_name.partition("/")
+        repository = repository_get(namespace=namespace_name, name=name) if name else None
+    actions: set[str] = set()
+    if repository is not None:
+        actions = _scoped(ROLE_ACTIONS.get(repository_role(user, repository) or "", ()), scopes)
+        if not repository.is_private:
+            actions.add("pull")
+
+    def absent_actions(mirrored: bool) -> set[str]:
+        return {"pull"} if mirrored else _creator_actions(user, full_name, scopes)
+
+    access = _name_access(actions, user, full_name, repository, absent_actions)
+    if "pull" not in access.actions:
+        access.actions = set()
+    return access
+
+
+def token_access(granted: set[str], user, full_name: str, repository: Repository | None) -> Access:
+    """A verified token's grants on `full_name`, held against the name's rules (a name that a
+    cache began serving after the token was issued is not pushed to)."""
+    return _name_access(set(granted), user, full_name, repository, lambda mirrored: set(granted))
+
+
 def allowed_actions(
     user, repository: Repository, scopes: Collection[str] | None = None
 ) -> set[str]:
     """Return the subset of {pull, push, delete, admin} this caller may do on the repository."""
-    granted = ROLE_ACTIONS.get(repository_role(user, repository) or "", set())
-    actions = {action for action in granted if _scope_allows(scopes, action)}
-    if not repository.is_private:
-        actions.add("pull")
-    if repository.mirror_of:
-        # A mirrored repository is filled only from its upstream.
-        actions.discard("push")
-    return actions
+    return repository_access(user, repository.full_name, scopes, repository=repository).actions
 
 
 def can_view(user, repository: Repository, scopes: Collection[str] | None = None) -> bool:
@@ -101,9 +230,14 @@ def can_admin(user, repository: Repository, scopes: Collection[str] | None = Non
 
 def can_create(user, namespace: Namespace | None, scopes: Collection[str] | None = None) -> bool:
     """May this caller create a repository in the namespace (by push or form)?"""
+    return _creator_role(user, namespace, scopes) is not None
+
+
+def _creator_role(user, namespace: Namespace | None, scopes: Collection[str] | None) -> str | None:
     if namespace is None or not _scope_allows(scopes, "push"):
-        return False
-    return namespace_role(user, namespace) in ("admin", "write")
+        return None
+    role = namespace_role(user, namespace)
+    return role if role in ("admin", "write") else None
 
 
 def can_manage_organization(user, namespace: Namespace) -> bool:

@@ -41,8 +41,11 @@ def jwks() -> dict:
     return {"keys": [jwk]}
 
 
-def token_issue(*, subject: str, audience: str, access: list[dict]) -> tuple[str, datetime]:
-    """Sign a token granting `access` ([{type, name, actions}]); return it and its issue time."""
+def token_issue(
+    *, subject: str, audience: str, access: list[dict], extra: dict | None = None
+) -> tuple[str, datetime]:
+    """Sign a token granting `access` ([{type, name, actions}]) with `extra` private claims;
+    return it and its issue time."""
     now = datetime.now(UTC).replace(microsecond=0)
     claims = {
         "iss": settings.TOKEN_ISSUER,
@@ -53,6 +56,7 @@ def token_issue(*, subject: str, audience: str, access: list[dict]) -> tuple[str
         "exp": now + timedelta(seconds=settings.TOKEN_EXPIRES_IN),
         "jti": uuid.uuid4().hex,
         "access": access,
+        **(extra or {}),
     }
     token = jwt.encode(claims, _private_key(), algorithm=ALGORITHM, headers={"kid": key_id()})
     return token, now

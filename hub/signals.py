@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
+from hub import grant_versions
 from hub.models import Namespace
 
 
@@ -19,3 +20,12 @@ def user_namespace_sync(sender, instance, created: bool, **kwargs) -> None:
     elif namespace.name != instance.username:
         namespace.name = instance.username
         namespace.save(update_fields=["name"])
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL)
+@receiver(post_delete, sender=settings.AUTH_USER_MODEL)
+def user_grants_changed(sender, instance, **kwargs) -> None:
+    """A password change, deactivation or deletion (from any form, the admin or the shell)
+    ends the registry tokens issued before: their next write or private pull re-checks."""
+    if kwargs.get("update_fields") != frozenset({"last_login"}):
+        grant_versions.user_changed(instance.pk)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from hub import permissions, selectors
-from hub.names import REPOSITORY_PATH_RE
+from hub import permissions
 
 REPOSITORY_ACTIONS = ("pull", "push", "delete")
 # `repository(plugin)`: the resource class is deprecated and ignored.
@@ -43,45 +42,6 @@ def scopes_parse(values: Iterable[str]) -> list[Scope]:
     return parsed
 
 
-def _missing_repository_actions(user, name: str, token_scopes) -> set[str]:
-    """Actions on a repository that does not exist yet: push (and pull) where it may be created."""
-    from registry_api import proxy
-
-    if proxy.proxy_applies(name):
-        # The pull-through cache fills it from the upstream on pull; nobody pushes there.
-        return {"pull"} if proxy.proxy_pull_allowed(user, name) else set()
-    namespace_name, _, _rest = name.partition("/")
-    namespace = selectors.namespace_get(name=namespace_name) if _rest else None
-    if permissions.can_create(user, namespace, token_scopes):
-        return {"pull", "push"}
-    return set()
-
-
-def repository_actions(user, name: str, token_scopes: Collection[str] | None) -> set[str]:
-    """Actions the caller may do on repository `name` (absent and invisible look the same)."""
-    if not REPOSITORY_PATH_RE.match(name):
-        return set()
-    namespace_name, _, repository_name = name.partition("/")
-    repository = (
-        selectors.repository_get(namespace=namespace_name, name=repository_name)
-        if repository_name
-        else None
-    )
-    if repository is None:
-        return _missing_repository_actions(user, name, token_scopes)
-    allowed = permissions.allowed_actions(user, repository, token_scopes)
-    if repository.mirror_of:
-        from registry_api import proxy
-
-        if not proxy.proxy_pull_allowed(user, name):
-            allowed.discard("pull")
-    if "pull" not in allowed:
-        # A private repository the caller may not view: no grant, as for an absent one
-        # (whoever could create it there could also view it).
-        return set()
-    return allowed
-
-
 def access_grant(user, requested: list[Scope], token_scopes=None) -> list[dict]:
     """Return the token `access` claim: the intersection of requested and allowed actions."""
     grants: dict[tuple[str, str], list[str]] = {}
@@ -90,7 +50,7 @@ def access_grant(user, requested: list[Scope], token_scopes=None) -> list[dict]:
             wanted = set(scope.actions)
             if "*" in wanted:
                 wanted = (wanted - {"*"}) | set(REPOSITORY_ACTIONS)
-            allowed = repository_actions(user, scope.name, token_scopes)
+            allowed = permissions.repository_access(user, scope.name, token_scopes).actions
             granted = [a for a in REPOSITORY_ACTIONS if a in wanted and a in allowed]
         elif scope.type == "registry" and scope.name == "catalog":
             # The catalog lists only what the token's subject may view; anyone may ask.

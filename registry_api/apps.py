@@ -15,3 +15,10 @@ class RegistryApiConfig(AppConfig):
         for model in (Namespace, Repository):
             post_save.connect(names_changed, sender=model, dispatch_uid=f"lookups-{model}-save")
             post_delete.connect(names_changed, sender=model, dispatch_uid=f"lookups-{model}-del")
+
+        # The authorization decision (hub.permissions) reads which names the pull-through
+        # cache serves from here, so hub never imports the registry.
+        from hub.permissions import name_policy_provider_set
+        from registry_api.proxy.upstreams import name_policy
+
+        name_policy_provider_set(name_policy)

@@ -26,12 +26,12 @@ from django.http import HttpResponse, JsonResponse
 from django.utils.functional import SimpleLazyObject
 from django.views.decorators.csrf import csrf_exempt
 
-from hub import permissions
+from hub import grant_versions, permissions
 from hub.credentials import TooManyAttempts, client_ip, credentials_check
-from hub.models import Namespace, Repository
+from hub.models import Repository
+from hub.names import REPOSITORY_PATH_RE
 from hub.registry_tokens import token_actions, token_verify
 from hub.selectors import namespace_get, repository_get
-from registry_api import proxy
 from registry_api.errors import (
     Denied,
     NameInvalid,
@@ -54,7 +54,6 @@ class RegistryContext:
     claims: dict | None = None
     scopes: tuple[str, ...] | None = None
     full_name: str = ""
-    namespace: Namespace | None = None
     repository: Repository | None = None
     actions: set[str] = field(default_factory=set)
     # Pulls of this name are served by the pull-through cache (registry_api.proxy).
@@ -64,14 +63,7 @@ class RegistryContext:
         """Actions granted on another repository (e.g. the source of a cross-repository mount)."""
         if self.claims is not None:
             return token_actions(self.claims, resource_type="repository", name=full_name)
-        try:
-            namespace_name, name = repository_resolve(full_name)
-        except RegistryError:
-            return set()
-        repository = repository_get(namespace=namespace_name, name=name)
-        if repository is None:
-            return set()
-        return permissions.allowed_actions(self.user, repository, self.scopes)
+        return permissions.repository_access(self.user, full_name, self.scopes).actions
 
     def repository_for_push(self) -> Repository:
         """The repository to write to, created on first push (the gate checked `push`)."""
@@ -83,7 +75,9 @@ class RegistryContext:
             if existing is None:
                 try:
                     existing = repository_create(
-                        namespace=self.namespace, name=name, actor=self.user_or_none
+                        namespace=namespace_get(name=namespace_name),
+                        name=name,
+                        actor=self.user_or_none,
                     )
                 except ValidationError:
                     # A concurrent first push created it between our read and our insert.
@@ -133,7 +127,7 @@ def _token_claims(token: str) -> dict:
         return claims
     claims = token_verify(token)
     if len(_verified) >= _VERIFIED_MAX:
-        _verified.clear()  # simpler than LRU; tokens live an hour, a refill costs one verify each
+        _verified.clear()  # simpler than LRU; tokens live minutes, a refill costs one verify each
     _verified[key] = claims
     return claims
 
@@ -190,47 +184,68 @@ def _resolve(ctx: RegistryContext, full_name: str) -> None:
     namespace_name, name = repository_resolve(full_name)
     ctx.full_name = full_name
     ctx.repository = repository_lookup(namespace=namespace_name, name=name)
-    if ctx.repository is None:
-        ctx.namespace = namespace_get(name=namespace_name)  # for a first push
-    else:  # pulls never need it: read it on first use
-        ctx.namespace = SimpleLazyObject(functools.partial(getattr, ctx.repository, "namespace"))
-    if ctx.repository is None or ctx.repository.mirror_of:
-        ctx.mirrored = proxy.proxy_applies(full_name)
     if ctx.claims is not None:
-        ctx.actions = token_actions(ctx.claims, resource_type="repository", name=full_name)
-    elif ctx.repository is not None:
-        ctx.actions = permissions.allowed_actions(ctx.user, ctx.repository, ctx.scopes)
-    elif ctx.mirrored:
-        ctx.actions = {"pull"}
-    elif permissions.can_create(ctx.user, ctx.namespace, ctx.scopes):
-        ctx.actions = {"pull", "push"}
-    if ctx.mirrored or (ctx.repository is not None and ctx.repository.mirror_of):
-        # Mirrored content comes only from the upstream; the cache may require signing in.
-        ctx.actions.discard("push")
-        if not proxy.proxy_pull_allowed(ctx.user, full_name):
-            ctx.actions.discard("pull")
+        granted = token_actions(ctx.claims, resource_type="repository", name=full_name)
+        access = permissions.token_access(granted, ctx.user, full_name, ctx.repository)
+    else:
+        access = permissions.repository_access(
+            ctx.user, full_name, ctx.scopes, repository=ctx.repository
+        )
+    ctx.actions, ctx.mirrored = access.actions, access.mirrored
 
 
-def _scope_for(full_name: str, action: str) -> str:
-    actions = "pull,push" if action == "push" else action
-    return f"repository:{full_name}:{actions}"
+def _scope_for(request, full_name: str, action: str) -> str:
+    """The scope a challenge names: what the request needs (space-separated, as CNCF
+    Distribution), including `pull` on the source of a cross-repository mount, so a client
+    that asks for what the challenge names gets the blob mounted rather than a new upload."""
+    scope = f"repository:{full_name}:{'pull,push' if action == 'push' else action}"
+    source = request.GET.get("from", "") if request.method == "POST" else ""
+    if request.GET.get("mount") and REPOSITORY_PATH_RE.fullmatch(source):
+        scope += f" repository:{source}:pull"
+    return scope
+
+
+_WRITES = frozenset({"push", "delete"})
+
+
+def _grants_recheck(ctx: RegistryContext, action: str) -> None:
+    """A token's grant for a write or on a private repository must still hold: when a version
+    it was issued at has moved, decide again from the database."""
+    private = ctx.repository is not None and ctx.repository.is_private
+    if ctx.claims is None or not (action in _WRITES or private):
+        return
+    if grant_versions.stamp_current(ctx.claims, ctx.full_name):
+        return
+    ctx.actions = ctx.actions & _obtainable(ctx)
 
 
 def _authorize(request, ctx: RegistryContext, action: str, authenticated: bool) -> None:
     if action in ctx.actions:
+        _grants_recheck(ctx, action)
+    if action in ctx.actions:
         return
+    scope = _scope_for(request, ctx.full_name, action)
+    if ctx.claims is not None and action in _obtainable(ctx):
+        # The token lacks a scope its subject may hold: name it, the client asks for it.
+        raise Unauthorized(
+            headers={"WWW-Authenticate": _challenge(request, scope, "insufficient_scope")}
+        )
     if authenticated and (ctx.repository is not None or ctx.mirrored) and "pull" in ctx.actions:
         # The caller sees the repository (or the mirror) but may not do this to it.
         raise Denied()
-    raise Unauthorized(
-        headers={
-            "WWW-Authenticate": _challenge(
-                request,
-                scope=_scope_for(ctx.full_name, action),
-                error="insufficient_scope" if authenticated else "",
-            )
-        }
-    )
+    error = "insufficient_scope" if authenticated else ""
+    raise Unauthorized(headers={"WWW-Authenticate": _challenge(request, scope, error)})
+
+
+def _obtainable(ctx: RegistryContext) -> set[str]:
+    """What a new token would grant this Bearer caller on the repository (the decision)."""
+    principal = grant_versions.token_principal(ctx.claims, ctx.user)
+    if principal is None:
+        return set()  # deactivated, password changed, access token revoked
+    user, scopes = principal
+    return permissions.repository_access(
+        user, ctx.full_name, scopes, repository=ctx.repository
+    ).actions
 
 
 def registry_endpoint(

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from hub import grant_versions
 from hub.credentials import token_hash, token_secret_new
 from hub.models import AccessToken
 
@@ -51,3 +52,4 @@ def access_token_revoke(*, token: AccessToken) -> None:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+        grant_versions.user_changed(token.user_id)

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from hub import grant_versions
 from hub.models import Membership, Namespace, Organization
 
 ROLES = tuple(Membership.Role.values)
@@ -58,6 +59,7 @@ def membership_add(*, organization: Organization, username: str, role: str) -> M
         raise ValidationError(
             {"username": _("%(username)s is already a member.") % {"username": username}}
         )
+    grant_versions.user_changed(user.pk)
     return Membership.objects.create(organization=organization, user=user, role=role)
 
 
@@ -76,6 +78,7 @@ def membership_update(*, membership: Membership, role: str) -> Membership:
         raise ValidationError({"role": _("An organization needs at least one owner.")})
     membership.role = role
     membership.save(update_fields=["role"])
+    grant_versions.user_changed(membership.user_id)
     return membership
 
 
@@ -89,3 +92,4 @@ def membership_remove(*, membership: Membership) -> None:
     # Leaving the organization means leaving its teams (and their repository grants).
     membership.user.teams.remove(*membership.organization.teams.all())
     membership.delete()
+    grant_versions.user_changed(membership.user_id)

@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from hub import grant_versions
 from hub.models import Namespace, Repository
 from webhooks.services.events import event_publish
 
@@ -57,6 +58,7 @@ def repository_update(*, repository: Repository, actor=None, **changes) -> Repos
     repository.updated_at = timezone.now()
     repository.full_clean(validate_unique=False)
     repository.save(update_fields=[*fields, "updated_at"])
+    grant_versions.repository_changed(repository)  # e.g. made private
     return repository
 
 
@@ -73,6 +75,7 @@ def repository_delete(*, repository: Repository, actor=None) -> None:
         actor=actor,
         data={"repository": repository.full_name},
     )
+    grant_versions.repository_changed(repository)
     repository.delete()
 
 

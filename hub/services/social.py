@@ -9,6 +9,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from hub import grant_versions
 from hub.models import Collaborator, Comment, Repository, Star
 
 
@@ -70,6 +71,7 @@ def collaborator_add(*, repository: Repository, username: str, role: str) -> Col
     collaborator, _created = Collaborator.objects.update_or_create(
         repository=repository, user=user, defaults={"role": role}
     )
+    grant_versions.repository_changed(repository)
     return collaborator
 
 
@@ -83,8 +85,10 @@ def collaborator_update(*, collaborator: Collaborator, role: str) -> Collaborato
         )
     collaborator.role = role
     collaborator.save(update_fields=["role"])
+    grant_versions.repository_changed(collaborator.repository)
     return collaborator
 
 
 def collaborator_remove(*, collaborator: Collaborator) -> None:
     collaborator.delete()
+    grant_versions.repository_changed(collaborator.repository)

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from hub import grant_versions
 from hub.models import Collaborator, Membership, Organization, Repository, Team, TeamRepository
 
 ROLES = tuple(Collaborator.Role.values)
@@ -41,6 +42,8 @@ def team_update(*, team: Team, name: str | None = None, description: str | None 
 
 
 def team_delete(*, team: Team) -> None:
+    for user_id in team.members.values_list("pk", flat=True):
+        grant_versions.user_changed(user_id)
     team.delete()
 
 
@@ -59,11 +62,13 @@ def team_member_add(*, team: Team, username: str) -> Membership:
             }
         )
     team.members.add(membership.user)
+    grant_versions.user_changed(membership.user_id)
     return membership
 
 
 def team_member_remove(*, team: Team, user) -> None:
     team.members.remove(user)
+    grant_versions.user_changed(user.pk)
 
 
 def team_repository_grant(*, team: Team, repository: Repository, role: str) -> TeamRepository:
@@ -79,8 +84,10 @@ def team_repository_grant(*, team: Team, repository: Repository, role: str) -> T
     grant, _created = TeamRepository.objects.update_or_create(
         team=team, repository=repository, defaults={"role": role}
     )
+    grant_versions.repository_changed(repository)
     return grant
 
 
 def team_repository_revoke(*, team: Team, repository: Repository) -> None:
     TeamRepository.objects.filter(team=team, repository=repository).delete()
+    grant_versions.repository_changed(repository)

@@ -1,4 +1,4 @@
-"""The registry token service (Docker token spec, PROTOCOL.md §2.2) and its public key set.
+"""The registry token service (Docker token authentication spec) and its public key set.
 
 GET /auth/token: optional Basic credentials (password or access token), `service`, repeated
 `scope`, `account`, `client_id`, `offline_token=true`. POST /auth/token: the OAuth2 form variant
@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
+from hub import grant_versions
 from hub.credentials import Credentials, TooManyAttempts, client_ip, credentials_check
 from hub.refresh_tokens import refresh_token_check, refresh_token_issue
 from hub.registry_tokens import jwks, token_issue
@@ -82,7 +83,10 @@ def _grant_response(
     access = access_grant(user, scopes_parse(scope_values), token_scopes)
     subject = user.get_username() if user is not None else ""
     token, issued_at = token_issue(
-        subject=subject, audience=settings.REGISTRY_SERVICE, access=access
+        subject=subject,
+        audience=settings.REGISTRY_SERVICE,
+        access=access,
+        extra={grant_versions.CLAIM: grant_versions.stamp(credentials, access)},
     )
     body = {
         "token": token,

@@ -7,46 +7,12 @@ blobs.py cache what it answers, repositories.py creates the local mirrored repos
 
 from __future__ import annotations
 
-from registry_api.errors import RegistryError
-
-
-def _repository(full_name: str):
-    from hub.selectors import repository_get
-    from registry_api.names import repository_resolve
-
-    namespace_name, name = repository_resolve(full_name)
-    return repository_get(namespace=namespace_name, name=name)
-
-
-def proxy_applies(full_name: str) -> bool:
-    """Would a pull of this repository be served from an upstream (prefix-less or namespaced)?
-
-    Never for a local repository: local content wins over the upstream.
-    """
-    from registry_api.proxy.upstreams import upstream_for
-
-    try:
-        repository = _repository(full_name)
-    except RegistryError:
-        return False
-    if repository is not None and not repository.mirror_of:
-        return False
-    return upstream_for(full_name) is not None
-
-
-def proxy_pull_allowed(user, full_name: str) -> bool:
-    """May this caller pull a mirrored name? Anyone, unless the cache requires signing in."""
-    from registry_api.proxy.upstreams import sign_in_required
-
-    return getattr(user, "is_authenticated", False) or not sign_in_required(full_name)
-
 
 def _upstream(ctx):
     from registry_api.proxy.upstreams import upstream_for
 
-    if ctx.repository is not None and not ctx.repository.mirror_of:
-        return None
-    return upstream_for(ctx.full_name)
+    # The gate's decision says whether a cache serves the name (a local repository wins).
+    return upstream_for(ctx.full_name) if ctx.mirrored else None
 
 
 def manifest_fetch(ctx, reference: str):

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 from hub.models import Membership, Namespace
+from hub.permissions import NamePolicy
 from registry_api.models import ProxyCache
 
 # Docker Hub keeps official images under `library/`; clients add it, a namespaced cache must too.
@@ -63,12 +64,10 @@ def proxy_cache_for(namespace_name: str) -> ProxyCache | None:
     return ProxyCache.objects.filter(namespace=namespace_name).first()
 
 
-def upstream_for(full_name: str) -> Upstream | None:
-    """The upstream that would serve `full_name` (`<namespace>/<name>`), or None."""
+def _upstream(full_name: str, proxy: ProxyCache | None) -> Upstream | None:
     namespace_name, _, rest = full_name.partition("/")
     if not rest:
         return None
-    proxy = proxy_cache_for(namespace_name)
     if proxy is not None:
         return Upstream(
             url=proxy.upstream_url,
@@ -93,10 +92,24 @@ def upstream_for(full_name: str) -> Upstream | None:
     )
 
 
-def sign_in_required(full_name: str) -> bool:
-    """Does pulling this mirrored name need a signed-in user? False when no upstream applies."""
-    namespace_name, _, _rest = full_name.partition("/")
-    proxy = proxy_cache_for(namespace_name)
+def _proxy_cache_of(full_name: str) -> ProxyCache | None:
+    namespace_name, _, rest = full_name.partition("/")
+    return proxy_cache_for(namespace_name) if rest else None
+
+
+def upstream_for(full_name: str) -> Upstream | None:
+    """The upstream that would serve `full_name` (`<namespace>/<name>`), or None."""
+    return _upstream(full_name, _proxy_cache_of(full_name))
+
+
+def name_policy(full_name: str) -> NamePolicy:
+    """The pull-through cache's word on a name, for the authorization decision (hub.permissions):
+    is it served from an upstream, and does pulling it need a signed-in user?"""
+    proxy = _proxy_cache_of(full_name)
     if proxy is not None:
-        return proxy.require_sign_in
-    return bool(settings.MIRROR_UPSTREAM_URL) and settings.MIRROR_REQUIRE_SIGN_IN
+        sign_in_required = proxy.require_sign_in
+    else:
+        sign_in_required = bool(settings.MIRROR_UPSTREAM_URL) and settings.MIRROR_REQUIRE_SIGN_IN
+    return NamePolicy(
+        mirrored=_upstream(full_name, proxy) is not None, sign_in_required=sign_in_required
+    )

@@ -155,7 +155,10 @@ def _content_range(request) -> tuple[int | None, int | None]:
     return int(match.group(1)), int(match.group(2))
 
 
-@registry_endpoint(action_by_method={m: "push" for m in ("GET", "PATCH", "PUT", "DELETE")})
+# Reading a session's progress needs only `pull`, as in CNCF Distribution.
+@registry_endpoint(
+    action_by_method={"GET": "pull", "PATCH": "push", "PUT": "push", "DELETE": "push"}
+)
 def upload(request, ctx, upload_id):
     session = upload_get(repository=ctx.repository, upload_id=upload_id)
     if session is None:

@@ -108,6 +108,19 @@ def test_push_to_create_in_own_namespace_and_org(client, alice, acme, dave, char
     assert access[0]["actions"] == ["pull", "push"]
 
 
+def test_a_repository_to_be_created_grants_what_its_creator_will_hold(client, alice, acme, dave):
+    wanted = "pull,push,delete"
+    access = _access(_get(client, f"repository:alice/new:{wanted}", auth=basic_auth("alice")))
+    assert access[0]["actions"] == ["pull", "push", "delete"]  # the owner may delete
+    access = _access(_get(client, f"repository:acme/new:{wanted}", auth=basic_auth("dave")))
+    assert access[0]["actions"] == ["pull", "push"]  # an organization member writes only
+    token = access_token_create(user=alice, label="ci", scopes=["repo:write"])[1]
+    access = _access(
+        _get(client, f"repository:alice/new:{wanted}", auth=basic_auth("alice", token))
+    )
+    assert access[0]["actions"] == ["pull", "push"]  # the access token's scopes still hold
+
+
 def test_multiple_scopes_merge_and_odd_ones_grant_nothing(client, public_repo, alice):
     access = _access(
         _get(
@@ -276,3 +289,29 @@ def test_odd_credentials_are_401_not_500(client, alice):
         URL, {"grant_type": "password", "username": "ali\x00ce", "password": "x"}
     )
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_scope_amplification_is_refused(client, public_repo, alice, method):
+    many = [f"repository:alice/app{i}:pull" for i in range(65)]
+    if method == "get":
+        response = _get(client, *many, auth=basic_auth("alice"))
+        spaced = _get(client, " ".join(many), auth=basic_auth("alice"))
+    else:
+        form = {"grant_type": "password", "username": "alice", "password": PASSWORD}
+        response = client.post(URL, {**form, "scope": many})
+        spaced = client.post(URL, {**form, "scope": " ".join(many)})
+    for refused in (response, spaced):
+        assert refused.status_code == 400
+        assert refused.json()["errors"][0]["code"] == "DENIED"
+        assert "64 scopes" in refused.json()["details"]
+    granted = _access(_get(client, *many[:64], auth=basic_auth("alice")))
+    assert len(granted) == 64  # the cap itself is accepted
+
+
+def test_an_oversized_token_request_is_refused(client, alice):
+    response = client.get(URL, {"service": settings.REGISTRY_SERVICE, "x": "a" * 40000})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "DENIED"
+    body = client.post(URL, {"grant_type": "password", "username": "a" * 40000})
+    assert body.status_code == 400

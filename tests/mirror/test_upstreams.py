@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 
+from hub.permissions import repository_access
 from registry_api.models import ProxyCache
-from registry_api.proxy import proxy_applies
 from registry_api.proxy.client import challenge_parse
 from registry_api.proxy.upstreams import upstream_for
 from tests.factories import OrganizationFactory, RepositoryFactory
 
 pytestmark = pytest.mark.django_db
+
+
+def proxy_applies(full_name: str) -> bool:
+    return repository_access(AnonymousUser(), full_name).mirrored
 
 
 def test_namespaced_cache_strips_its_namespace():

@@ -78,3 +78,39 @@ def test_method_not_allowed_is_unsupported(client, public_repo):
     response = client.post("/v2/alice/app/tags/list", **bearer("alice", []))
     assert response.status_code == 405
     assert response.json()["errors"][0]["code"] == "UNSUPPORTED"
+
+
+def test_a_token_lacking_a_scope_its_subject_holds_is_challenged_for_it(client, public_repo):
+    # oras deletes with the token it pulled with: the challenge must name `delete`.
+    response = client.delete("/v2/alice/app/manifests/latest", **bearer("alice", pull_only()))
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].endswith(
+        'scope="repository:alice/app:delete",error="insufficient_scope"'
+    )
+    assert response.json()["errors"][0]["code"] == "UNAUTHORIZED"
+    push = client.put("/v2/alice/app/manifests/latest", **bearer("alice", pull_only()))
+    assert push.status_code == 401
+    assert 'scope="repository:alice/app:pull,push"' in push["WWW-Authenticate"]
+
+
+def pull_only(name: str = "alice/app") -> list[dict]:
+    return [{"type": "repository", "name": name, "actions": ["pull"]}]
+
+
+def test_reading_an_upload_session_needs_only_pull(client, public_repo, alice):
+    start = client.post("/v2/alice/app/blobs/uploads/", HTTP_AUTHORIZATION=basic_auth("alice"))
+    assert start.status_code == 202
+    status = client.get(start["Location"], **bearer("alice", pull_only()))
+    assert status.status_code == 204, status.content
+    assert status["Range"] == "0-0"
+
+
+def test_the_mount_challenge_names_the_source_pull_scope(client, alice, bob):
+    response = client.post("/v2/bob/copy/blobs/uploads/?mount=sha256:ab&from=alice/app")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].endswith(
+        'scope="repository:bob/copy:pull,push repository:alice/app:pull"'
+    )
+    # Text that is no repository name is not echoed into the header.
+    odd = client.post('/v2/bob/copy/blobs/uploads/?mount=sha256:ab&from=a"b')
+    assert odd["WWW-Authenticate"].endswith('scope="repository:bob/copy:pull,push"')

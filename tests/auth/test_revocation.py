@@ -1,0 +1,90 @@
+"""Registry tokens stop working as soon as the grants they carry no longer hold."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+
+from hub.models import Collaborator, Membership
+from hub.services.access_tokens import access_token_create, access_token_revoke
+from hub.services.organizations import membership_remove
+from hub.services.repositories import repository_update
+from hub.services.social import collaborator_remove
+from tests.conftest import basic_auth
+
+pytestmark = pytest.mark.django_db
+
+
+def token(client, scope: str, auth: str | None = None) -> dict:
+    headers = {"HTTP_AUTHORIZATION": auth} if auth else {}
+    response = client.get(
+        "/auth/token", {"service": settings.REGISTRY_SERVICE, "scope": scope}, **headers
+    )
+    assert response.status_code == 200, response.content
+    return {"HTTP_AUTHORIZATION": f"Bearer {response.json()['token']}"}
+
+
+def push_start(client, name: str, headers: dict):
+    return client.post(f"/v2/{name}/blobs/uploads/", **headers)
+
+
+def test_tokens_are_short_lived_by_default(client, alice):
+    response = client.get("/auth/token", {"service": settings.REGISTRY_SERVICE})
+    assert response.json()["expires_in"] == settings.TOKEN_EXPIRES_IN == 300
+
+
+def test_a_removed_collaborator_can_neither_push_nor_pull(client, private_repo, bob):
+    headers = token(client, "repository:alice/secret:pull,push", basic_auth("bob"))
+    assert push_start(client, "alice/secret", headers).status_code == 202
+    assert client.get("/v2/alice/secret/tags/list", **headers).status_code == 200
+
+    collaborator_remove(collaborator=Collaborator.objects.get(user=bob))
+
+    push = push_start(client, "alice/secret", headers)
+    pull = client.get("/v2/alice/secret/tags/list", **headers)
+    assert push.status_code == pull.status_code == 401
+    assert pull.json()["errors"][0]["code"] == "UNAUTHORIZED"
+
+
+def test_a_repository_made_private_refuses_old_anonymous_tokens(client, public_repo):
+    headers = token(client, "repository:alice/app:pull")
+    assert client.get("/v2/alice/app/tags/list", **headers).status_code == 200
+
+    repository_update(repository=public_repo, is_private=True)
+
+    assert client.get("/v2/alice/app/tags/list", **headers).status_code == 401
+
+
+def test_a_revoked_access_token_is_refused_at_once(client, public_repo, alice):
+    access_token, secret = access_token_create(user=alice, label="ci", scopes=["repo:write"])
+    headers = token(client, "repository:alice/app:pull,push", basic_auth("alice", secret))
+    assert push_start(client, "alice/app", headers).status_code == 202
+
+    access_token_revoke(token=access_token)
+
+    assert push_start(client, "alice/app", headers).status_code == 401
+
+
+def test_a_password_change_ends_tokens_issued_with_the_old_one(client, public_repo, alice):
+    headers = token(client, "repository:alice/app:pull,push", basic_auth("alice"))
+    alice.set_password("a brand new password")
+    alice.save()
+    assert push_start(client, "alice/app", headers).status_code == 401
+
+
+def test_leaving_an_organization_ends_its_pushes(client, acme, dave):
+    headers = token(client, "repository:acme/tools:pull,push", basic_auth("dave"))
+    assert push_start(client, "acme/tools", headers).status_code == 202
+    membership_remove(membership=Membership.objects.get(organization=acme, user=dave))
+    # The first push made acme/tools, a public repository: dave still sees it.
+    refused = push_start(client, "acme/tools", headers)
+    assert refused.status_code == 403
+    assert refused.json()["errors"][0]["code"] == "DENIED"
+
+
+def test_a_lost_cache_only_costs_a_database_check(client, private_repo, bob):
+    headers = token(client, "repository:alice/secret:pull,push", basic_auth("bob"))
+    cache.clear()  # versions evicted: the grant is re-checked, and still holds
+    assert push_start(client, "alice/secret", headers).status_code == 202
+    assert client.get("/v2/alice/secret/tags/list", **headers).status_code == 200
