@@ -13,6 +13,11 @@ no auth) on free loopback ports, then measures for each:
 
 Prints both and their ratios (Dockyard / reference; > 1 means Dockyard is faster, or for memory
 uses more), and writes the figures as JSON into bench/results/.
+
+`--baseline DIR` compares manifest GETs only, of another checkout of Dockyard (DIR, with its
+own .venv) and of this one, with the reference registry as a third arm: all three run at once
+(idle between their turns) and are measured in alternating rounds (A B R, then B A R, ...), so
+that the load of a shared machine falls on each alike.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ import json
 import multiprocessing
 import os
 import platform
+import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -37,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.e2e.reference import ReferenceRegistry  # noqa: E402
-from tests.e2e.server import Server  # noqa: E402
+from tests.e2e.server import Server, wait_for_http  # noqa: E402
 from tests.e2e.tools import registry_token  # noqa: E402
 
 MiB = 1024 * 1024
@@ -340,6 +347,159 @@ def measure(name: str, base: str, address: str, auth_headers, blob: Blob, args, 
     return result
 
 
+class CheckoutServer(Server):
+    """A Dockyard started from another checkout: its scripts/run.sh, code and .venv."""
+
+    def __init__(self, root: Path, data_dir: Path, env: dict):
+        super().__init__(data_dir, env=env)
+        self.root = root
+
+    def start(self, command: list[str] | None = None) -> CheckoutServer:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
+        self.process = subprocess.Popen(
+            command or [str(self.root / "scripts" / "run.sh")],
+            cwd=self.root,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_for_http(self.url + "/v2/", process=self.process)
+        return self
+
+    def manage(self, *args: str, stdin: str | None = None) -> str:
+        result = subprocess.run(
+            [str(self.root / ".venv" / "bin" / "python"), "manage.py", *args],
+            cwd=self.root,
+            env=self.env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"manage.py {' '.join(args)} failed: {result.stderr}")
+        return result.stdout
+
+
+def _dockyard_env() -> dict:
+    # As `make run` serves it: scripts/run.sh, SQLite and blobs under DATA_DIR, no Redis.
+    # Access logs are off on both sides so that neither pays for a log line per request.
+    env = {"DATABASE_URL": "", "REDIS_URL": "", "CELERY_BROKER_URL": "", "ACCESS_LOG": "0"}
+    # The e2e Server pins WEB_WORKERS=2 for tests; the benchmark lets the environment choose.
+    env.update(
+        {key: os.environ[key] for key in ("WEB_WORKERS", "WEB_THREADS") if key in os.environ}
+    )
+    return env
+
+
+def _manifest_ready(server, blob: Blob, dockyard: bool) -> dict:
+    """Push a blob and the manifest tagged `latest`; return the headers of a pull."""
+    if dockyard:
+        server.create_user(USER, PASSWORD)
+
+    def headers(scope: str) -> dict:
+        if not dockyard:
+            return {}
+        token = registry_token(server.url, scope, auth=(USER, PASSWORD))
+        return {"Authorization": f"Bearer {token}"}
+
+    push_headers = headers(f"repository:{REPOSITORY}:pull,push")
+    push_blob(server.url, push_headers, blob)
+    put_manifest(server.url, push_headers, blob)
+    return headers(f"repository:{REPOSITORY}:pull")
+
+
+def ab_run(args) -> dict:
+    """Manifest GETs/s of the baseline checkout, this checkout and the reference, interleaved."""
+    blob = Blob(MiB)
+    results: dict = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "baseline": str(args.baseline),
+        "baseline_commit": _commit(args.baseline),
+        "current_commit": _commit(ROOT),
+        "concurrency": args.concurrency,
+        "duration_s": args.duration,
+        "rounds": args.rounds,
+        "arms": {},
+    }
+    with tempfile.TemporaryDirectory(prefix="dockyard-bench-") as tmp:
+        tmp = Path(tmp)
+        servers = {
+            "baseline": CheckoutServer(args.baseline.resolve(), tmp / "baseline", _dockyard_env()),
+            "current": Server(tmp / "current", env=_dockyard_env()),
+        }
+        if ReferenceRegistry.available() and args.only != "dockyard":
+            servers["reference"] = ReferenceRegistry(tmp / "reference")
+        headers = {}
+        try:
+            for name, server in servers.items():
+                print(f"[{name}] start, push a manifest …", flush=True)
+                server.start()
+                headers[name] = _manifest_ready(server, blob, dockyard=name != "reference")
+            time.sleep(2)  # let the freshly started workers settle
+            order = [name for name in ("baseline", "current") if name in servers]
+            for round_number in range(args.rounds):
+                arms = order if round_number % 2 == 0 else order[::-1]
+                if "reference" in servers:
+                    arms = [*arms, "reference"]
+                for name in arms:
+                    gets = manifest_gets(
+                        servers[name].address, headers[name], args.concurrency, args.duration
+                    )
+                    print(
+                        f"[round {round_number + 1}] {name}: {gets['per_second']:.0f} GET/s, "
+                        f"p99 {gets['p99_ms']:.0f} ms, {gets['errors']} errors",
+                        flush=True,
+                    )
+                    results["arms"].setdefault(name, []).append(gets)
+        finally:
+            for server in servers.values():
+                server.stop()
+    return results
+
+
+def _commit(root: Path) -> str:
+    try:
+        return subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+
+
+def ab_report(results: dict) -> str:
+    rows = [("", *(f"round {i + 1}" for i in range(results["rounds"])), "median", "p99 median")]
+    medians = {}
+    for name, rounds in results["arms"].items():
+        rates = [gets["per_second"] for gets in rounds]
+        medians[name] = statistics.median(rates)
+        p99 = statistics.median(gets["p99_ms"] for gets in rounds)
+        label = f"{name} ({results.get(name + '_commit', '')})".replace(" ()", "")
+        rows.append(
+            (label, *(f"{rate:.0f}" for rate in rates), f"{medians[name]:.0f}", f"{p99:.0f} ms")
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)) for r in rows]
+    lines.insert(
+        0, f"manifest GETs/s, {results['concurrency']} clients, {results['duration_s']:g} s a round"
+    )
+    if "baseline" in medians and "current" in medians:
+        lines.append(
+            f"current / baseline (medians): {medians['current'] / medians['baseline']:.2f}x"
+        )
+    if "reference" in medians and "current" in medians:
+        lines.append(
+            f"current / reference (medians): {medians['current'] / medians['reference']:.2f}x"
+        )
+    return "\n".join(lines)
+
+
 def run(args) -> dict:
     blob = Blob(args.size * MiB)
     results: dict = {
@@ -351,14 +511,7 @@ def run(args) -> dict:
     }
     with tempfile.TemporaryDirectory(prefix="dockyard-bench-") as tmp:
         tmp = Path(tmp)
-        # As `make run` serves it: scripts/run.sh, SQLite and blobs under DATA_DIR, no Redis.
-        # Access logs are off on both sides so that neither pays for a log line per request.
-        env = {"DATABASE_URL": "", "REDIS_URL": "", "CELERY_BROKER_URL": "", "ACCESS_LOG": "0"}
-        # The e2e Server pins WEB_WORKERS=2 for tests; the benchmark lets the environment choose.
-        env.update(
-            {key: os.environ[key] for key in ("WEB_WORKERS", "WEB_THREADS") if key in os.environ}
-        )
-        dockyard = Server(tmp / "dockyard", env=env)
+        dockyard = Server(tmp / "dockyard", env=_dockyard_env())
         reference = ReferenceRegistry(tmp / "reference")
         try:
             if args.only in (None, "dockyard"):
@@ -466,9 +619,19 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10, help="manifest GET seconds (10)")
     parser.add_argument("--only", choices=("dockyard", "reference"), help="measure one side")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout (with .venv): compare manifest GETs/s with it, interleaved",
+    )
+    parser.add_argument("--rounds", type=int, default=4, help="rounds with --baseline (4)")
     args = parser.parse_args()
-    results = run(args)
-    print(report(results))
+    if args.baseline is not None:
+        results = ab_run(args)
+        print(ab_report(results))
+    else:
+        results = run(args)
+        print(report(results))
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"bench-{results['when'].replace(':', '')}.json"
     path.write_text(json.dumps(results, indent=2) + "\n")

@@ -142,6 +142,16 @@ def test_a_renamed_namespace_serves_its_repositories_under_the_new_name_only(cli
     assert new.status_code == 200 and new["Docker-Content-Digest"] == first
 
 
+def test_a_renamed_repository_is_served_under_its_new_name_only(client, first, public_repo):
+    assert served(client, "latest", bearer("bob", pull_access("alice/app"))).status_code == 200
+    public_repo.name = "renamed"
+    public_repo.save()
+
+    assert served(client, "latest", bearer("bob", pull_access("alice/app"))).status_code == 404
+    new = served(client, "latest", bearer("bob", pull_access("alice/renamed")), "alice/renamed")
+    assert new.status_code == 200 and new["Docker-Content-Digest"] == first
+
+
 def _move_elsewhere(public_repo, layerless_digest: str) -> Manifest:
     """What another process's push wrote to the database (not through this process's memory)."""
     other = Manifest.objects.create(
