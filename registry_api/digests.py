@@ -17,7 +17,7 @@ ALGORITHMS = {"sha256": 64, "sha512": 128}
 DEFAULT_ALGORITHM = "sha256"
 # The URL converter's grammar (OCI digest grammar); validation below is stricter.
 DIGEST_PATTERN = r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+"
-_HEX = re.compile(r"^[a-f0-9]+$")
+_HEX = re.compile(r"[a-f0-9]+")
 CHUNK_SIZE = 64 * 1024
 
 
@@ -34,7 +34,7 @@ def digest_parse(value: str) -> Digest:
     """Return the parsed digest, or raise DigestInvalid (unknown algorithm, bad hex/length)."""
     algorithm, sep, encoded = (value or "").partition(":")
     length = ALGORITHMS.get(algorithm)
-    if not sep or length is None or len(encoded) != length or not _HEX.match(encoded):
+    if not sep or length is None or len(encoded) != length or not _HEX.fullmatch(encoded):
         raise DigestInvalid({"digest": (value or "")[:200]}, message="invalid digest")
     return Digest(algorithm, encoded)
 

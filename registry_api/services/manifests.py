@@ -73,7 +73,7 @@ def manifest_validate(*, reference: str, body: bytes, content_type: str | None) 
         if digest != str(expected):
             raise ManifestDigestMismatch({"digest": str(expected), "computed": digest})
     else:
-        if not TAG_RE.match(reference):
+        if not TAG_RE.fullmatch(reference):
             raise TagNameInvalid({"tag": reference[:200]})
         tag = reference
         digest = digest_compute(body)
