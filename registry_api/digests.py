@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,13 +55,6 @@ def hasher_new(algorithm: str = DEFAULT_ALGORITHM):
 
 def digest_bytes(data: bytes, algorithm: str = DEFAULT_ALGORITHM) -> str:
     return f"{algorithm}:{hashlib.new(algorithm, data).hexdigest()}"
-
-
-def digest_chunks(chunks: Iterable[bytes], algorithm: str = DEFAULT_ALGORITHM) -> str:
-    hasher = hasher_new(algorithm)
-    for chunk in chunks:
-        hasher.update(chunk)
-    return f"{algorithm}:{hasher.hexdigest()}"
 
 
 def digest_file(path: str | Path, algorithm: str = DEFAULT_ALGORITHM) -> str:

@@ -1,4 +1,5 @@
-"""One registry error type and the OCI error-code table, rendered in one place (decorators.py).
+"""One registry error type and the OCI error-code table, rendered in one place (the /v2/ endpoint
+wrapper, registry_api.endpoint), and the mapping of service refusals onto it.
 
 Codes and statuses follow the OCI distribution-spec table and distribution's errcode/register.go.
 """
@@ -122,25 +123,6 @@ class TooManyRequests(RegistryError):
     code = "TOOMANYREQUESTS"
     message = "too many requests"
     status = 429
-
-
-ALL_ERRORS: tuple[type[RegistryError], ...] = (
-    BlobUnknown,
-    BlobUploadInvalid,
-    BlobUploadUnknown,
-    DigestInvalid,
-    ManifestBlobUnknown,
-    ManifestInvalid,
-    ManifestUnknown,
-    NameInvalid,
-    NameUnknown,
-    SizeInvalid,
-    RangeInvalid,
-    Unauthorized,
-    Denied,
-    Unsupported,
-    TooManyRequests,
-)
 
 
 class PaginationNumberInvalid(RegistryError):

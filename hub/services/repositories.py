@@ -74,7 +74,3 @@ def repository_delete(*, repository: Repository, actor=None) -> None:
         data={"repository": repository.full_name},
     )
     repository.delete()
-
-
-def repository_touch(*, repository: Repository) -> None:
-    Repository.objects.filter(pk=repository.pk).update(updated_at=timezone.now())
