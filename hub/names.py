@@ -10,9 +10,10 @@ PATH_COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
 REPOSITORY_PATH = rf"{PATH_COMPONENT}(?:/{PATH_COMPONENT})*"
 TAG = r"[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}"
 
-PATH_COMPONENT_RE = re.compile(rf"^{PATH_COMPONENT}$")
-REPOSITORY_PATH_RE = re.compile(rf"^{REPOSITORY_PATH}$")
-TAG_RE = re.compile(rf"^{TAG}$")
+# Anchored with \Z, not $: `$` also matches before a trailing newline ("app\n" would pass).
+PATH_COMPONENT_RE = re.compile(rf"^{PATH_COMPONENT}\Z")
+REPOSITORY_PATH_RE = re.compile(rf"^{REPOSITORY_PATH}\Z")
+TAG_RE = re.compile(rf"^{TAG}\Z")
 
 validate_namespace_name = RegexValidator(
     PATH_COMPONENT_RE,

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from registry_api.errors import DigestInvalid
@@ -16,7 +15,7 @@ ALGORITHMS = {"sha256": 64, "sha512": 128}
 DEFAULT_ALGORITHM = "sha256"
 # The URL converter's grammar (OCI digest grammar); validation below is stricter.
 DIGEST_PATTERN = r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+"
-_HEX = re.compile(r"^[a-f0-9]+$")
+_HEX = re.compile(r"[a-f0-9]+")
 CHUNK_SIZE = 64 * 1024
 
 
@@ -33,7 +32,7 @@ def digest_parse(value: str) -> Digest:
     """Return the parsed digest, or raise DigestInvalid (unknown algorithm, bad hex/length)."""
     algorithm, sep, encoded = (value or "").partition(":")
     length = ALGORITHMS.get(algorithm)
-    if not sep or length is None or len(encoded) != length or not _HEX.match(encoded):
+    if not sep or length is None or len(encoded) != length or not _HEX.fullmatch(encoded):
         raise DigestInvalid({"digest": (value or "")[:200]}, message="invalid digest")
     return Digest(algorithm, encoded)
 
@@ -55,10 +54,3 @@ def hasher_new(algorithm: str = DEFAULT_ALGORITHM):
 
 def digest_bytes(data: bytes, algorithm: str = DEFAULT_ALGORITHM) -> str:
     return f"{algorithm}:{hashlib.new(algorithm, data).hexdigest()}"
-
-
-def digest_chunks(chunks: Iterable[bytes], algorithm: str = DEFAULT_ALGORITHM) -> str:
-    hasher = hasher_new(algorithm)
-    for chunk in chunks:
-        hasher.update(chunk)
-    return f"{algorithm}:{hasher.hexdigest()}"

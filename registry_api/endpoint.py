@@ -39,9 +39,11 @@ from registry_api.errors import (
     TooManyRequests,
     Unauthorized,
     Unsupported,
+    registry_error,
 )
 from registry_api.names import repository_resolve
 from registry_api.selectors.repositories import repository_lookup
+from registry_api.service_errors import ServiceError
 
 API_VERSION_HEADER = ("Docker-Distribution-API-Version", "registry/2.0")
 
@@ -300,8 +302,8 @@ def registry_endpoint(
                                 }
                             )
                 response = view(request, ctx, *args, **kwargs)
-            except RegistryError as error:
-                response = error_response(request, error)
+            except (RegistryError, ServiceError) as error:
+                response = error_response(request, registry_error(error))
             response[API_VERSION_HEADER[0]] = API_VERSION_HEADER[1]
             return response
 

@@ -1,4 +1,5 @@
-"""One registry error type and the OCI error-code table, rendered in one place (decorators.py).
+"""One registry error type and the OCI error-code table, rendered in one place (the /v2/ endpoint
+wrapper, registry_api.endpoint), and the mapping of service refusals onto it.
 
 Codes and statuses follow the OCI distribution-spec table and distribution's errcode/register.go.
 """
@@ -6,6 +7,8 @@ Codes and statuses follow the OCI distribution-spec table and distribution's err
 from __future__ import annotations
 
 from typing import Any
+
+from registry_api import service_errors
 
 
 class RegistryError(Exception):
@@ -136,28 +139,41 @@ class TooManyRequests(RegistryError):
     status = 429
 
 
-ALL_ERRORS: tuple[type[RegistryError], ...] = (
-    BlobUnknown,
-    BlobUploadInvalid,
-    BlobUploadUnknown,
-    DigestInvalid,
-    ManifestBlobUnknown,
-    ManifestInvalid,
-    ManifestUnknown,
-    NameInvalid,
-    NameUnknown,
-    SizeInvalid,
-    RangeInvalid,
-    Unauthorized,
-    Denied,
-    Unsupported,
-    TooManyRequests,
-)
-
-
 class PaginationNumberInvalid(RegistryError):
     """`n` on tags/list or _catalog is not a non-negative integer (distribution's code)."""
 
     code = "PAGINATION_NUMBER_INVALID"
     message = "invalid number of results requested"
     status = 400
+
+
+# Service refusals (registry_api.service_errors) as OCI errors: the code's error type and, where
+# the distribution-spec asks for another status than the code's usual one, that status.
+SERVICE_ERRORS: dict[type[service_errors.ServiceError], tuple[type[RegistryError], int | None]] = {
+    service_errors.DigestMalformed: (DigestInvalid, None),
+    service_errors.ManifestDigestMismatch: (DigestInvalid, None),
+    service_errors.ManifestMalformed: (ManifestInvalid, None),
+    service_errors.ManifestReferenceUnknown: (ManifestBlobUnknown, None),
+    # OCI distribution-spec, "Pushing Manifests": a manifest refused for its size gets 413.
+    service_errors.ManifestTooLarge: (ManifestInvalid, 413),
+    service_errors.TagNameInvalid: (ManifestInvalid, None),
+}
+
+
+def registry_error(error: Exception) -> RegistryError:
+    """The OCI error to answer for a RegistryError or a service refusal (its nearest mapped type).
+
+    A refusal with no mapping is a bug and answers UNKNOWN (500); a test checks there is none.
+    """
+    if isinstance(error, RegistryError):
+        return error
+    for kind in type(error).__mro__:
+        if kind in SERVICE_ERRORS:
+            oci_type, status = SERVICE_ERRORS[kind]
+            break
+    else:
+        oci_type, status = RegistryError, None
+    oci_error = oci_type(getattr(error, "detail", None), message=getattr(error, "message", None))
+    if status is not None:
+        oci_error.status = status
+    return oci_error

@@ -32,10 +32,11 @@ GENERIC_CONTENT_TYPES = ("", "application/json", "application/octet-stream", "te
 
 # The algorithms we can verify. Other (syntactically valid) algorithms are refused, since no
 # blob or manifest with such a digest can exist here.
-DIGEST_RE = re.compile(r"^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$")
+# Anchored with \Z, not $ (which also matches before a trailing newline).
+DIGEST_RE = re.compile(r"^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})\Z")
 # RFC 6838 media type (what artifactType must be); at most 255 characters, like the column.
 _RESTRICTED_NAME = r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
-MEDIA_TYPE_RE = re.compile(rf"^{_RESTRICTED_NAME}/{_RESTRICTED_NAME}$")
+MEDIA_TYPE_RE = re.compile(rf"^{_RESTRICTED_NAME}/{_RESTRICTED_NAME}\Z")
 # Descriptor sizes are int64 (OCI descriptor.md).
 MAX_SIZE = 2**63 - 1
 
@@ -236,7 +237,7 @@ def _optional_str(value: Any, where: str) -> str:
 
 def _artifact_type(value: Any, where: str) -> str:
     artifact_type = _optional_str(value, where)
-    if artifact_type and not MEDIA_TYPE_RE.match(artifact_type):
+    if artifact_type and not MEDIA_TYPE_RE.fullmatch(artifact_type):
         raise InvalidManifest(
             f"{where} must be a media type", {"artifactType": artifact_type[:300]}
         )
@@ -263,7 +264,7 @@ def _descriptor(value: Any, where: str, *, platform_required: bool = False) -> D
     if not isinstance(media_type, str) or not media_type:
         raise InvalidManifest(f"{where}.mediaType is required")
     digest = value.get("digest")
-    if not isinstance(digest, str) or not DIGEST_RE.match(digest):
+    if not isinstance(digest, str) or not DIGEST_RE.fullmatch(digest):
         raise InvalidManifest(f"{where}.digest is not a valid digest", {"digest": digest})
     size = _strict_int(value.get("size"))
     if size is None or not 0 <= size <= MAX_SIZE:

@@ -15,9 +15,9 @@ def repository_resolve(full_name: str) -> tuple[str, str]:
     The first path component is the hub Namespace, the rest is Repository.name. A name with a
     single component (`ubuntu`) has no namespace here, so it is invalid.
     """
-    if len(full_name) > MAX_NAME_LENGTH or not REPOSITORY_PATH_RE.match(full_name):
+    if len(full_name) > MAX_NAME_LENGTH or not REPOSITORY_PATH_RE.fullmatch(full_name):
         raise NameInvalid({"name": full_name[:MAX_NAME_LENGTH]})
     namespace, _, name = full_name.partition("/")
-    if not name or not PATH_COMPONENT_RE.match(namespace):
+    if not name or not PATH_COMPONENT_RE.fullmatch(namespace):
         raise NameInvalid({"name": full_name})
     return namespace, name

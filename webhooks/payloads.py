@@ -66,7 +66,8 @@ def _repository_block(delivery: Delivery) -> dict:
 
 
 def dockerhub_payload(delivery: Delivery) -> dict:
-    """Docker Hub's push payload (PROTOCOL.md §2.4) plus push_data.digest and media_type.
+    """Docker Hub's push payload (docs.docker.com, "Webhooks": callback_url, push_data with
+    pushed_at, pusher, tag and images, repository) plus push_data.digest and media_type.
 
     Other actions keep the same shape and add a top-level `action` so receivers can tell them apart.
     """

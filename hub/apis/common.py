@@ -17,6 +17,7 @@ from hub.authentication import request_scopes
 from hub.models import Collaborator, Comment, Repository
 from hub.names import PATH_COMPONENT_RE, REPOSITORY_PATH_RE
 from hub.pagination import PageNumberPagination
+from registry_api import service_errors
 
 # Same body for "absent" and "private and not yours": the API must not reveal which.
 REPOSITORY_NOT_FOUND = "Repository not found."
@@ -44,11 +45,33 @@ def errors(*codes: int) -> dict:
     return {code: _ERRORS[code] for code in (*codes, 429)}
 
 
+class PayloadTooLarge(exceptions.APIException):
+    status_code = 413
+    default_detail = "The request body is too large."
+    default_code = "too_large"
+
+
+# Registry service refusals as DRF errors; any other refusal is a 400 with its message.
+SERVICE_ERRORS: dict[type[service_errors.ServiceError], type[exceptions.APIException]] = {
+    service_errors.ManifestTooLarge: PayloadTooLarge,
+}
+
+
+def api_error(error: service_errors.ServiceError) -> exceptions.APIException:
+    for kind in type(error).__mro__:
+        if kind in SERVICE_ERRORS:
+            return SERVICE_ERRORS[kind](detail=error.message)
+    return exceptions.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [error.message]})
+
+
 class BaseApi(APIView):
-    """Services raise Django's ValidationError; answer it as DRF's 400 with field errors."""
+    """Services raise Django's ValidationError or a registry service refusal; answer them as
+    DRF errors (field errors for the former)."""
 
     def handle_exception(self, exc):
-        if isinstance(exc, DjangoValidationError):
+        if isinstance(exc, service_errors.ServiceError):
+            exc = api_error(exc)
+        elif isinstance(exc, DjangoValidationError):
             if hasattr(exc, "error_dict"):
                 detail = {
                     (api_settings.NON_FIELD_ERRORS_KEY if key == NON_FIELD_ERRORS else key): value

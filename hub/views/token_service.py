@@ -1,4 +1,7 @@
-"""The registry token service (Docker token authentication spec) and its public key set.
+"""The registry token service and its public key set.
+
+Implements the Docker registry token specification (distribution/distribution,
+docs/spec/auth/token.md and oauth.md).
 
 GET /auth/token: optional Basic credentials (password or access token), `service`, repeated
 `scope`, `account`, `client_id`, `offline_token=true`. POST /auth/token: the OAuth2 form variant

@@ -5,6 +5,8 @@ child manifests it references, the tag (if pushed by tag) and the push event. Re
 checked against *this* repository: a blob another repository holds does not count until it is
 mounted here.
 
+Refusals are registry_api.service_errors, mapped to protocol errors by the callers' edges.
+
 Pushes by digest (how clients upload the children of an index, or referrers) publish no event:
 no tag changed. The index or image pushed by tag afterwards publishes the one push event.
 """
@@ -20,11 +22,7 @@ from django.db import IntegrityError, transaction
 from hub.names import TAG_RE
 from hub.services.repositories import repository_touch
 from registry_api.digests import digest_bytes, digest_parse
-from registry_api.errors import (
-    DigestInvalid,
-    ManifestBlobUnknown,
-    ManifestInvalid,
-)
+from registry_api.errors import DigestInvalid
 from registry_api.lookups import repository_changed
 from registry_api.manifests import (
     MAX_SIZE,
@@ -35,15 +33,16 @@ from registry_api.manifests import (
 )
 from registry_api.models import Blob, Manifest, RepositoryBlob, Tag
 from registry_api.pulls import pull_record
+from registry_api.service_errors import (
+    DigestMalformed,
+    ManifestDigestMismatch,
+    ManifestMalformed,
+    ManifestReferenceUnknown,
+    ManifestTooLarge,
+    TagNameInvalid,
+)
 from registry_api.services.tags import tag_point
 from webhooks.services.events import event_publish
-
-
-class ManifestTooLarge(ManifestInvalid):
-    """OCI distribution-spec: a registry enforcing a manifest size limit answers 413."""
-
-    status = 413
-    message = "manifest exceeds the size limit"
 
 
 @dataclass(frozen=True)
@@ -66,23 +65,23 @@ def manifest_validate(*, reference: str, body: bytes, content_type: str | None) 
     if len(body) > limit:
         raise ManifestTooLarge({"size": len(body), "limit": limit})
     if is_digest(reference):
-        expected = digest_parse(reference)
+        try:
+            expected = digest_parse(reference)
+        except DigestInvalid as exc:
+            raise DigestMalformed(exc.detail, message=exc.message) from None
         tag = ""
         digest = digest_bytes(body, expected.algorithm)
         if digest != str(expected):
-            raise DigestInvalid(
-                {"digest": str(expected), "computed": digest},
-                message="manifest digest did not match the reference",
-            )
+            raise ManifestDigestMismatch({"digest": str(expected), "computed": digest})
     else:
-        if not TAG_RE.match(reference):
-            raise ManifestInvalid({"tag": reference[:200]}, message="invalid tag")
+        if not TAG_RE.fullmatch(reference):
+            raise TagNameInvalid({"tag": reference[:200]})
         tag = reference
         digest = digest_bytes(body)
     try:
         parsed = manifest_parse(body, content_type)
     except InvalidManifest as exc:
-        raise ManifestInvalid(exc.detail, message=exc.message) from None
+        raise ManifestMalformed(exc.detail, message=exc.message) from None
     return ValidManifest(body=body, parsed=parsed, digest=digest, tag=tag)
 
 
@@ -110,7 +109,7 @@ def _references_resolve(*, repository, parsed: ParsedManifest) -> tuple[list[Blo
     blobs = _blobs_present(repository=repository, digests=required + parsed.optional_blob_digests)
     missing = [digest for digest in required if digest not in blobs]
     if missing:
-        raise ManifestBlobUnknown(
+        raise ManifestReferenceUnknown(
             {"digest": missing[0], "missing": missing[:10], "missing_count": len(missing)},
             message="manifest references a blob unknown to this repository",
         )
@@ -118,7 +117,7 @@ def _references_resolve(*, repository, parsed: ParsedManifest) -> tuple[list[Blo
     found = {child.digest for child in children}
     missing = [digest for digest in parsed.child_digests if digest not in found]
     if missing:
-        raise ManifestBlobUnknown(
+        raise ManifestReferenceUnknown(
             {"digest": missing[0], "missing": missing[:10], "missing_count": len(missing)},
             message="index references a manifest unknown to this repository",
         )

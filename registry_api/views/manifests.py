@@ -17,8 +17,8 @@ from registry_api.errors import ManifestUnknown, NameUnknown
 from registry_api.manifests import is_digest
 from registry_api.selectors.manifests import manifest_get
 from registry_api.selectors.tags import tag_get
+from registry_api.service_errors import ManifestTooLarge
 from registry_api.services.manifests import (
-    ManifestTooLarge,
     manifest_delete,
     manifest_pull_record,
     manifest_push,

@@ -13,7 +13,7 @@ from registry_api.selectors.tags import tag_names
 
 # Above this, `n` is clamped (the Link header tells the client there is more).
 MAX_PAGE = 10_000
-_ASCII_DIGITS = re.compile(r"^[0-9]+$")
+_ASCII_DIGITS = re.compile(r"^[0-9]+\Z")
 
 
 def page_size(request, *, default: int | None, maximum: int) -> int | None:

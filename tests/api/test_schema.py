@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import yaml
 from django.core.management import call_command
 
 from tests.api.conftest import API
@@ -10,6 +11,9 @@ from tests.api.conftest import API
 def test_schema_generates_cleanly(tmp_path):
     # --fail-on-warn: an unresolvable serializer or authenticator would make the schema lie.
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "s.yml"))
+    schema = yaml.safe_load((tmp_path / "s.yml").read_text())
+    assert schema["openapi"].startswith("3.")
+    assert f"{API}/repositories/" in schema["paths"]
 
 
 def test_schema_and_docs_are_served(api, db):

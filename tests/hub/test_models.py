@@ -40,7 +40,10 @@ def test_invalid_repository_names_are_rejected(alice, name):
 
 @pytest.mark.parametrize("name", ["app", "my-app", "my_app", "a.b", "library/alpine", "a__b"])
 def test_oci_repository_names_are_accepted(alice, name):
-    Repository(namespace=alice.namespace, name=name).full_clean()
+    repository = Repository(namespace=alice.namespace, name=name)
+    repository.full_clean()
+    repository.save()
+    assert Repository.objects.get(namespace=alice.namespace, name=name).full_name == f"alice/{name}"
 
 
 @pytest.mark.parametrize("username", ["Alice", "al ice", "al@ice", "-x"])

@@ -107,4 +107,6 @@ def test_unknown_sort_falls_back_to_relevance(public_repo):
 
 def test_strange_characters_in_query_do_not_break_search(public_repo):
     for query in ["'", '"', "%", "_", "a & b", "!(", "\\", "x" * 1000, "app:latest"]:
-        list(repository_search(user=None, query=query))
+        # Taken literally: no wildcard or operator matches alice/app ("A test repository").
+        assert names(repository_search(user=None, query=query)) == [], query
+    assert names(repository_search(user=None, query="app")) == ["alice/app"]

@@ -279,3 +279,22 @@ def test_a_deleted_repositorys_hook_stays_while_deliveries_are_pending(
     assert [r.headers["x-dockyard-event"] for r in receiver.requests] == ["repository_delete"] * 2
     delivery_sweep()
     assert not Webhook.objects.filter(pk=hook.pk).exists()
+
+
+def test_services_queue_tasks_by_name_and_never_import_them():
+    import ast
+    from pathlib import Path
+
+    from config.celery import app
+    from webhooks import tasks
+    from webhooks.services.queue import DELIVER_TASK
+
+    assert app.tasks[DELIVER_TASK].name == tasks.deliver_webhook.name == DELIVER_TASK
+    for module in Path(tasks.__file__).parent.joinpath("services").glob("*.py"):
+        imported = {
+            node.module if isinstance(node, ast.ImportFrom) else alias.name
+            for node in ast.walk(ast.parse(module.read_text()))
+            if isinstance(node, ast.Import | ast.ImportFrom)
+            for alias in node.names
+        }
+        assert not any(name and name.startswith("webhooks.tasks") for name in imported), module

@@ -67,9 +67,11 @@ def test_non_public_targets_are_refused(url, settings):
         *(f"http://[{address}]/" for address in TRANSITION_TO_PUBLIC),
     ],
 )
-def test_public_addresses_are_accepted(url, settings):
+def test_public_addresses_are_accepted(url, settings, public_repo, alice):
     settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False
     url_check(url)
+    hook = webhook_create(repository=public_repo, actor=alice, name="x", url=url)
+    assert Webhook.objects.get(pk=hook.pk).url == url
 
 
 @pytest.mark.parametrize("url", ["ftp://example.com/", "file:///etc/passwd", "http:///nohost"])
@@ -80,9 +82,11 @@ def test_other_schemes_are_refused_even_when_private_is_allowed(url, settings):
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1/hook", "http://localhost:9/", "http://[::1]/"])
-def test_private_targets_allowed_by_setting(url, settings):
+def test_private_targets_allowed_by_setting(url, settings, public_repo, alice):
     settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
     url_check(url)
+    hook = webhook_create(repository=public_repo, actor=alice, name="x", url=url)
+    assert Webhook.objects.get(pk=hook.pk).url == url
 
 
 def test_address_classification():

@@ -12,13 +12,9 @@ from webhooks import payloads
 from webhooks.models import Delivery, Event, Webhook
 from webhooks.services.queue import enqueue_after_commit
 
-# Event kinds a hook subscribes to, and the published actions each covers.
+# The event kind a hook subscribes to, for published actions not named like their kind
+# ("push" and "delete" are both).
 EVENT_KINDS = {
-    "push": "push",
-    "delete": "delete",
-    "tag_delete": "delete",
-    "manifest_delete": "delete",
-    "repository": "repository",
     "repository_create": "repository",
     "repository_delete": "repository",
 }
