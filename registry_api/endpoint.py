@@ -177,6 +177,12 @@ def _authenticate(request, ctx: RegistryContext) -> bool:
             )
         ctx.user, ctx.scopes = credentials.user, credentials.scopes
         return True
+    if header.strip():
+        # `Bearer` without a token, `Digest ...`, `Basic` without credentials: never anonymous.
+        raise Unauthorized(
+            message="malformed or unsupported Authorization header",
+            headers={"WWW-Authenticate": _challenge(request, error="invalid_request")},
+        )
     return False
 
 
