@@ -23,9 +23,7 @@ def queries(client, path: str) -> list[str]:
 
 
 @pytest.mark.parametrize("mirror", ["none", "proxy-cache", "mirror-mode"])
-def test_private_and_absent_tags_list_run_the_same_queries(
-    client, settings, private_repo, mirror
-):
+def test_private_and_absent_tags_list_run_the_same_queries(client, settings, private_repo, mirror):
     if mirror == "proxy-cache":
         ProxyCache.objects.create(namespace="hub", upstream_url="http://127.0.0.1:9")
     if mirror == "mirror-mode":
