@@ -125,3 +125,10 @@ def test_a_lost_cache_only_costs_a_database_check(client, private_repo, bob):
     cache.clear()  # versions evicted: the grant is re-checked, and still holds
     assert push_start(client, "alice/secret", headers).status_code == 202
     assert client.get("/v2/alice/secret/tags/list", **headers).status_code == 200
+
+
+def test_a_deactivated_user_is_refused_at_once(client, public_repo, alice):
+    headers = token(client, "repository:alice/app:pull,push", basic_auth("alice"))
+    alice.is_active = False
+    alice.save()
+    assert push_start(client, "alice/app", headers).status_code == 401
