@@ -94,7 +94,7 @@ def stamp_current(claims: dict, full_name: str) -> bool:
         wanted[_user_key(claim["i"])] = claim.get("u")
     found = cache.get_many(list(wanted))
     return all(
-        isinstance(version, str) and constant_time_compare(found.get(key, ""), version)
+        isinstance(version, str) and version and constant_time_compare(found.get(key, ""), version)
         for key, version in wanted.items()
     )
 

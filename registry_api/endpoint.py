@@ -4,6 +4,10 @@ A request authenticates with the index's Bearer token (the normal docker flow) o
 credentials sent straight to /v2/ (password or access token, as registry:2 with htpasswd allows).
 With neither, the answer is the 401 challenge that sends the client to /auth/token.
 
+What a caller may do comes from hub.permissions (the one decision); a Bearer token's grants
+are held against it, and for writes and private repositories checked to still hold
+(hub.grant_versions). A token lacking a scope its subject may hold is challenged for it.
+
 A private repository the caller may not pull is treated exactly like an absent one: both answer
 401 UNAUTHORIZED with the same challenge, so the status and body never tell them apart.
 """
@@ -179,6 +183,12 @@ def _authenticate(request, ctx: RegistryContext) -> bool:
             )
         ctx.user, ctx.scopes = credentials.user, credentials.scopes
         return True
+    if header.strip():
+        # `Bearer` without a token, `Digest ...`, `Basic` without credentials: never anonymous.
+        raise Unauthorized(
+            message="malformed or unsupported Authorization header",
+            headers={"WWW-Authenticate": _challenge(request, error="invalid_request")},
+        )
     return False
 
 

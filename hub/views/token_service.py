@@ -72,6 +72,27 @@ def _authenticate(request, username: str, secret: str) -> Credentials:
     return credentials
 
 
+# One request asks for what one docker command needs (a push with mounts names a few repos);
+# past these a request is an amplification attempt (every scope costs queries and token bytes).
+MAX_SCOPES = 64
+MAX_REQUEST_BYTES = 32 * 1024  # query string or form body
+
+
+def _check_size(request) -> None:
+    try:
+        body = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        body = MAX_REQUEST_BYTES + 1
+    if max(len(request.META.get("QUERY_STRING", "")), body) > MAX_REQUEST_BYTES:
+        raise _Refused(400, "DENIED", f"The request is larger than {MAX_REQUEST_BYTES} bytes.")
+
+
+def _scope_values_checked(values: list[str]) -> list[str]:
+    if sum(len(value.split()) for value in values) > MAX_SCOPES:
+        raise _Refused(400, "DENIED", f"At most {MAX_SCOPES} scopes per token request.")
+    return values
+
+
 def _check_service(service: str) -> None:
     # Clients echo the service from the registry's challenge; a missing one is accepted.
     if service and service != settings.REGISTRY_SERVICE:
@@ -113,6 +134,7 @@ def _grant_response(
 @csrf_exempt
 def token(request):
     try:
+        _check_size(request)
         if request.method == "POST":
             return _token_post(request)
         return _token_get(request)
@@ -126,7 +148,7 @@ def _token_get(request) -> JsonResponse:
     credentials = _authenticate(request, *basic) if basic is not None else None
     return _grant_response(
         credentials,
-        request.GET.getlist("scope"),
+        _scope_values_checked(request.GET.getlist("scope")),
         refresh=request.GET.get("offline_token", "").lower() == "true",
         oauth=False,
     )
@@ -146,7 +168,7 @@ def _token_post(request) -> JsonResponse:
         raise _Refused(400, "UNSUPPORTED", "grant_type must be password or refresh_token.")
     return _grant_response(
         credentials,
-        form.getlist("scope"),
+        _scope_values_checked(form.getlist("scope")),
         refresh=form.get("access_type", "") == "offline",
         oauth=True,
     )

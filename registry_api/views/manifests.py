@@ -103,18 +103,29 @@ def _get(request, ctx, reference: str) -> HttpResponse:
     return response
 
 
+# A body past the limit is still read, up to this much more, and dropped: a client still sending
+# (e.g. with `Connection: close`) then reads the 413 instead of a connection reset, which is what
+# closing a socket with unread data gives. Bodies declared larger are refused unread.
+DRAIN_MAX_BYTES = 16 * 1024 * 1024
+
+
 def _body_read(request) -> bytes:
-    """Read at most the size limit + 1 bytes (enough to refuse, never a huge body in memory)."""
+    """Read at most the size limit (never a huge body in memory); refuse a larger one with 413."""
     limit = settings.REGISTRY_MAX_MANIFEST_BYTES
     declared = request.META.get("CONTENT_LENGTH") or ""
-    if declared.isdigit() and int(declared) > limit:
+    if declared.isdigit() and int(declared) > limit + DRAIN_MAX_BYTES:
         raise ManifestTooLarge({"size": int(declared), "limit": limit})
     chunks, size = [], 0
     for chunk in request_chunks(request):
-        chunks.append(chunk)
+        if size <= limit:
+            chunks.append(chunk)
         size += len(chunk)
-        if size > limit:
+        if size > limit + DRAIN_MAX_BYTES:
             break
+    if size > limit:
+        raise ManifestTooLarge(
+            {"size": int(declared) if declared.isdigit() else size, "limit": limit}
+        )
     return b"".join(chunks)
 
 

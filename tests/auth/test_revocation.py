@@ -11,7 +11,15 @@ from hub.services.access_tokens import access_token_create, access_token_revoke
 from hub.services.organizations import membership_remove
 from hub.services.repositories import repository_update
 from hub.services.social import collaborator_remove
+from hub.services.teams import (
+    team_create,
+    team_member_add,
+    team_member_remove,
+    team_repository_grant,
+    team_repository_revoke,
+)
 from tests.conftest import basic_auth
+from tests.factories import RepositoryFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -83,8 +91,44 @@ def test_leaving_an_organization_ends_its_pushes(client, acme, dave):
     assert refused.json()["errors"][0]["code"] == "DENIED"
 
 
+def test_a_revoked_team_grant_ends_its_deletes(client, acme, dave):
+    vault = RepositoryFactory(namespace=acme.namespace, name="vault", is_private=True)
+    team = team_create(organization=acme, name="ops")
+    team_member_add(team=team, username="dave")
+    team_repository_grant(team=team, repository=vault, role="admin")  # members only write
+    headers = token(client, "repository:acme/vault:pull,push,delete", basic_auth("dave"))
+    delete = f"/v2/acme/vault/manifests/sha256:{'0' * 64}"
+    assert client.delete(delete, **headers).status_code == 404  # allowed; nothing there
+
+    team_repository_revoke(team=team, repository=vault)
+
+    refused = client.delete(delete, **headers)
+    assert refused.status_code == 403  # dave still sees the repository as a member
+    assert refused.json()["errors"][0]["code"] == "DENIED"
+
+
+def test_leaving_a_team_ends_its_grants(client, acme, dave):
+    vault = RepositoryFactory(namespace=acme.namespace, name="vault", is_private=True)
+    team = team_create(organization=acme, name="ops")
+    team_member_add(team=team, username="dave")
+    team_repository_grant(team=team, repository=vault, role="admin")
+    headers = token(client, "repository:acme/vault:pull,push,delete", basic_auth("dave"))
+
+    team_member_remove(team=team, user=dave)
+
+    delete = f"/v2/acme/vault/manifests/sha256:{'0' * 64}"
+    assert client.delete(delete, **headers).status_code == 403
+
+
 def test_a_lost_cache_only_costs_a_database_check(client, private_repo, bob):
     headers = token(client, "repository:alice/secret:pull,push", basic_auth("bob"))
     cache.clear()  # versions evicted: the grant is re-checked, and still holds
     assert push_start(client, "alice/secret", headers).status_code == 202
     assert client.get("/v2/alice/secret/tags/list", **headers).status_code == 200
+
+
+def test_a_deactivated_user_is_refused_at_once(client, public_repo, alice):
+    headers = token(client, "repository:alice/app:pull,push", basic_auth("alice"))
+    alice.is_active = False
+    alice.save()
+    assert push_start(client, "alice/app", headers).status_code == 401

@@ -114,3 +114,33 @@ def test_the_mount_challenge_names_the_source_pull_scope(client, alice, bob):
     # Text that is no repository name is not echoed into the header.
     odd = client.post('/v2/bob/copy/blobs/uploads/?mount=sha256:ab&from=a"b')
     assert odd["WWW-Authenticate"].endswith('scope="repository:bob/copy:pull,push"')
+
+
+@pytest.mark.parametrize(
+    "header", ["Bearer", "Bearer ", "Digest foo", "Basic", "Basic !!!not-base64", "Negotiate x"]
+)
+def test_a_malformed_authorization_header_is_challenged_not_anonymous(client, public_repo, header):
+    # alice/app is public: an anonymous pull would succeed, a malformed header must not.
+    response = client.get("/v2/alice/app/tags/list", HTTP_AUTHORIZATION=header)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith('Bearer realm="http://testserver/auth/token"')
+    assert response.json()["errors"][0]["code"] == "UNAUTHORIZED"
+
+
+def test_asking_for_what_the_mount_challenge_names_mounts_the_blob(client, public_repo, bob):
+    from tests.registry_api.conftest import blob_upload, push_access
+
+    digest = blob_upload(client, "alice/app", b"layer", bearer("alice", push_access("alice/app")))
+    path = f"/v2/bob/copy/blobs/uploads/?mount={digest}&from=alice/app"
+    challenge = client.post(path)["WWW-Authenticate"]
+    scope = challenge.split('scope="')[1].split('"')[0]
+    token = client.get(
+        "/auth/token",
+        {"service": settings.REGISTRY_SERVICE, "scope": scope},
+        HTTP_AUTHORIZATION=basic_auth("bob"),
+    ).json()["token"]
+
+    mounted = client.post(path, HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    assert mounted.status_code == 201, mounted.content
+    assert mounted["Docker-Content-Digest"] == digest
