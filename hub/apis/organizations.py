@@ -236,5 +236,8 @@ class MemberDetailApi(BaseApi):
             _manage_check(request, namespace)
         elif permissions.namespace_role(request.user, namespace) is None:
             raise exceptions.NotFound("Member not found.")
+        elif not token_allows(request, "admin"):
+            # Leaving changes membership like any removal: a read-only token must not do it.
+            raise exceptions.PermissionDenied(SCOPE_MESSAGE)
         organizations.membership_remove(membership=self._membership(namespace, username))
         return Response(status=status.HTTP_204_NO_CONTENT)
