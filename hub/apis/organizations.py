@@ -165,12 +165,12 @@ class MemberListApi(PaginatedApi):
     )
     def get(self, request, name):
         namespace = _organization_namespace_or_404(name)
-        if permissions.namespace_role(request.user, namespace) is None:
-            raise exceptions.PermissionDenied("Only members see the member list.")
-        return self.paginated(
-            selectors_accounts.membership_list(organization=namespace.organization),
-            MemberOutputSerializer,
+        members = selectors_accounts.membership_list_visible(
+            viewer=request.user, namespace=namespace
         )
+        if members is None:
+            raise exceptions.PermissionDenied("Only members see the member list.")
+        return self.paginated(members, MemberOutputSerializer)
 
     @extend_schema(
         operation_id="org_members_create",
