@@ -111,7 +111,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # Failed sign-ins allowed within a minute per account, and per client address.
 LOGIN_FAILURES_PER_MINUTE = env_int("LOGIN_FAILURES_PER_MINUTE", 5)
 LOGIN_FAILURES_PER_MINUTE_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_MINUTE_PER_ADDRESS", 20)
-# Comments one user may post per minute on the web UI (spam brake).
+# Comments one user may post per minute, web UI and REST API together (spam brake; then 429).
 COMMENTS_PER_MINUTE = env_int("COMMENTS_PER_MINUTE", 5)
 
 # Cache: Redis in production; a file cache shared by all local processes otherwise.

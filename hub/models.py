@@ -6,6 +6,7 @@ import uuid
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -227,10 +228,16 @@ class Star(models.Model):
         return f"{self.user} ★ {self.repository}"
 
 
+# A TextField's max_length only sizes the form widget: the validator enforces it everywhere.
+COMMENT_MAX_LENGTH = 5000
+
+
 class Comment(models.Model):
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="comments")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
-    body = models.TextField(max_length=5000)
+    body = models.TextField(
+        max_length=COMMENT_MAX_LENGTH, validators=[MaxLengthValidator(COMMENT_MAX_LENGTH)]
+    )
     created_at = models.DateTimeField(default=timezone.now)
     edited_at = models.DateTimeField(null=True, blank=True)
 
