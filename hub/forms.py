@@ -38,6 +38,12 @@ class SignUpForm(BaseUserCreationForm):
             raise ValidationError(_("This name is already taken by a user or organization."))
         return username
 
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"]
+        if get_user_model().objects.filter(email__iexact=email).exists():
+            raise ValidationError(_("A user with that e-mail address already exists."))
+        return email
+
 
 class ThrottledAuthenticationForm(AuthenticationForm):
     """Django's sign-in form, with failures throttled per account and per client address."""

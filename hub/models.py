@@ -9,6 +9,7 @@ from django.contrib.auth.models import AbstractUser
 from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -31,6 +32,17 @@ class User(AbstractUser):
         error_messages={"unique": _("A user with that username already exists.")},
     )
     bio = models.CharField(max_length=200, blank=True)
+
+    class Meta(AbstractUser.Meta):
+        constraints = [
+            # One account per address, whatever its case: a password reset mails one account.
+            models.UniqueConstraint(
+                Lower("email"),
+                condition=~Q(email=""),
+                name="user_email_unique_ci",
+                violation_error_message=_("A user with that e-mail address already exists."),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.username
