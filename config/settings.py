@@ -126,6 +126,9 @@ AUTH_PASSWORD_VALIDATORS = [
 # Failed sign-ins allowed within a minute per account, and per client address.
 LOGIN_FAILURES_PER_MINUTE = env_int("LOGIN_FAILURES_PER_MINUTE", 5)
 LOGIN_FAILURES_PER_MINUTE_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_MINUTE_PER_ADDRESS", 20)
+# Names no one may sign up or found an organization with, besides the built-in ones (admin,
+# library, docker, official, api, v2, … and the portal's routes); comma-separated.
+RESERVED_NAMES = env_list("RESERVED_NAMES", [])
 # Comments one user may post per minute, web UI and REST API together (spam brake; then 429).
 COMMENTS_PER_MINUTE = env_int("COMMENTS_PER_MINUTE", 5)
 
