@@ -119,13 +119,14 @@ NESTING_BOMBS = [
     ("method", "url"),
     [
         *WRITE_URLS,
-        ("patch", f"{API}/repositories/alice/app/comments/1/"),
+        ("patch", f"{API}/repositories/alice/app/comments/{{comment}}/"),
         ("post", f"{API}/orgs/acme/teams/"),
         ("post", f"{API}/repositories/alice/app/webhooks/"),
     ],
 )
 def test_json_nesting_bombs_are_parse_errors(as_user, alice, world, public_repo, method, url):
-    factories.CommentFactory(repository=public_repo, author=alice)
+    comment = factories.CommentFactory(repository=public_repo, author=alice)
+    url = url.replace("{comment}", str(comment.pk))
     client = as_user(alice)
     for body in NESTING_BOMBS:
         response = getattr(client, method)(url, body, content_type="application/json")
