@@ -14,6 +14,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection
 from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
@@ -175,6 +176,15 @@ def test_duplicate_email_is_refused_by_the_model_and_the_database(alice):
         User(username="erin", email="ALICE@EXAMPLE.COM").full_clean(exclude=["password"])
     with pytest.raises(IntegrityError):
         User.objects.create(username="erin", email="Alice@Example.com")
+
+
+def test_duplicate_email_is_refused_for_the_first_admin(alice, monkeypatch):
+    monkeypatch.setenv("DJANGO_SUPERUSER_USERNAME", "operator")
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "a-long-unusual-phrase")
+    monkeypatch.setenv("DJANGO_SUPERUSER_EMAIL", "ALICE@example.com")
+    with pytest.raises(CommandError, match="e-mail address already exists"):
+        call_command("ensure_superuser")
+    assert not User.objects.filter(username="operator").exists()
 
 
 def test_accounts_without_an_email_are_not_duplicates(db):
