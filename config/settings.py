@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from config import keys
 from config.env import env_bool, env_db, env_int, env_list, env_str
+from config.hosts import WILDCARD_BINDS, allowed_hosts_default
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = (BASE_DIR / env_str("DATA_DIR", "var")).resolve()
@@ -21,7 +22,21 @@ DATA_DIR.mkdir(parents=True, exist_ok=True)
 # Core
 SECRET_KEY = env_str("SECRET_KEY", "") or keys.secret_key(DATA_DIR)
 DEBUG = env_bool("DEBUG", False)
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["*"])
+# Where this server is reached. E-mailed links (password reset) are built from SITE_URL, never
+# from a request's Host header; unset, they use what `make run` serves (http://HOST:PORT).
+SITE_URL = env_str("SITE_URL", "").rstrip("/")
+_HOST = env_str("HOST", "127.0.0.1")
+_SERVED_HOST = "127.0.0.1" if _HOST in WILDCARD_BINDS else _HOST
+SITE_URL_DEFAULT = "{scheme}://{host}:{port}".format(
+    scheme="https" if env_str("TLS_CERT", "") else "http",
+    host=f"[{_SERVED_HOST}]" if ":" in _SERVED_HOST else _SERVED_HOST,
+    port=env_int("PORT", 8000),
+)
+# Host names answered: the site's, the bound address and loopback, unless listed explicitly
+# (a forged Host never reaches a view; "*" turns the check off).
+ALLOWED_HOSTS = env_list(
+    "ALLOWED_HOSTS", allowed_hosts_default(SITE_URL or SITE_URL_DEFAULT, bind_host=_HOST)
+)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 # Behind a TLS-terminating proxy, trust its X-Forwarded-Proto so token realms say https.
 if env_bool("BEHIND_PROXY", False):
@@ -115,8 +130,30 @@ AUTH_PASSWORD_VALIDATORS = [
 # Failed sign-ins allowed within a minute per account, and per client address.
 LOGIN_FAILURES_PER_MINUTE = env_int("LOGIN_FAILURES_PER_MINUTE", 5)
 LOGIN_FAILURES_PER_MINUTE_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_MINUTE_PER_ADDRESS", 20)
-# Comments one user may post per minute on the web UI (spam brake).
+# Names no one may sign up or found an organization with, besides the built-in ones (admin,
+# library, docker, official, api, v2, … and the portal's routes); comma-separated.
+RESERVED_NAMES = env_list("RESERVED_NAMES", [])
+# Comments one user may post per minute, web UI and REST API together (spam brake; then 429).
 COMMENTS_PER_MINUTE = env_int("COMMENTS_PER_MINUTE", 5)
+
+# E-mail (password reset). EMAIL_HOST turns on SMTP; otherwise mails are written as files under
+# DATA_DIR/mail, so an embedded instance's administrator can still hand a reset link over.
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.filebased.EmailBackend",
+)
+EMAIL_FILE_PATH = DATA_DIR / "mail"
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "dockyard@localhost")
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3 * 24 * 3600)
 
 # Cache: Redis in production; a file cache shared by all local processes otherwise.
 REDIS_URL = env_str("REDIS_URL", "")
@@ -244,8 +281,7 @@ WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
 WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 20)
 # How often (and how late) the sweep re-queues pending deliveries left behind by a broker outage.
 WEBHOOK_SWEEP_SECONDS = env_int("WEBHOOK_SWEEP_SECONDS", 30)
-# Public base URL (https://hub.example.com) for payload links; else the URL a hook was made on.
-SITE_URL = env_str("SITE_URL", "").rstrip("/")
+# Webhook payload links use SITE_URL when it is set, else the URL a hook was made on.
 
 # Mirror (pull-through cache of another registry)
 MIRROR_UPSTREAM_URL = env_str("MIRROR_UPSTREAM_URL", "")
@@ -265,6 +301,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_PARSER_CLASSES": [
+        "hub.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "hub.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -12,8 +12,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from hub.credentials import TooManyAttempts, client_ip, password_check
-from hub.models import AccessToken, Collaborator, Membership, Namespace
+from hub.models import AccessToken, Collaborator, Membership
 from hub.names import validate_namespace_name
+from hub.reserved_names import namespace_name_check
 
 
 def validation_errors_to_form(form, exc: ValidationError) -> None:
@@ -34,9 +35,17 @@ class SignUpForm(BaseUserCreationForm):
 
     def clean_username(self) -> str:
         username = self.cleaned_data["username"]
-        if Namespace.objects.filter(name=username).exists():
-            raise ValidationError(_("This name is already taken by a user or organization."))
+        try:
+            namespace_name_check(username)
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict["name"]) from exc
         return username
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"]
+        if get_user_model().objects.filter(email__iexact=email).exists():
+            raise ValidationError(_("A user with that e-mail address already exists."))
+        return email
 
 
 class ThrottledAuthenticationForm(AuthenticationForm):

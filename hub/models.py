@@ -6,8 +6,10 @@ import uuid
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -30,6 +32,17 @@ class User(AbstractUser):
         error_messages={"unique": _("A user with that username already exists.")},
     )
     bio = models.CharField(max_length=200, blank=True)
+
+    class Meta(AbstractUser.Meta):
+        constraints = [
+            # One account per address, whatever its case: a password reset mails one account.
+            models.UniqueConstraint(
+                Lower("email"),
+                condition=~Q(email=""),
+                name="user_email_unique_ci",
+                violation_error_message=_("A user with that e-mail address already exists."),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.username
@@ -227,10 +240,16 @@ class Star(models.Model):
         return f"{self.user} ★ {self.repository}"
 
 
+# A TextField's max_length only sizes the form widget: the validator enforces it everywhere.
+COMMENT_MAX_LENGTH = 5000
+
+
 class Comment(models.Model):
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="comments")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
-    body = models.TextField(max_length=5000)
+    body = models.TextField(
+        max_length=COMMENT_MAX_LENGTH, validators=[MaxLengthValidator(COMMENT_MAX_LENGTH)]
+    )
     created_at = models.DateTimeField(default=timezone.now)
     edited_at = models.DateTimeField(null=True, blank=True)
 

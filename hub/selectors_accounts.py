@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.db.models import Count, QuerySet
 
-from hub.models import AccessToken, Membership, Organization, Team, TeamRepository
+from hub import permissions
+from hub.models import AccessToken, Membership, Namespace, Organization, Team, TeamRepository
 from hub.names import PATH_COMPONENT_RE
 
 
@@ -26,6 +27,14 @@ def membership_list(*, organization: Organization) -> QuerySet[Membership]:
         .select_related("user")
         .order_by("-role", "user__username")  # owners first
     )
+
+
+def membership_list_visible(*, viewer, namespace: Namespace) -> QuerySet[Membership] | None:
+    """An organization's members as `viewer` may see them: as on Docker Hub, only members (and
+    staff) see who belongs to an organization; for anyone else None. Web and API both ask here."""
+    if not namespace.is_organization or permissions.namespace_role(viewer, namespace) is None:
+        return None
+    return membership_list(organization=namespace.organization)
 
 
 def membership_get(*, organization: Organization, username: str) -> Membership | None:

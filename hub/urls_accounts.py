@@ -9,9 +9,11 @@ app_name = "accounts"
 urlpatterns = [
     path("auth/token", token_service.token, name="token"),
     path(".well-known/jwks.json", token_service.jwks_view, name="jwks"),
-    # Before django.contrib.auth.urls (mounted at accounts/): the throttled sign-in wins.
+    # Before django.contrib.auth.urls (mounted at accounts/): the throttled sign-in and the reset
+    # that mails links on SITE_URL win.
     path("accounts/login/", accounts.LoginView.as_view(), name="login"),
     path("accounts/signup/", accounts.signup, name="signup"),
+    path("accounts/password_reset/", accounts.PasswordResetView.as_view(), name="password-reset"),
     path("settings/", accounts.settings_index, name="settings"),
     path("settings/tokens/", accounts.tokens, name="tokens"),
     path("settings/tokens/<int:pk>/revoke/", accounts.token_revoke, name="token-revoke"),

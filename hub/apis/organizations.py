@@ -165,12 +165,12 @@ class MemberListApi(PaginatedApi):
     )
     def get(self, request, name):
         namespace = _organization_namespace_or_404(name)
-        if permissions.namespace_role(request.user, namespace) is None:
-            raise exceptions.PermissionDenied("Only members see the member list.")
-        return self.paginated(
-            selectors_accounts.membership_list(organization=namespace.organization),
-            MemberOutputSerializer,
+        members = selectors_accounts.membership_list_visible(
+            viewer=request.user, namespace=namespace
         )
+        if members is None:
+            raise exceptions.PermissionDenied("Only members see the member list.")
+        return self.paginated(members, MemberOutputSerializer)
 
     @extend_schema(
         operation_id="org_members_create",
@@ -236,5 +236,8 @@ class MemberDetailApi(BaseApi):
             _manage_check(request, namespace)
         elif permissions.namespace_role(request.user, namespace) is None:
             raise exceptions.NotFound("Member not found.")
+        elif not token_allows(request, "admin"):
+            # Leaving changes membership like any removal: a read-only token must not do it.
+            raise exceptions.PermissionDenied(SCOPE_MESSAGE)
         organizations.membership_remove(membership=self._membership(namespace, username))
         return Response(status=status.HTTP_204_NO_CONTENT)

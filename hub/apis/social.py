@@ -11,7 +11,7 @@ from hub.api_permissions import token_allows
 from hub.apis.common import BaseApi, PaginatedApi, deny, errors, id_or_404, repository_for
 from hub.apis.repositories import REPOSITORY_PARAMETERS
 from hub.authentication import request_scopes
-from hub.models import Collaborator, Repository
+from hub.models import COMMENT_MAX_LENGTH, Collaborator, Repository
 from hub.services import social
 
 SCOPE_MESSAGE = "Your access token's scopes are read-only; use a repo:write token."
@@ -101,7 +101,7 @@ class CommentOutputSerializer(serializers.Serializer):
 
 
 class CommentInputSerializer(serializers.Serializer):
-    body = serializers.CharField(max_length=5000)
+    body = serializers.CharField(max_length=COMMENT_MAX_LENGTH)
 
     class Meta:
         ref_name = "CommentInput"
@@ -110,7 +110,7 @@ class CommentInputSerializer(serializers.Serializer):
 class CommentUpdateSerializer(serializers.Serializer):
     """PATCH: a missing body leaves the comment as it is."""
 
-    body = serializers.CharField(max_length=5000, required=False)
+    body = serializers.CharField(max_length=COMMENT_MAX_LENGTH, required=False)
 
     class Meta:
         ref_name = "CommentUpdate"
@@ -134,13 +134,17 @@ class CommentListApi(PaginatedApi):
         responses={201: CommentOutputSerializer, **errors(400, 401, 403, 404)},
     )
     def post(self, request, namespace, name):
+        """At most COMMENTS_PER_MINUTE comments per user and minute, web and API together (429)."""
         repository = repository_for(request, namespace, name)
         _social_write_check(request)
         data = CommentInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        comment = social.comment_add(
-            repository=repository, author=request.user, body=data.validated_data["body"]
-        )
+        try:
+            comment = social.comment_add(
+                repository=repository, author=request.user, body=data.validated_data["body"]
+            )
+        except social.CommentRateLimited as limited:
+            raise exceptions.Throttled(wait=limited.wait) from None
         return Response(CommentOutputSerializer(comment).data, status=status.HTTP_201_CREATED)
 
 

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from hub import grant_versions
 from hub.models import Membership, Namespace, Organization
+from hub.reserved_names import namespace_name_check
 
 ROLES = tuple(Membership.Role.values)
 
@@ -26,8 +27,7 @@ def organization_create(*, owner, name: str, display_name: str = "") -> Organiza
     name = (name or "").strip()
     organization = Organization(name=name, display_name=display_name)
     organization.full_clean(validate_unique=False)
-    if Namespace.objects.filter(name=name).exists():
-        raise ValidationError({"name": _("This name is already taken by a user or organization.")})
+    namespace_name_check(name)
     try:
         with transaction.atomic():
             organization.save()

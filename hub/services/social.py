@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
@@ -31,11 +35,41 @@ def repository_unstar(*, repository: Repository, user) -> None:
         )
 
 
+COMMENT_RATE_WINDOW_SECONDS = 60
+
+
+class CommentRateLimited(Exception):
+    """The author posted COMMENTS_PER_MINUTE comments in this minute; `wait` seconds remain."""
+
+    def __init__(self, wait: int):
+        super().__init__(_("You are commenting too fast. Wait a minute and try again."))
+        self.wait = wait
+
+
+def _comment_rate_check(author) -> None:
+    """One brake however a comment arrives (web form, htmx, REST). A fixed window in the shared
+    cache: the key names its minute, so every worker counts into the same number and a retry
+    never extends the window; add() then incr() is atomic on Redis."""
+    now = time.time()
+    window = int(now // COMMENT_RATE_WINDOW_SECONDS)
+    key = f"comment-rate:{author.pk}:{window}"
+    cache.add(key, 0, timeout=COMMENT_RATE_WINDOW_SECONDS * 2)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # evicted between add and incr
+        cache.set(key, 1, timeout=COMMENT_RATE_WINDOW_SECONDS * 2)
+        count = 1
+    if count > settings.COMMENTS_PER_MINUTE:
+        raise CommentRateLimited(wait=int((window + 1) * COMMENT_RATE_WINDOW_SECONDS - now) + 1)
+
+
 def comment_add(*, repository: Repository, author, body: str) -> Comment:
+    """Add a comment; raise ValidationError for a bad body, CommentRateLimited past the brake."""
     if not repository.comments_enabled:
         raise ValidationError({"body": _("Comments are turned off for this repository.")})
     comment = Comment(repository=repository, author=author, body=body.strip())
     comment.full_clean()
+    _comment_rate_check(author)
     comment.save()
     return comment
 

@@ -1,6 +1,8 @@
-"""Account pages: sign up, sign in (throttled), settings and personal access tokens."""
+"""Account pages: sign up, sign in (throttled), password reset, settings and access tokens."""
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth import login
@@ -20,6 +22,7 @@ from hub.forms import (
 from hub.models import AccessToken
 from hub.selectors_accounts import access_token_list, organization_list
 from hub.services.access_tokens import access_token_create, access_token_revoke
+from hub.site_url import site_url
 
 JUST_CREATED_SESSION_KEY = "accounts:just-created"
 
@@ -33,6 +36,21 @@ class LoginView(auth_views.LoginView):
         if form.has_error("__all__", code="throttled"):
             response.status_code = 429
         return response
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset by e-mail; the link is on the configured site URL, not the request's Host."""
+
+    email_template_name = "registration/password_reset_email.txt"
+    subject_template_name = "registration/password_reset_subject.txt"
+
+    @property
+    def domain_override(self) -> str:
+        return urlsplit(site_url()).netloc
+
+    @property
+    def extra_email_context(self) -> dict:
+        return {"site_url": site_url(), "site_name": "Dockyard"}
 
 
 def signup(request):

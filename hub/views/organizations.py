@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -17,7 +18,7 @@ from hub.forms import (
     OrganizationForm,
     validation_errors_to_form,
 )
-from hub.selectors_accounts import membership_get, membership_list
+from hub.selectors_accounts import membership_get, membership_list_visible
 from hub.services.organizations import (
     membership_add,
     membership_remove,
@@ -54,6 +55,11 @@ def organization_new(request):
 
 def members(request, namespace: str):
     space = _organization_namespace(namespace)
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    visible_members = membership_list_visible(viewer=request.user, namespace=space)
+    if visible_members is None:
+        raise Http404
     organization = space.organization
     can_manage = permissions.can_manage_organization(request.user, space)
     form = MembershipAddForm(request.POST or None)
@@ -73,9 +79,8 @@ def members(request, namespace: str):
     context = {
         "organization": organization,
         "namespace": space,
-        "members": membership_list(organization=organization),
+        "members": visible_members,
         "can_manage": can_manage,
-        "is_member": permissions.namespace_role(request.user, space) is not None,
         "form": form,
         "roles": MembershipRoleForm.base_fields["role"].choices,
     }

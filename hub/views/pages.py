@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 
 from hub import permissions, selectors
-from hub.models import Membership
+from hub.selectors_accounts import membership_list_visible
 
 EXPLORE_SIZE = 12
 
@@ -49,11 +49,7 @@ def profile(request, namespace):
     )
     context = {"owner": owner, "repositories": repositories}
     if owner.is_organization:
-        context["members"] = (
-            Membership.objects.filter(organization=owner.organization)
-            .select_related("user")
-            .order_by("role", "user__username")
-        )
+        context["members"] = membership_list_visible(viewer=request.user, namespace=owner)
         if permissions.can_manage_organization(request.user, owner):
             context["members_url"] = _org_members_url(owner)
     else:

@@ -13,6 +13,7 @@ from hub.views import tag_rows
 from registry_api.selectors.tags import tag_get, tag_list
 
 TAGS_PER_PAGE = 25
+COMMENTS_PER_PAGE = 20
 
 
 def repository_for_view(request, namespace: str, name: str) -> Repository:
@@ -35,6 +36,12 @@ def repository_context(request, repository: Repository) -> dict:
     }
 
 
+def _comment_page(repository: Repository, number: str | None):
+    """One page of comments, oldest first; without a page number the newest page."""
+    paginator = Paginator(selectors.comment_list(repository=repository), COMMENTS_PER_PAGE)
+    return paginator.get_page(number or paginator.num_pages)
+
+
 def repository_detail(request, namespace, name):
     repository = repository_for_view(request, namespace, name)
     tag_filter = request.GET.get("tag", "").strip()[:128]
@@ -47,7 +54,7 @@ def repository_detail(request, namespace, name):
         tags=[tag_rows.tag_row(tag) for tag in page.object_list],
         tag_page=page,
         tag_filter=tag_filter,
-        comments=selectors.comment_list(repository=repository),
+        comment_page=_comment_page(repository, request.GET.get("comments")),
         comment_form=CommentForm(),
     )
     return render(request, "hub/repository_detail.html", context)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -37,19 +35,6 @@ def star_toggle(request, namespace, name):
     return redirect(repository)
 
 
-def _rate_limited(user) -> bool:
-    """Count this user's comments in the current minute (shared cache: every worker agrees)."""
-    limit = getattr(settings, "COMMENTS_PER_MINUTE", 5)
-    key = f"comment-rate:{user.pk}"
-    cache.add(key, 0, timeout=60)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=60)
-        count = 1
-    return count > limit
-
-
 def _comment_form_response(request, repository, form):
     context = {"repository": repository, "comment_form": form}
     return render(request, "hub/_comment_form.html", context)
@@ -63,8 +48,6 @@ def comment_create(request, namespace, name):
     comment = None
     if not repository.comments_enabled:
         form.add_error(None, _("Comments are turned off for this repository."))
-    elif _rate_limited(request.user):
-        form.add_error(None, _("You are commenting too fast. Wait a minute and try again."))
     elif form.is_valid():
         try:
             comment = social.comment_add(
@@ -72,6 +55,8 @@ def comment_create(request, namespace, name):
             )
         except ValidationError as error:
             form.add_error(None, error)
+        except social.CommentRateLimited as limited:
+            form.add_error(None, str(limited))
     if request.htmx:
         if comment is None:
             return _comment_form_response(request, repository, form)

@@ -121,6 +121,16 @@ def test_a_member_may_leave(as_user, dave, acme):
     assert as_user(dave).delete(f"{MEMBERS}dave/").status_code == 204
 
 
+def test_read_only_token_cannot_leave_an_organization(as_token, dave, acme):
+    # Leaving is a membership change: it needs the repo:admin scope like any other.
+    response = as_token(dave, "repo:read").delete(f"{MEMBERS}dave/")
+    assert response.status_code == 403
+    assert as_token(dave, "repo:write").delete(f"{MEMBERS}dave/").status_code == 403
+    assert Membership.objects.filter(organization=acme, user=dave).exists()
+    assert as_token(dave, "repo:admin").delete(f"{MEMBERS}dave/").status_code == 204
+    assert not Membership.objects.filter(organization=acme, user=dave).exists()
+
+
 def test_narrow_token_cannot_manage_members(as_token, alice, charlie, acme):
     client = as_token(alice, "repo:write")
     assert client.get(MEMBERS).status_code == 200

@@ -104,3 +104,31 @@ def test_nul_bytes_in_names_are_404_everywhere(api, as_user, alice, world):
         "orgs/%00/members/",
     ):
         assert client.get(f"{API}/{path}").status_code == 404
+
+
+NESTING_BOMBS = [
+    b"[" * 100_000 + b"]" * 100_000,
+    b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
+    # Under the interpreter's recursion limit, but deeper than any request body needs.
+    b"[" * 500 + b"]" * 500,
+    b'{"name": ' + b"[" * 200 + b"]" * 200 + b"}",
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        *WRITE_URLS,
+        ("patch", f"{API}/repositories/alice/app/comments/{{comment}}/"),
+        ("post", f"{API}/orgs/acme/teams/"),
+        ("post", f"{API}/repositories/alice/app/webhooks/"),
+    ],
+)
+def test_json_nesting_bombs_are_parse_errors(as_user, alice, world, public_repo, method, url):
+    comment = factories.CommentFactory(repository=public_repo, author=alice)
+    url = url.replace("{comment}", str(comment.pk))
+    client = as_user(alice)
+    for body in NESTING_BOMBS:
+        response = getattr(client, method)(url, body, content_type="application/json")
+        assert response.status_code == 400, (url, body[:20], response.content[:200])
+        assert response.json()["detail"].startswith("JSON parse error"), response.content[:200]

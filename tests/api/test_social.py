@@ -69,6 +69,55 @@ def test_comment_validation(as_user, charlie, public_repo):
     assert client.post(f"{APP}/comments/", {"body": "x" * 5001}, format="json").status_code == 400
 
 
+def test_comments_past_the_rate_limit_are_throttled(as_user, charlie, public_repo, settings):
+    settings.COMMENTS_PER_MINUTE = 3
+    client = as_user(charlie)
+    for n in range(3):
+        assert client.post(f"{APP}/comments/", {"body": f"c{n}"}, format="json").status_code == 201
+    refused = client.post(f"{APP}/comments/", {"body": "one more"}, format="json")
+    assert refused.status_code == 429
+    assert refused.json()["detail"].startswith("Request was throttled.")
+    assert 1 <= int(refused["Retry-After"]) <= 61
+    assert Comment.objects.count() == 3
+
+
+def test_the_comment_rate_limit_is_shared_by_web_and_api(
+    client, as_user, charlie, public_repo, settings
+):
+    settings.COMMENTS_PER_MINUTE = 2
+    client.force_login(charlie)
+    assert client.post("/r/alice/app/-/comments/", {"body": "web"}).status_code == 302
+    assert (
+        as_user(charlie).post(f"{APP}/comments/", {"body": "api"}, format="json").status_code == 201
+    )
+    assert (
+        as_user(charlie).post(f"{APP}/comments/", {"body": "3"}, format="json").status_code == 429
+    )
+    response = client.post("/r/alice/app/-/comments/", {"body": "web again"}, follow=True)
+    assert "too fast" in response.content.decode()
+    assert Comment.objects.count() == 2
+
+
+def test_comment_body_is_capped_on_edit_and_in_the_service(as_user, charlie, public_repo):
+    from django.core.exceptions import ValidationError
+
+    from hub.services import social
+
+    with pytest.raises(ValidationError):
+        social.comment_add(repository=public_repo, author=charlie, body="x" * 5001)
+    comment = factories.CommentFactory(repository=public_repo, author=charlie)
+    url = f"{APP}/comments/{comment.pk}/"
+    assert as_user(charlie).patch(url, {"body": "x" * 5001}, format="json").status_code == 400
+
+
+def test_comment_list_is_paginated(api, charlie, public_repo):
+    Comment.objects.bulk_create(
+        Comment(repository=public_repo, author=charlie, body=f"c{n}") for n in range(130)
+    )
+    page = api.get(f"{APP}/comments/", {"page_size": 1000}).json()
+    assert page["count"] == 130 and len(page["results"]) == 100 and page["next"]
+
+
 def test_only_the_author_edits_and_author_or_admin_deletes(
     as_user, alice, bob, charlie, public_repo
 ):

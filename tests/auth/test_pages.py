@@ -168,7 +168,14 @@ def _member_url(username, name="acme"):
     return reverse("accounts:org-member-change", kwargs={"namespace": name, "username": username})
 
 
-def test_members_page_for_owner_and_others(client, acme, alice, charlie):
+def test_members_page_for_owner_and_others(client, acme, alice, charlie, dave):
+    # Members are visible to members only: anonymous callers are sent to sign in, outsiders 404.
+    response = client.get(_members_url())
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+    client.force_login(charlie)
+    response = client.get(_members_url())
+    assert response.status_code == 404 and b"dave" not in response.content
+    client.force_login(dave)
     response = client.get(_members_url())
     assert response.status_code == 200 and not response.context["can_manage"]
     assert b"dave" in response.content

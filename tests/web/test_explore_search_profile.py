@@ -125,9 +125,11 @@ def test_starred_list_hides_private_repositories_from_others(client, private_rep
 
 
 def test_organization_profile_shows_members_and_manage_link_for_owners(client, acme, alice, dave):
-    html = client.get("/u/acme/").content.decode()
+    # Members are visible to members only (as on Docker Hub): dave, a member, sees them.
+    html = login(client, dave).get("/u/acme/").content.decode()
     assert "Members" in html and "alice" in html and "dave" in html
     assert "Manage members" not in html
+    client.logout()
     from django.urls import NoReverseMatch, reverse
 
     try:
@@ -150,3 +152,12 @@ def test_docker_v1_ping_answers_standalone(client, db):
     assert response.status_code == 200
     assert response.json() == {"standalone": True}
     assert response["X-Docker-Registry-Standalone"] == "true"
+
+
+def test_organization_profile_hides_members_from_anonymous_and_outsiders(client, acme, charlie):
+    for html in (
+        client.get("/u/acme/").content.decode(),
+        login(client, charlie).get("/u/acme/").content.decode(),
+    ):
+        assert "acme" in html
+        assert "member-list" not in html and "dave" not in html

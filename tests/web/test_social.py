@@ -102,6 +102,26 @@ def test_comments_are_rate_limited_per_user(as_bob, public_repo, settings):
     assert Comment.objects.count() == 2
 
 
+def test_comment_page_with_thousands_of_comments_is_bounded(
+    client, public_repo, bob, django_assert_max_num_queries
+):
+    # A flood of 2,000 long comments: the page shows one page of them, not all of them.
+    body = "**flood** " + "x" * 4_890
+    Comment.objects.bulk_create(
+        Comment(repository=public_repo, author=bob, body=f"{n} {body}") for n in range(2_000)
+    )
+    with django_assert_max_num_queries(20):
+        response = client.get("/r/alice/app/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert len(response.content) < 200_000, len(response.content)
+    assert html.count('class="comment"') == 20
+    assert ">2000<" in html  # the count is of all comments
+    assert "1999 " in html and "<strong>flood</strong>" in html  # the newest page by default
+    older = client.get("/r/alice/app/", {"comments": "1"}).content.decode()
+    assert "<p>0 <strong>flood</strong>" in older and "1999 " not in older
+
+
 def test_comments_turned_off_refuse_new_comments(as_bob, public_repo):
     public_repo.comments_enabled = False
     public_repo.save()

@@ -3,6 +3,7 @@
 import os
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 
@@ -19,7 +20,12 @@ class Command(BaseCommand):
             self.stdout.write(f"Admin {username} already exists.")
             return
         user = User(username=username, email=os.environ.get("DJANGO_SUPERUSER_EMAIL", ""))
-        user.full_clean(exclude=["password"])
+        try:
+            user.full_clean(exclude=["password"])
+        except ValidationError as exc:  # e.g. an e-mail address another account has
+            raise CommandError(
+                f"Cannot create admin {username}: {'; '.join(exc.messages)}"
+            ) from exc
         user.set_password(password)
         user.is_staff = user.is_superuser = True
         user.save()
