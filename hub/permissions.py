@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from hub.models import Collaborator, Membership, Namespace, Repository, TeamRepository
 from hub.names import REPOSITORY_PATH_RE
+from hub.selectors import namespace_get, repository_get
 
 ROLE_ACTIONS = {
     "admin": {"pull", "push", "delete", "admin"},
@@ -157,11 +158,9 @@ def _creator_actions(user, full_name: str, scopes: Collection[str] | None) -> se
     """On a name nobody holds yet: what its creator will hold once the first push made it."""
     if not _authenticated(user):
         return set()  # without reading the namespace, as for an existing repository
-    from hub.selectors import namespace_get
-
     namespace_name, _, rest = full_name.partition("/")
     namespace = namespace_get(name=namespace_name) if rest else None
-    # What the creator will hold once it exists: a first `delete` needs no new token.
+    # A first `delete` after the first push then needs no new token.
     return _scoped(ROLE_ACTIONS.get(_creator_role(user, namespace, scopes) or "", ()), scopes)
 
 
@@ -176,8 +175,6 @@ def repository_access(
     if not REPOSITORY_PATH_RE.fullmatch(full_name):
         return Access(actions=set())
     if repository is _LOOK_UP:
-        from hub.selectors import repository_get
-
         namespace_name, _, name = full_name.partition("/")
         repository = repository_get(namespace=namespace_name, name=name) if name else None
     actions: set[str] = set()
