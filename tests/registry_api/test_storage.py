@@ -68,7 +68,7 @@ def test_large_blob_goes_through_multipart(backend, settings):
     assert tail == data[-10:]
 
 
-def test_redirect_url(backend, settings):
+def test_redirect_url_is_none_on_filesystem_and_serves_the_bytes_on_s3(backend, settings):
     data = b"signed"
     digest = digest_bytes(data)
     storage.blob_store(digest, _staged(settings, "s", data))
