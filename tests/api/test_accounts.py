@@ -57,7 +57,9 @@ def test_list_my_organizations_with_my_role(as_user, alice, dave, charlie, acme)
     assert as_user(charlie).get(f"{API}/orgs/").json()["count"] == 0
 
 
-def test_create_organization(api, as_user, as_token, charlie, alice):
+def test_creating_an_organization_needs_a_signed_in_user_and_a_free_valid_name(
+    api, as_user, as_token, charlie, alice
+):
     payload = {"name": "newco", "display_name": "New Co"}
     assert api.post(f"{API}/orgs/", payload, format="json").status_code == 401
     assert (
@@ -76,7 +78,7 @@ def test_create_organization(api, as_user, as_token, charlie, alice):
 MEMBERS = f"{API}/orgs/acme/members/"
 
 
-def test_member_lifecycle(as_user, alice, charlie, acme):
+def test_organization_member_is_added_changed_and_removed(as_user, alice, charlie, acme):
     client = as_user(alice)
     listed = client.get(MEMBERS).json()["results"]
     assert [(m["username"], m["role"]) for m in listed] == [("alice", "owner"), ("dave", "member")]

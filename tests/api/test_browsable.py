@@ -22,7 +22,7 @@ from tests.api.conftest import API
         "repositories/nope/x/",
     ],
 )
-def test_html(client, alice, tagged, acme, path):
+def test_api_pages_render_as_browsable_html_when_asked(client, alice, tagged, acme, path):
     client.force_login(alice)
     r = client.get(f"{API}/{path}", HTTP_ACCEPT="text/html")
     assert r.status_code in (200, 404), r.content[:500]

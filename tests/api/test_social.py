@@ -38,7 +38,7 @@ def test_star_needs_sign_in_visibility_and_a_writing_token(
 # Comments -------------------------------------------------------------------------------------
 
 
-def test_comment_lifecycle(as_user, alice, charlie, public_repo):
+def test_comment_is_created_edited_listed_and_deleted(as_user, alice, charlie, public_repo):
     client = as_user(charlie)
     created = client.post(f"{APP}/comments/", {"body": " Nice! "}, format="json")
     assert created.status_code == 201, created.content
@@ -63,7 +63,7 @@ def test_comments_respect_comments_enabled(as_user, charlie, public_repo):
     assert response.status_code == 400 and "body" in response.json()
 
 
-def test_comment_validation(as_user, charlie, public_repo):
+def test_empty_or_oversized_comment_is_refused(as_user, charlie, public_repo):
     client = as_user(charlie)
     assert client.post(f"{APP}/comments/", {}, format="json").status_code == 400
     assert client.post(f"{APP}/comments/", {"body": "x" * 5001}, format="json").status_code == 400
@@ -161,7 +161,7 @@ def test_read_only_token_cannot_comment(as_token, charlie, public_repo):
 # Collaborators --------------------------------------------------------------------------------
 
 
-def test_collaborator_lifecycle(as_user, alice, charlie, private_repo):
+def test_collaborator_is_added_changed_and_removed(as_user, alice, charlie, private_repo):
     client = as_user(alice)
     listed = client.get(f"{SECRET}/collaborators/").json()
     assert [(c["username"], c["role"]) for c in listed["results"]] == [("bob", "write")]

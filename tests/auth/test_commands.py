@@ -75,7 +75,9 @@ def test_import_htpasswd_missing_file(tmp_path, db):
     ("hosts", "kind"),
     [(["10.0.0.5"], "ip"), (["::1"], "ip"), (["registry.example.com", "10.1.2.3"], "mixed")],
 )
-def test_make_certs(tmp_path, hosts, kind):
+def test_make_certs_writes_a_self_signed_certificate_for_the_hosts_and_a_0600_key(
+    tmp_path, hosts, kind
+):
     out = tmp_path / "tls"
     args = [arg for host in hosts for arg in ("--host", host)]
     call_command("make_certs", *args, "--out", str(out), stdout=StringIO())

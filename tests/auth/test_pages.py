@@ -91,7 +91,7 @@ def test_login_throttles_per_address(client, alice, bob, charlie, settings):
     assert "Too many failed sign-ins" in response.content.decode()
 
 
-def test_password_change(signed_in, alice):
+def test_password_change_sets_the_new_password(signed_in, alice):
     assert signed_in.get("/accounts/password_change/").status_code == 200
     response = signed_in.post(
         "/accounts/password_change/",
@@ -151,7 +151,7 @@ def test_cannot_revoke_someone_elses_token(client, alice, bob):
     assert client.get(reverse("accounts:token-revoke", args=[token.pk])).status_code == 405
 
 
-def test_organization_create(signed_in, alice):
+def test_creating_an_organization_makes_the_creator_owner_and_refuses_taken_names(signed_in, alice):
     response = signed_in.post(reverse("accounts:org-create"), {"name": "widgets"})
     assert response.status_code == 302
     assert response["Location"] == reverse("accounts:org-members", kwargs={"namespace": "widgets"})

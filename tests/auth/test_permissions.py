@@ -72,7 +72,7 @@ def cast(db):
 
 @pytest.mark.parametrize("caller", TABLE)
 @pytest.mark.parametrize("private", [False, True], ids=["public", "private"])
-def test_truth_table(cast, caller, private):
+def test_allowed_actions_follow_the_role_table(cast, caller, private):
     users, repos = cast
     expected = TABLE[caller][private]
     # The user namespace is "owned" by owner; the org namespace by org_owner.
@@ -107,7 +107,9 @@ def test_org_roles_do_not_reach_other_namespaces(cast):
         ("superuser", "corp", True),
     ],
 )
-def test_can_create(cast, caller, space, expected):
+def test_only_owners_org_members_and_superusers_may_create_in_a_namespace(
+    cast, caller, space, expected
+):
     users, repos = cast
     namespace = repos[(space, False)].namespace
     assert permissions.can_create(users[caller], namespace) is expected

@@ -141,7 +141,7 @@ def test_multiple_scopes_merge_and_odd_ones_grant_nothing(client, public_repo, a
     ]
 
 
-def test_catalog_scope(client, alice):
+def test_catalog_scope_is_granted_to_anonymous_and_signed_in_callers(client, alice):
     access = _access(_get(client, "registry:catalog:*", auth=basic_auth("alice")))
     assert access == [{"type": "registry", "name": "catalog", "actions": ["*"]}]
     access = _access(_get(client, "registry:catalog:*"))

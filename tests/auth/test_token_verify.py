@@ -100,7 +100,7 @@ def test_wrong_issuer_refused():
         token_verify(_sign(_claims(iss="someone-else")))
 
 
-def test_expired_refused():
+def test_expired_token_is_refused():
     past = datetime.now(UTC) - timedelta(hours=1)
     with pytest.raises(jwt.ExpiredSignatureError):
         token_verify(_sign(_claims(iat=past, nbf=past, exp=past + timedelta(minutes=5))))
@@ -119,7 +119,7 @@ def test_missing_expiry_refused():
         token_verify(_sign(claims))
 
 
-def test_garbage_refused():
+def test_malformed_tokens_are_refused():
     for value in ("", "abc", "a.b.c", "..."):
         with pytest.raises(jwt.InvalidTokenError):
             token_verify(value)

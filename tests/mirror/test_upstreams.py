@@ -58,7 +58,7 @@ def test_no_upstream_configured():
     assert not proxy_applies("library/alpine")
 
 
-def test_challenge_parse():
+def test_challenge_parse_splits_the_scheme_and_quoted_parameters():
     scheme, params = challenge_parse(
         'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",'
         'scope="repository:library/alpine:pull"'

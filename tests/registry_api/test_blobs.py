@@ -37,7 +37,7 @@ def _body(response) -> bytes:
     return b"".join(response.streaming_content)
 
 
-def test_head(client, alice_all, digest):
+def test_head_answers_length_digest_and_type_without_a_body(client, alice_all, digest):
     response = client.head(f"/v2/alice/app/blobs/{digest}", **alice_all)
     assert response.status_code == 200
     assert response["Content-Length"] == str(len(DATA))
@@ -46,7 +46,7 @@ def test_head(client, alice_all, digest):
     assert response.content == b""
 
 
-def test_get(client, alice_all, digest):
+def test_get_serves_the_bytes_with_digest_length_and_accept_ranges(client, alice_all, digest):
     response = client.get(f"/v2/alice/app/blobs/{digest}", **alice_all)
     assert response.status_code == 200
     assert response["Content-Length"] == str(len(DATA))
@@ -66,7 +66,7 @@ def test_anonymous_token_pulls_a_public_blob(client, digest):
     [("bytes=0-0", 0, 0), ("bytes=10-19", 10, 19), ("bytes=1000-", 1000, 1023),
      ("bytes=-24", 1000, 1023), ("bytes=1000-5000", 1000, 1023)],
 )  # fmt: skip
-def test_range(client, alice_all, digest, header, start, end):
+def test_range_request_answers_206_with_that_slice(client, alice_all, digest, header, start, end):
     response = client.get(f"/v2/alice/app/blobs/{digest}", HTTP_RANGE=header, **alice_all)
     assert response.status_code == 206
     assert response["Content-Range"] == f"bytes {start}-{end}/{len(DATA)}"
@@ -86,7 +86,7 @@ def test_bad_range_is_416(client, alice_all, digest, header):
 
 
 @pytest.mark.parametrize("method", ["get", "head"])
-def test_unknown_blob(client, alice_all, public_repo, method):
+def test_unknown_blob_is_404_blob_unknown(client, alice_all, public_repo, method):
     missing = digest_bytes(b"never pushed")
     response = getattr(client, method)(f"/v2/alice/app/blobs/{missing}", **alice_all)
     assert response.status_code == 404

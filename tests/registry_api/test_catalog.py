@@ -65,7 +65,7 @@ def test_pagination_and_link(client, repositories):
     assert nul.json() == {"repositories": []}
 
 
-def test_bad_n(client, repositories):
+def test_negative_n_is_pagination_number_invalid(client, repositories):
     response = client.get("/v2/_catalog?n=-5", **bearer("alice", CATALOG))
     assert response.status_code == 400
     assert response.json()["errors"][0]["code"] == "PAGINATION_NUMBER_INVALID"

@@ -142,7 +142,7 @@ def test_layers_with_urls_are_optional():
         (image(annotations={"a": "nul\x00"}), OCI_MANIFEST, "NUL"),
     ],
 )
-def test_invalid_documents(payload, content_type, reason):
+def test_invalid_documents_are_refused_with_a_reason(payload, content_type, reason):
     with pytest.raises(InvalidManifest, match=reason):
         manifest_parse(payload, content_type)
 
@@ -164,7 +164,7 @@ def test_invalid_documents(payload, content_type, reason):
         "not an object",
     ],
 )
-def test_invalid_descriptors(bad):
+def test_invalid_descriptors_are_refused(bad):
     with pytest.raises(InvalidManifest):
         manifest_parse(body(manifests=[bad]), OCI_INDEX)
 

@@ -62,7 +62,7 @@ def test_start_creates_the_repository_on_first_push(client, alice):
     assert RepositoryBlob.objects.get(blob__digest=digest).repository.name == "new"
 
 
-def test_monolithic_post(client, alice_push):
+def test_post_with_a_digest_stores_the_blob_in_one_request(client, alice_push):
     data = b"monolithic content"
     digest = digest_bytes(data)
     response = client.post(
@@ -246,7 +246,7 @@ def test_put_needs_a_valid_digest(client, alice_push, query):
     assert client.get(location, **alice_push).status_code == 204
 
 
-def test_sha512_digest(client, alice_push):
+def test_upload_completes_with_a_sha512_digest(client, alice_push):
     data = b"sha512 content"
     location = _start(client, alice_push)["Location"]
     client.patch(location, data=data, content_type=OCTETS, **alice_push)
@@ -256,13 +256,13 @@ def test_sha512_digest(client, alice_push):
     assert _stored(client, "alice/app", digest, alice_push) == data
 
 
-def test_empty_blob(client, alice_push):
+def test_empty_blob_uploads_and_answers_head_with_length_zero(client, alice_push):
     digest = blob_upload(client, "alice/app", b"", alice_push)
     head = client.head(f"/v2/alice/app/blobs/{digest}", **alice_push)
     assert head.status_code == 200 and head["Content-Length"] == "0"
 
 
-def test_cancel(client, alice_push):
+def test_delete_cancels_the_session_and_removes_its_staged_bytes(client, alice_push):
     location = _start(client, alice_push)["Location"]
     session_id = location.rsplit("/", 1)[1]
     client.patch(location, data=b"abc", content_type=OCTETS, **alice_push)
@@ -276,7 +276,7 @@ def test_cancel(client, alice_push):
 
 @pytest.mark.parametrize("session_id", ["not-a-uuid", str(uuid.uuid4())])
 @pytest.mark.parametrize("method", ["get", "patch", "put", "delete"])
-def test_unknown_session(client, alice_push, session_id, method):
+def test_unknown_session_is_blob_upload_unknown(client, alice_push, session_id, method):
     response = getattr(client, method)(
         f"/v2/alice/app/blobs/uploads/{session_id}?digest={digest_bytes(b'')}", **alice_push
     )

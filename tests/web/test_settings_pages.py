@@ -120,7 +120,7 @@ def test_added_collaborator_then_sees_private_repository(client, private_repo, c
     assert client.get("/r/alice/secret/").status_code == 200
 
 
-def test_delete_tag(as_alice, tagged_repo):
+def test_deleting_a_tag_removes_only_that_tag_and_404s_an_unknown_one(as_alice, tagged_repo):
     image_create(tagged_repo, "old")
     response = as_alice.post(SETTINGS + "tags/old/delete/", follow=True)
     assert "Tag old deleted." in response.content.decode()

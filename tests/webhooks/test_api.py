@@ -51,7 +51,9 @@ def private_hook(private_repo, alice, allow_loopback, receiver):
         (None, "private", 404),
     ],
 )
-def test_permission_matrix(who, repo, expected, request, hook, private_hook):
+def test_only_admins_manage_hooks_and_invisible_repositories_answer_404(
+    who, repo, expected, request, hook, private_hook
+):
     user = request.getfixturevalue(who) if who else None
     repository = hook.repository if repo == "public" else private_hook.repository
     target = hook if repo == "public" else private_hook

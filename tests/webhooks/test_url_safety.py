@@ -89,7 +89,7 @@ def test_private_targets_allowed_by_setting(url, settings, public_repo, alice):
     assert Webhook.objects.get(pk=hook.pk).url == url
 
 
-def test_address_classification():
+def test_loopback_private_and_non_ip_addresses_are_blocked_public_ones_not():
     assert address_is_blocked("127.0.0.1")
     assert address_is_blocked("::1")
     assert address_is_blocked("fc00::5")

@@ -30,7 +30,7 @@ def _login(client, user):
     return client
 
 
-def test_url_layout(public_repo):
+def test_webhook_pages_live_under_the_repository_path(public_repo):
     assert _list(public_repo) == "/r/alice/app/-/webhooks/"
 
 
