@@ -299,10 +299,11 @@ def _head_response(digest: str, size: int | None):
     return response
 
 
-def blob_serve(*, request, upstream: Upstream, repository_get, digest: str):
+def blob_serve(*, request, upstream: Upstream, repository_get, digest: str, home=None):
     """The response for a blob the repository does not link yet, or None (unknown upstream).
 
-    `repository_get()` returns the mirrored repository, creating it on first use.
+    `repository_get()` returns the mirrored repository, creating it on first use; `home` is
+    the cached repository the view could not look up (one in the mirror's own namespace).
 
     The upstream is asked first, for this repository, every time: bytes stored here may belong
     to another repository (a private one), so they are reused (no second download) only once the
@@ -310,6 +311,10 @@ def blob_serve(*, request, upstream: Upstream, repository_get, digest: str):
     absent blob, and nothing is linked (so nothing becomes mountable from the mirror).
     """
     digest_parse(digest)
+    if home is not None:
+        linked = Blob.objects.filter(digest=digest, repository_links__repository=home).first()
+        if linked is not None:
+            return stored_blob_response(request, linked)
     try:
         size = _upstream_size(upstream, digest)
     except UpstreamNotFound:
