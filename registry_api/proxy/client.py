@@ -14,6 +14,7 @@ Every connection goes through the address guard (addresses.py).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -134,17 +135,21 @@ class UpstreamClient:
         cache.set(self._cache_key("token", scope), token, timeout=max(expires_in - 15, 5))
         return token
 
-    def request(self, method: str, path: str, *, scope: str, headers=None, stream=False):
-        """Send a request to `<upstream>/v2/<path>`, answering one auth challenge on the way."""
+    def request(
+        self, method: str, path: str, *, scope: str, headers=None, stream=False, follow=True
+    ):
+        """Send a request to `<upstream>/v2/<path>`, answering one auth challenge on the way
+        (and following redirects unless `follow` is false)."""
         url = f"{self.upstream.base_url}/v2/{path}"
         headers = dict(headers or {})
+        send = functools.partial(self._send, stream=stream, follow=follow)
         token = cache.get(self._cache_key("token", scope))
         auth = None
         if token:
             headers["Authorization"] = f"Bearer {token}"
         elif cache.get(self._cache_key("basic")):
             auth = self._basic
-        response = self._send(method, url, headers=headers, auth=auth, stream=stream)
+        response = send(method, url, headers=headers, auth=auth)
         if response.status_code != 401:
             return response
         scheme, params = challenge_parse(response.headers.get("WWW-Authenticate", ""))
@@ -155,20 +160,20 @@ class UpstreamClient:
             if token is None:
                 raise UpstreamNotFound("upstream refused a token")
             headers["Authorization"] = f"Bearer {token}"
-            response = self._send(method, url, headers=headers, auth=None, stream=stream)
+            response = send(method, url, headers=headers, auth=None)
         elif scheme == "basic" and self._basic is not None:
             cache.set(self._cache_key("basic"), True, timeout=3600)
-            response = self._send(method, url, headers=headers, auth=self._basic, stream=stream)
+            response = send(method, url, headers=headers, auth=self._basic)
         return response
 
-    def _send(self, method, url, *, headers, auth, stream, params=None):
+    def _send(self, method, url, *, headers, auth, stream, params=None, follow=True):
         """Send one request, following redirects by hand: the credentials stay on their host."""
         for _ in range(MAX_REDIRECTS + 1):
             response = self._send_once(
                 method, url, headers=headers, auth=auth, stream=stream, params=params
             )
             location = response.headers.get("Location")
-            if response.status_code not in REDIRECT_STATUSES or not location:
+            if not follow or response.status_code not in REDIRECT_STATUSES or not location:
                 return response
             response.close()
             target = urljoin(response.url, location)
@@ -269,11 +274,31 @@ class UpstreamClient:
         return FetchedManifest(body=body, media_type=media_type, digest=digest)
 
     def blob_head(self, digest: str) -> int | None:
-        """The blob's size at the upstream (None when it does not say)."""
+        """The blob's size at the upstream (None when it does not say); UpstreamNotFound when
+        the upstream does not hold it for this repository.
+
+        A redirect is the upstream's yes (it serves the bytes from elsewhere, a CDN): the size
+        then comes from a HEAD there, without credentials, if that host answers one (URLs
+        signed for a GET often refuse a HEAD).
+        """
         response = self.request(
-            "HEAD", f"{self.upstream.remote_name}/blobs/{digest}", scope=self._scope()
+            "HEAD", f"{self.upstream.remote_name}/blobs/{digest}", scope=self._scope(), follow=False
         )
-        self._check(response)
+        location = response.headers.get("Location")
+        if response.status_code in REDIRECT_STATUSES and location:
+            response.close()
+            target = urljoin(response.url, location)
+            if _origin(target) is None:
+                return None
+            try:
+                response = self._send("HEAD", target, headers={}, auth=None, stream=False)
+            except UpstreamError:
+                return None
+            if response.status_code != 200:
+                response.close()
+                return None
+        else:
+            self._check(response)
         response.close()
         length = response.headers.get("Content-Length")
         return int(length) if length and length.isdigit() else None

@@ -40,7 +40,8 @@ class FakeUpstream:
         self.chunk_delay = 0.0  # seconds between 64 KiB chunks of a blob
         self.manifest_delay = 0.0  # seconds before answering a manifest request
         self.realm: str | None = None  # the token realm the challenge names; ours by default
-        self.blob_redirect: str | None = None  # answer blob GETs with a 307 to <this>/<path>
+        self.blob_redirect: str | None = None  # answer blob requests with a 307 to <this>/<path>
+        self.refuse_head = False  # 403 to every HEAD (as URLs signed for a GET answer)
         self.server = ThreadingHTTPServer((host, 0), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -156,7 +157,9 @@ class FakeUpstream:
                         body,
                         {"Content-Type": media_type, "Docker-Content-Digest": sha256(body)},
                     )
-                if kind == "blobs" and upstream.blob_redirect and self.command == "GET":
+                if self.command == "HEAD" and upstream.refuse_head:
+                    return self._send(403)
+                if kind == "blobs" and upstream.blob_redirect:
                     return self._send(307, headers={"Location": upstream.blob_redirect + path})
                 if kind == "blobs" and reference in upstream.blobs:
                     return self._blob(upstream.blobs[reference], reference)

@@ -94,20 +94,28 @@ def test_https_upstream_credentials_never_go_to_a_plain_http_realm(settings):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_blob_redirect_to_another_host_carries_no_credentials(client, bearer_upstream, elsewhere):
+@pytest.mark.parametrize("refuse_head", [False, True], ids=["cdn", "cdn-refusing-head"])
+def test_a_blob_redirect_to_another_host_carries_no_credentials(
+    client, bearer_upstream, elsewhere, refuse_head
+):
     data = os.urandom(200 * 1024)
     bearer_upstream.manifest("library/cdn", "1", [b"{}", data])
     digest = elsewhere.blob(data)
     bearer_upstream.blob_redirect = elsewhere.url
+    elsewhere.refuse_head = refuse_head
     cache_with_credentials(bearer_upstream)
+    path = f"/library/cdn/blobs/{digest}"
 
-    response = client.get(f"/v2/tok/library/cdn/blobs/{digest}")
+    # The upstream's redirect is its yes: the blob is there for this repository.
+    assert client.head(f"/v2/tok{path}").status_code == 200
+    response = client.get(f"/v2/tok{path}")
 
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == data
     asked = [auth for request, auth in bearer_upstream.authorizations if "/blobs/" in request]
     assert f"Bearer {TOKEN}" in asked  # the upstream got its token, the other host nothing
-    assert elsewhere.authorizations == [(f"GET /v2/library/cdn/blobs/{digest}", None)]
+    assert (f"GET /v2{path}", None) in elsewhere.authorizations
+    assert {auth for _, auth in elsewhere.authorizations} == {None}
 
 
 @pytest.mark.parametrize(
