@@ -77,7 +77,11 @@ def blob_response(ctx, digest: str, request):
     if upstream is None:
         return None
     # A name the mirror keeps in its own namespace, which the view cannot look up.
-    home = mirror_repository_find(full_name=ctx.full_name) if ctx.repository is None else None
+    home = (
+        mirror_repository_find(full_name=ctx.full_name, upstream=upstream)
+        if ctx.repository is None
+        else None
+    )
 
     def repository_get():
         if ctx.repository is None:

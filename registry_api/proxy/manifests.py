@@ -162,7 +162,7 @@ def manifest_by_tag(*, full_name: str, upstream: Upstream, repository, tag_name:
 
 def manifest_fetch_for(*, full_name: str, upstream: Upstream, repository, reference: str):
     # A name the mirror keeps in its own namespace, which the view cannot look up.
-    repository = repository or mirror_repository_find(full_name=full_name)
+    repository = repository or mirror_repository_find(full_name=full_name, upstream=upstream)
     if is_digest(reference):
         return manifest_by_digest(
             full_name=full_name, upstream=upstream, repository=repository, digest=reference

@@ -49,17 +49,23 @@ def mirror_namespace_ensure(*, name: str, upstream_url: str) -> Namespace:
         return Namespace.objects.get(name=name)
 
 
-def mirror_repository_find(*, full_name: str) -> Repository | None:
-    """The cached repository of a mirrored name, wherever it lives, or None."""
+def _home_repositories(full_name: str):
+    return Repository.objects.select_related("namespace").filter(
+        namespace__name=MIRROR_HOME, name=full_name
+    )
+
+
+def mirror_repository_find(*, full_name: str, upstream: Upstream) -> Repository | None:
+    """The cached repository of a mirrored name, wherever it lives, or None.
+
+    One in the mirror's own namespace counts only for the upstream repository it mirrors: a
+    proxy cache configured later for that namespace starts its own.
+    """
     namespace_name, name = repository_resolve(full_name)
     found = repository_get(namespace=namespace_name, name=name)
     if found is not None:
         return found
-    return (
-        Repository.objects.select_related("namespace")
-        .filter(namespace__name=MIRROR_HOME, name=full_name)
-        .first()
-    )
+    return _home_repositories(full_name).filter(mirror_of=upstream.reference[:500]).first()
 
 
 def _home_for(namespace_name: str, name: str, upstream: Upstream) -> tuple[Namespace, str]:
@@ -78,7 +84,7 @@ def mirror_repository_ensure(*, full_name: str, upstream: Upstream) -> Repositor
     repository (`host:port/name`, shown as the "mirror of" badge)."""
     from hub.services.repositories import repository_create
 
-    repository = mirror_repository_find(full_name=full_name)
+    repository = mirror_repository_find(full_name=full_name, upstream=upstream)
     if repository is not None:
         return repository
     namespace_name, name = repository_resolve(full_name)
@@ -91,7 +97,13 @@ def mirror_repository_ensure(*, full_name: str, upstream: Upstream) -> Repositor
             mirror_of=upstream.reference[:500],
         )
     except ValidationError:
-        repository = mirror_repository_find(full_name=full_name)
-        if repository is None:
+        repository = mirror_repository_find(full_name=full_name, upstream=upstream)
+        if repository is not None:
+            return repository
+        # MIRROR_UPSTREAM_URL changed: the name's home repository now mirrors the new upstream.
+        home = _home_repositories(full_name).first()
+        if home is None:
             raise
-        return repository
+        Repository.objects.filter(pk=home.pk).update(mirror_of=upstream.reference[:500])
+        home.mirror_of = upstream.reference[:500]
+        return home

@@ -9,10 +9,11 @@ import pytest
 from django.urls import reverse
 
 from hub.models import Namespace, Repository
-from registry_api.models import Tag
+from registry_api.models import ProxyCache, Tag
 from registry_api.proxy.repositories import MIRROR_HOME
+from registry_api.proxy.services import proxy_cache_save
 from tests.conftest import basic_auth
-from tests.mirror.fake_upstream import sha256
+from tests.mirror.fake_upstream import FakeUpstream, sha256
 from tests.registry_api.conftest import blob_upload
 
 pytestmark = pytest.mark.django_db
@@ -80,3 +81,22 @@ def test_a_proxy_cache_namespace_still_holds_its_repositories(client, fake_upstr
 
     assert Repository.objects.filter(namespace__name="fake", name="tools/y").exists()
     assert not Repository.objects.filter(namespace__name=MIRROR_HOME).exists()
+
+
+def test_a_proxy_cache_set_up_later_does_not_serve_the_mirrors_copy(
+    client, settings, fake_upstream
+):
+    settings.MIRROR_UPSTREAM_URL = fake_upstream.url
+    mirrored = fake_upstream.manifest("squatted/x", "1", [b"{}", b"from the mirror"])
+    pull(client, "squatted/x", mirrored, [b"{}", b"from the mirror"])
+    other = FakeUpstream().start()
+    try:
+        proxied = other.manifest("x", "1", [b"{}", b"from the proxy cache"])
+        proxy_cache_save(proxy_cache=ProxyCache(namespace="squatted", upstream_url=other.url))
+
+        pull(client, "squatted/x", proxied, [b"{}", b"from the proxy cache"])
+    finally:
+        other.stop()
+    assert Repository.objects.get(namespace__name="squatted", name="x").mirror_of.endswith("/x")
+    home = Repository.objects.get(namespace__name=MIRROR_HOME, name="squatted/x")
+    assert Tag.objects.get(repository=home, name="1").manifest.digest == mirrored
