@@ -292,6 +292,13 @@ MIRROR_REQUIRE_SIGN_IN = env_bool("MIRROR_REQUIRE_SIGN_IN", False)
 # Seconds to wait for an upstream to accept a connection, and between two reads from it.
 MIRROR_UPSTREAM_CONNECT_TIMEOUT = env_int("MIRROR_UPSTREAM_CONNECT_TIMEOUT", 5)
 MIRROR_UPSTREAM_READ_TIMEOUT = env_int("MIRROR_UPSTREAM_READ_TIMEOUT", 30)
+# Upstreams (and their token realms) on loopback, private or link-local addresses are refused
+# unless this is true (a registry on the local network).
+MIRROR_ALLOW_PRIVATE_UPSTREAMS = env_bool("MIRROR_ALLOW_PRIVATE_UPSTREAMS", False)
+# Token realms, besides the upstream's own host, that may receive the upstream credentials.
+MIRROR_TOKEN_REALM_HOSTS = [
+    host.lower() for host in env_list("MIRROR_TOKEN_REALM_HOSTS", ["auth.docker.io"])
+]
 
 # REST API
 REST_FRAMEWORK = {

@@ -81,6 +81,8 @@ class ProxyCacheForm(forms.ModelForm):
         ]
         help_texts = {
             "namespace": "Pulls of <namespace>/<name> are served from <upstream>/<name>.",
+            "upstream_url": "The registry's base URL. Loopback, private and link-local addresses "
+            "are refused unless MIRROR_ALLOW_PRIVATE_UPSTREAMS=true.",
             "cache_ttl_seconds": "How long a cached tag is served before it is revalidated "
             "with a HEAD request to the upstream.",
             "require_sign_in": "Only signed-in users may pull through this cache.",

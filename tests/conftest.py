@@ -27,6 +27,7 @@ def _isolated_settings(settings, tmp_path):
     settings.STORAGES = storage
     settings.UPLOAD_STAGING_DIR = tmp_path / "uploads"
     settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.MIRROR_ALLOW_PRIVATE_UPSTREAMS = True  # test upstreams run on loopback
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     # Fast hashing: tests create many users.
     settings.PASSWORD_HASHERS = [

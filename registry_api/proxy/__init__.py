@@ -37,11 +37,17 @@ def manifest_fetch(ctx, reference: str):
 def blob_response(ctx, digest: str, request):
     """Return an HttpResponse streaming the blob from the upstream while caching it, or None."""
     from registry_api.proxy.blobs import blob_serve
-    from registry_api.proxy.repositories import mirror_repository_ensure
+    from registry_api.proxy.repositories import mirror_repository_ensure, mirror_repository_find
 
     upstream = _upstream(ctx)
     if upstream is None:
         return None
+    # A name the mirror keeps in its own namespace, which the view cannot look up.
+    home = (
+        mirror_repository_find(full_name=ctx.full_name, upstream=upstream)
+        if ctx.repository is None
+        else None
+    )
 
     def repository_get():
         if ctx.repository is None:
@@ -49,5 +55,5 @@ def blob_response(ctx, digest: str, request):
         return ctx.repository
 
     return blob_serve(
-        request=request, upstream=upstream, repository_get=repository_get, digest=digest
+        request=request, upstream=upstream, repository_get=repository_get, home=home, digest=digest
     )

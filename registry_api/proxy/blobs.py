@@ -13,6 +13,10 @@ and holds back the last bytes until the blob is stored, so no client ever receiv
 that failed verification. If the fetch breaks off (upstream gone, digest mismatch) the `.part`
 file is deleted, followers break their connections, and nothing is visible.
 
+A repository of the cache serves a blob only when the upstream holds it for that repository:
+the view serves what the repository links (fetched for it before); anything else is first asked
+of the upstream, even when the bytes are already stored here for another repository.
+
 `<digest>.state` (JSON, replaced atomically) tells followers which `.part` file to follow, the
 size the upstream announced and, after a failure, why it failed.
 """
@@ -274,14 +278,19 @@ def _failure(state: dict):
     raise UpstreamUnavailable({"reason": "the upstream fetch failed"})
 
 
-def _head(upstream: Upstream, digest: str):
+def _upstream_size(upstream: Upstream, digest: str) -> int | None:
+    """Ask the upstream (a HEAD) whether it holds the blob for this very repository: the size
+    it announces (None when it does not say). UpstreamNotFound when it does not hold it."""
     try:
-        size = UpstreamClient(upstream).blob_head(digest)
+        return UpstreamClient(upstream).blob_head(digest)
     except UpstreamNotFound:
-        return None
+        raise
     except UpstreamError as exc:
         logger.warning("proxy HEAD of %s failed: %s", digest, exc)
         raise UpstreamUnavailable({"reason": "the upstream did not answer"}) from exc
+
+
+def _head_response(digest: str, size: int | None):
     response = HttpResponse(status=200)
     response["Docker-Content-Digest"] = digest
     response["Content-Type"] = "application/octet-stream"
@@ -290,18 +299,32 @@ def _head(upstream: Upstream, digest: str):
     return response
 
 
-def blob_serve(*, request, upstream: Upstream, repository_get, digest: str):
+def blob_serve(*, request, upstream: Upstream, repository_get, digest: str, home=None):
     """The response for a blob the repository does not link yet, or None (unknown upstream).
 
-    `repository_get()` returns the mirrored repository, creating it on first use.
+    `repository_get()` returns the mirrored repository, creating it on first use; `home` is
+    the cached repository the view could not look up (one in the mirror's own namespace).
+
+    The upstream is asked first, for this repository, every time: bytes stored here may belong
+    to another repository (a private one), so they are reused (no second download) only once the
+    upstream confirms it holds the blob for this name. Until then the answer is the one for an
+    absent blob, and nothing is linked (so nothing becomes mountable from the mirror).
     """
     digest_parse(digest)
+    if home is not None:
+        linked = Blob.objects.filter(digest=digest, repository_links__repository=home).first()
+        if linked is not None:
+            return stored_blob_response(request, linked)
+    try:
+        size = _upstream_size(upstream, digest)
+    except UpstreamNotFound:
+        return None
     blob = _stored(digest)
     if blob is not None:
         return _local_response(request, repository_get(), blob)
     if request.method == "HEAD":
-        # A HEAD does not start a download: it asks the upstream (a cheap request).
-        return _head(upstream, digest)
+        # A HEAD does not start a download: the upstream's answer is the answer.
+        return _head_response(digest, size)
     lock_path, state_path = _paths(digest)
     started = 0
     deadline = time.monotonic() + 60

@@ -4,13 +4,21 @@ Auth follows what registries answer, not what is configured: a `401` with a `Bea
 sends us to the realm for a token (anonymous, or with the configured credentials as Basic), a
 `Basic` challenge gets the credentials directly. Tokens are cached (shared cache, so every web
 process reuses them) until shortly before they expire, so a pull costs one token request at most.
+
+The credentials go only where the administrator pointed them: a token realm on another host
+than the upstream gets them only when listed in MIRROR_TOKEN_REALM_HOSTS (otherwise the token
+is asked for anonymously), and redirects are followed by hand, dropping the Authorization as soon
+as one leaves the host it was meant for (blob redirects to a CDN carry signed URLs, not ours).
+Every connection goes through the address guard (addresses.py).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from django.conf import settings
@@ -18,11 +26,14 @@ from django.core.cache import cache
 
 from registry_api.digests import digest_bytes
 from registry_api.manifests import MANIFEST_TYPES, media_type_base
+from registry_api.proxy.addresses import UpstreamAdapter
 from registry_api.proxy.upstreams import Upstream
 
 MANIFEST_ACCEPT = ", ".join(MANIFEST_TYPES)
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 UPSTREAM_DOWN_SECONDS = 15
+MAX_REDIRECTS = 5
+REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 _CHALLENGE_PARAM = re.compile(r'([a-zA-Z_]+)\s*=\s*(?:"([^"]*)"|([^\s,]+))')
 
 
@@ -58,11 +69,25 @@ def challenge_parse(header: str) -> tuple[str, dict[str, str]]:
     return scheme.lower(), params
 
 
+def _origin(url: str) -> tuple[str, str, int | None] | None:
+    """(scheme, host, port) of an http(s) URL; None for anything else or a malformed URL."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return parts.scheme, parts.hostname.lower(), port
+
+
 class UpstreamClient:
     def __init__(self, upstream: Upstream, session: requests.Session | None = None):
         self.upstream = upstream
         self.session = session or requests.Session()
         self.session.trust_env = False  # no HTTP(S)_PROXY surprises between registries
+        self.session.mount("http://", UpstreamAdapter())
+        self.session.mount("https://", UpstreamAdapter())
 
     # Auth ------------------------------------------------------------------------------------
 
@@ -76,18 +101,24 @@ class UpstreamClient:
             return (self.upstream.username, self.upstream.password)
         return None
 
+    def realm_approved(self, realm: str) -> bool:
+        """May the configured credentials go to this token realm? Only to the upstream's own
+        host or one the administrator listed, and never in clear when the upstream uses TLS."""
+        realm_origin, upstream_origin = _origin(realm), _origin(self.upstream.base_url)
+        if realm_origin is None or upstream_origin is None:
+            return False
+        if upstream_origin[0] == "https" and realm_origin[0] != "https":
+            return False
+        return realm_origin[1] in {upstream_origin[1], *settings.MIRROR_TOKEN_REALM_HOSTS}
+
     def _token_fetch(self, params: dict[str, str], scope: str) -> str | None:
-        realm = params.get("realm")
-        if not realm:
+        realm = params.get("realm", "")
+        if _origin(realm) is None:
             return None
         query = {"service": params.get("service", "")} if params.get("service") else {}
         query["scope"] = params.get("scope") or scope
-        try:
-            response = self.session.get(
-                realm, params=query, auth=self._basic, timeout=_timeout(), allow_redirects=True
-            )
-        except requests.RequestException as exc:
-            raise UpstreamError(f"token request failed: {exc}") from exc
+        auth = self._basic if self.realm_approved(realm) else None
+        response = self._send("GET", realm, headers={}, auth=auth, stream=False, params=query)
         if response.status_code == 429:
             raise UpstreamRateLimited("token endpoint answered 429")
         if response.status_code >= 500:
@@ -105,17 +136,21 @@ class UpstreamClient:
         cache.set(self._cache_key("token", scope), token, timeout=max(expires_in - 15, 5))
         return token
 
-    def request(self, method: str, path: str, *, scope: str, headers=None, stream=False):
-        """Send a request to `<upstream>/v2/<path>`, answering one auth challenge on the way."""
+    def request(
+        self, method: str, path: str, *, scope: str, headers=None, stream=False, follow=True
+    ):
+        """Send a request to `<upstream>/v2/<path>`, answering one auth challenge on the way
+        (and following redirects unless `follow` is false)."""
         url = f"{self.upstream.base_url}/v2/{path}"
         headers = dict(headers or {})
+        send = functools.partial(self._send, stream=stream, follow=follow)
         token = cache.get(self._cache_key("token", scope))
         auth = None
         if token:
             headers["Authorization"] = f"Bearer {token}"
         elif cache.get(self._cache_key("basic")):
             auth = self._basic
-        response = self._send(method, url, headers=headers, auth=auth, stream=stream)
+        response = send(method, url, headers=headers, auth=auth)
         if response.status_code != 401:
             return response
         scheme, params = challenge_parse(response.headers.get("WWW-Authenticate", ""))
@@ -126,13 +161,34 @@ class UpstreamClient:
             if token is None:
                 raise UpstreamNotFound("upstream refused a token")
             headers["Authorization"] = f"Bearer {token}"
-            response = self._send(method, url, headers=headers, auth=None, stream=stream)
+            response = send(method, url, headers=headers, auth=None)
         elif scheme == "basic" and self._basic is not None:
             cache.set(self._cache_key("basic"), True, timeout=3600)
-            response = self._send(method, url, headers=headers, auth=self._basic, stream=stream)
+            response = send(method, url, headers=headers, auth=self._basic)
         return response
 
-    def _send(self, method, url, *, headers, auth, stream):
+    def _send(self, method, url, *, headers, auth, stream, params=None, follow=True):
+        """Send one request, following redirects by hand: the credentials stay on their host."""
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._send_once(
+                method, url, headers=headers, auth=auth, stream=stream, params=params
+            )
+            location = response.headers.get("Location")
+            if not follow or response.status_code not in REDIRECT_STATUSES or not location:
+                return response
+            response.close()
+            target = urljoin(response.url, location)
+            if _origin(target) is None:
+                raise UpstreamError(f"{method} {url} redirected to a non-HTTP URL")
+            if _origin(target) != _origin(url):
+                headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+                auth = None
+            if response.status_code == 303 and method != "HEAD":
+                method = "GET"
+            url, params = target, None  # the Location is the whole URL
+        raise UpstreamError(f"{method} {url}: more than {MAX_REDIRECTS} redirects")
+
+    def _send_once(self, method, url, *, headers, auth, stream, params):
         down = self._cache_key("down")
         if cache.get(down):
             raise UpstreamError("upstream unreachable a moment ago; not retrying yet")
@@ -140,15 +196,16 @@ class UpstreamClient:
             return self.session.request(
                 method,
                 url,
+                params=params,
                 headers=headers,
                 auth=auth,
                 stream=stream,
                 timeout=_timeout(),
-                allow_redirects=True,
+                allow_redirects=False,
             )
         except (requests.ConnectionError, requests.Timeout) as exc:
-            # Down or too slow: for a little while, pulls get the cache (or an error) at once
-            # instead of each waiting for the timeout.
+            # Down or too slow (or an address the guard refuses): for a little while, pulls get
+            # the cache (or an error) at once instead of each waiting for the timeout.
             cache.set(down, True, timeout=UPSTREAM_DOWN_SECONDS)
             raise UpstreamError(f"{method} {url} failed: {exc}") from exc
         except requests.RequestException as exc:
@@ -218,11 +275,31 @@ class UpstreamClient:
         return FetchedManifest(body=body, media_type=media_type, digest=digest)
 
     def blob_head(self, digest: str) -> int | None:
-        """The blob's size at the upstream (None when it does not say)."""
+        """The blob's size at the upstream (None when it does not say); UpstreamNotFound when
+        the upstream does not hold it for this repository.
+
+        A redirect is the upstream's yes (it serves the bytes from elsewhere, a CDN): the size
+        then comes from a HEAD there, without credentials, if that host answers one (URLs
+        signed for a GET often refuse a HEAD).
+        """
         response = self.request(
-            "HEAD", f"{self.upstream.remote_name}/blobs/{digest}", scope=self._scope()
+            "HEAD", f"{self.upstream.remote_name}/blobs/{digest}", scope=self._scope(), follow=False
         )
-        self._check(response)
+        location = response.headers.get("Location")
+        if response.status_code in REDIRECT_STATUSES and location:
+            response.close()
+            target = urljoin(response.url, location)
+            if _origin(target) is None:
+                return None
+            try:
+                response = self._send("HEAD", target, headers={}, auth=None, stream=False)
+            except UpstreamError:
+                return None
+            if response.status_code != 200:
+                response.close()
+                return None
+        else:
+            self._check(response)
         response.close()
         length = response.headers.get("Content-Length")
         return int(length) if length and length.isdigit() else None

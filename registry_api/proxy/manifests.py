@@ -28,7 +28,7 @@ from registry_api.proxy.client import (
     UpstreamRateLimited,
 )
 from registry_api.proxy.errors import UpstreamUnavailable
-from registry_api.proxy.repositories import mirror_repository_ensure
+from registry_api.proxy.repositories import mirror_repository_ensure, mirror_repository_find
 from registry_api.proxy.upstreams import Upstream
 from registry_api.services.manifests import ValidManifest, manifest_store
 from registry_api.services.tags import tag_cache, tag_verified
@@ -140,6 +140,8 @@ def manifest_by_tag(*, full_name: str, upstream: Upstream, repository, tag_name:
 
 
 def manifest_fetch_for(*, full_name: str, upstream: Upstream, repository, reference: str):
+    # A name the mirror keeps in its own namespace, which the view cannot look up.
+    repository = repository or mirror_repository_find(full_name=full_name, upstream=upstream)
     if is_digest(reference):
         return manifest_by_digest(
             full_name=full_name, upstream=upstream, repository=repository, digest=reference

@@ -10,14 +10,15 @@ from django.db import transaction
 from hub.models import Namespace
 from hub.names import PATH_COMPONENT_RE
 from registry_api.models import ProxyCache
+from registry_api.proxy.addresses import upstream_address_problem
 from registry_api.proxy.repositories import mirror_namespace_ensure
 from registry_api.proxy.upstreams import namespace_is_mirror_owned
 from registry_api.services.tags import tags_expire
 
 
 def proxy_cache_validate(*, namespace: str, upstream_url: str, instance=None) -> None:
-    """Refuse a namespace someone owns here (a user's, or an organization with members) and
-    an upstream that is not an http(s) URL."""
+    """Refuse a namespace someone owns here (a user's, or an organization with members), an
+    upstream that is not an http(s) URL, and one on a non-public address (unless allowed)."""
     errors = {}
     if not PATH_COMPONENT_RE.match(namespace or ""):
         errors["namespace"] = "Use lowercase letters and digits, separated by '.', '_' or '-'."
@@ -34,6 +35,8 @@ def proxy_cache_validate(*, namespace: str, upstream_url: str, instance=None) ->
         errors["upstream_url"] = "Give the registry's base URL, e.g. https://registry-1.docker.io."
     elif parts.query or parts.fragment:
         errors["upstream_url"] = "The upstream URL takes no query or fragment."
+    elif problem := upstream_address_problem(upstream_url):
+        errors["upstream_url"] = problem
     if errors:
         raise ValidationError(errors)
 

@@ -88,6 +88,7 @@ class Server:
             "DATA_DIR": str(data_dir),
             "WEB_WORKERS": "2",
             "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
+            "MIRROR_ALLOW_PRIVATE_UPSTREAMS": "true",
             "ACCESS_LOG": "0",
             **(env or {}),
         }

@@ -1,5 +1,6 @@
 """A tiny registry on loopback whose misbehaviour a test controls: slow bodies, bodies that
-break off half-way, a Bearer token challenge. It counts every request it answers.
+break off half-way, a Bearer token challenge (with its realm anywhere), blobs redirected
+elsewhere. It counts every request it answers and records the Authorization each one carried.
 
 It serves only what a test puts in it (`manifest()`, `blob()`), read-only, like an upstream.
 """
@@ -22,22 +23,33 @@ def sha256(data: bytes) -> str:
 
 
 class FakeUpstream:
-    def __init__(self, *, token_credentials: tuple[str, str] | None = None, bearer=False):
+    def __init__(
+        self,
+        *,
+        token_credentials: tuple[str, str] | None = None,
+        bearer=False,
+        host: str = "127.0.0.1",
+    ):
         self.manifests: dict[tuple[str, str], tuple[bytes, str]] = {}
         self.blobs: dict[str, bytes] = {}
         self.requests: Counter[str] = Counter()
+        self.authorizations: list[tuple[str, str | None]] = []  # (request, Authorization)
         self.bearer = bearer
         self.token_credentials = token_credentials
         self.break_blobs = False  # send half of a blob's bytes, then close
         self.chunk_delay = 0.0  # seconds between 64 KiB chunks of a blob
         self.manifest_delay = 0.0  # seconds before answering a manifest request
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.realm: str | None = None  # the token realm the challenge names; ours by default
+        self.blob_redirect: str | None = None  # answer blob requests with a 307 to <this>/<path>
+        self.refuse_head = False  # 403 to every HEAD (as URLs signed for a GET answer)
+        self.server = ThreadingHTTPServer((host, 0), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
 
     def start(self) -> FakeUpstream:
         self.thread.start()
@@ -102,7 +114,7 @@ class FakeUpstream:
                     return True
                 if self.headers.get("Authorization") == f"Bearer {TOKEN}":
                     return True
-                realm = f"{upstream.url}/token"
+                realm = upstream.realm or f"{upstream.url}/token"
                 self._send(
                     401,
                     b'{"errors":[{"code":"UNAUTHORIZED"}]}',
@@ -126,6 +138,9 @@ class FakeUpstream:
             def do_GET(self):  # noqa: N802
                 path = self.path.split("?", 1)[0]
                 upstream.requests[f"{self.command} {path}"] += 1
+                upstream.authorizations.append(
+                    (f"{self.command} {path}", self.headers.get("Authorization"))
+                )
                 if path == "/token":
                     return self._token()
                 if not self._authorized():
@@ -142,6 +157,10 @@ class FakeUpstream:
                         body,
                         {"Content-Type": media_type, "Docker-Content-Digest": sha256(body)},
                     )
+                if self.command == "HEAD" and upstream.refuse_head:
+                    return self._send(403)
+                if kind == "blobs" and upstream.blob_redirect:
+                    return self._send(307, headers={"Location": upstream.blob_redirect + path})
                 if kind == "blobs" and reference in upstream.blobs:
                     return self._blob(upstream.blobs[reference], reference)
                 return self._send(404, b'{"errors":[{"code":"NOT_FOUND"}]}')
