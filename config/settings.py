@@ -108,9 +108,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-# Failed sign-ins allowed within a minute per account, and per client address.
-LOGIN_FAILURES_PER_MINUTE = env_int("LOGIN_FAILURES_PER_MINUTE", 5)
-LOGIN_FAILURES_PER_MINUTE_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_MINUTE_PER_ADDRESS", 20)
+# Failed password sign-ins (portal, admin, /auth/token, Basic on /v2/ and the API) are counted
+# in fixed windows of LOGIN_FAILURE_WINDOW seconds: LOGIN_FAILURE_LIMIT per account and client
+# address, with higher ceilings per account (from all addresses) and per address (all accounts).
+# Access tokens are never locked out by failed passwords.
+LOGIN_FAILURE_WINDOW = max(1, env_int("LOGIN_FAILURE_WINDOW", 60))
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_FAILURE_LIMIT_PER_ACCOUNT = env_int("LOGIN_FAILURE_LIMIT_PER_ACCOUNT", 50)
+LOGIN_FAILURE_LIMIT_PER_ADDRESS = env_int("LOGIN_FAILURE_LIMIT_PER_ADDRESS", 100)
 # Comments one user may post per minute on the web UI (spam brake).
 COMMENTS_PER_MINUTE = env_int("COMMENTS_PER_MINUTE", 5)
 
@@ -123,7 +128,7 @@ if REDIS_URL:
 else:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "BACKEND": "config.file_cache.LockedFileBasedCache",
             "LOCATION": str(DATA_DIR / "cache"),
         }
     }
