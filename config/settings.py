@@ -116,6 +116,9 @@ LOGIN_FAILURE_WINDOW = max(1, env_int("LOGIN_FAILURE_WINDOW", 60))
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_FAILURE_LIMIT_PER_ACCOUNT = env_int("LOGIN_FAILURE_LIMIT_PER_ACCOUNT", 50)
 LOGIN_FAILURE_LIMIT_PER_ADDRESS = env_int("LOGIN_FAILURE_LIMIT_PER_ADDRESS", 100)
+# A verified (user, password) pair is remembered this long (keyed hash in the cache), so clients
+# sending a password as Basic on every request cost one Argon2 check per interval; 0 disables.
+PASSWORD_CHECK_CACHE_SECONDS = env_int("PASSWORD_CHECK_CACHE_SECONDS", 60)
 # Comments one user may post per minute on the web UI (spam brake).
 COMMENTS_PER_MINUTE = env_int("COMMENTS_PER_MINUTE", 5)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import secrets
 import time
 from dataclasses import dataclass
@@ -95,10 +96,39 @@ class _Attempt:
         self.reserved = []
 
 
+def _remembered_key(user, password: str) -> str:
+    # A keyed hash, so the cache never holds anything that checks a password offline; the
+    # stored password hash is part of it, so a password change forgets earlier successes.
+    message = f"{user.pk}\x00{user.password}\x00{password}".encode(errors="replace")
+    digest = hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+    return f"login-ok:{digest}"
+
+
+def _password_authenticate(request, username: str, password: str):
+    """authenticate(), remembering a success for PASSWORD_CHECK_CACHE_SECONDS.
+
+    Argon2 costs ~100 MiB and tens of milliseconds per check; a client sending its password as
+    Basic on every registry request would pay that per request. Only successes are remembered,
+    and only for active users whose stored hash is unchanged.
+    """
+    ttl = settings.PASSWORD_CHECK_CACHE_SECONDS
+    if ttl > 0:
+        user_model = get_user_model()
+        user = user_model._default_manager.filter(
+            **{user_model.USERNAME_FIELD: username}, is_active=True
+        ).first()
+        if user is not None and cache.get(_remembered_key(user, password)):
+            return user
+    authenticated = authenticate(request, username=username, password=password)
+    if authenticated is not None and ttl > 0:
+        cache.set(_remembered_key(authenticated, password), True, timeout=ttl)
+    return authenticated
+
+
 def _password_check_throttled(request, username: str, password: str, client_ip: str):
     attempt = _Attempt(username, client_ip)
     attempt.reserve()
-    user = authenticate(request, username=username, password=password)
+    user = _password_authenticate(request, username, password)
     if user is not None:
         attempt.release()
     return user
