@@ -7,20 +7,27 @@ Production turns each piece on by variable; `.env.example` lists them all.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
-from config import keys
+from config import data_dir, keys
 from config.env import env_bool, env_db, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# Everything this service writes is private to its account (files 0600, directories 0700).
+os.umask(data_dir.PRIVATE_UMASK)
 DATA_DIR = (BASE_DIR / env_str("DATA_DIR", "var")).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
+data_dir.restrict(DATA_DIR)
 
 # Core
 SECRET_KEY = env_str("SECRET_KEY", "") or keys.secret_key(DATA_DIR)
+# Encrypts webhook secrets and proxy-cache passwords in the database (hub.encryption). Keep it
+# apart from database backups; losing it loses those secrets. Comma-separate to rotate.
+DATA_ENCRYPTION_KEY = env_str("DATA_ENCRYPTION_KEY", "") or keys.data_encryption_key(DATA_DIR)
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["*"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -204,6 +211,10 @@ STORAGES = {
 }
 # Upload sessions stream here; every web process (on every host) must see this directory.
 UPLOAD_STAGING_DIR = Path(env_str("UPLOAD_STAGING_DIR", str(DATA_DIR / "uploads")))
+data_dir.restrict(UPLOAD_STAGING_DIR)
+# Django chmods stored files to FILE_UPLOAD_PERMISSIONS (0644 by default), whatever the umask.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 # On S3, answer blob GETs with a redirect to a presigned URL instead of proxying the bytes.
 REGISTRY_BLOB_REDIRECT = env_bool("REGISTRY_BLOB_REDIRECT", False)
 REGISTRY_MAX_MANIFEST_BYTES = 4 * 1024 * 1024
