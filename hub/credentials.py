@@ -117,11 +117,13 @@ def _password_authenticate(request, username: str, password: str):
         user = user_model._default_manager.filter(
             **{user_model.USERNAME_FIELD: username}, is_active=True
         ).first()
-        if user is not None and cache.get(_remembered_key(user, password)):
+        backend = cache.get(_remembered_key(user, password)) if user is not None else None
+        if backend:
+            user.backend = backend  # as authenticate() sets it, for a web sign-in's login()
             return user
     authenticated = authenticate(request, username=username, password=password)
     if authenticated is not None and ttl > 0:
-        cache.set(_remembered_key(authenticated, password), True, timeout=ttl)
+        cache.set(_remembered_key(authenticated, password), authenticated.backend, timeout=ttl)
     return authenticated
 
 

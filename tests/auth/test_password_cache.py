@@ -64,3 +64,14 @@ def test_remembering_can_be_turned_off(client, counted_alice, settings):
     for _ in range(3):
         assert _v2(client, PASSWORD).status_code == 200
     assert CountingPasswordHasher.calls == 3
+
+
+def test_a_remembered_password_signs_in_on_the_web_too(client, counted_alice, settings):
+    settings.AUTHENTICATION_BACKENDS = [
+        "django.contrib.auth.backends.ModelBackend",
+        "django.contrib.auth.backends.AllowAllUsersModelBackend",
+    ]
+    assert _v2(client, PASSWORD).status_code == 200
+    response = client.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
+    assert response.status_code == 302 and "_auth_user_id" in client.session
+    assert CountingPasswordHasher.calls == 1
