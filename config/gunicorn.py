@@ -21,6 +21,8 @@ keepalive = 5
 accesslog = "-" if os.environ.get("ACCESS_LOG", "1") == "1" else None
 certfile = os.environ.get("TLS_CERT") or None
 keyfile = os.environ.get("TLS_KEY") or None
+# gunicorn's own files (worker heartbeats, a unix socket) private, like everything in DATA_DIR.
+umask = 0o077
 # Registry uploads are large; never buffer a request body in gunicorn.
 limit_request_line = 8190
 

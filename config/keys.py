@@ -44,3 +44,13 @@ def token_signing_key(data_dir: Path) -> str:
         )
         _write_private(path, pem)
     return path.read_text()
+
+
+def data_encryption_key(data_dir: Path) -> str:
+    """Return the Fernet key that encrypts stored secrets (hub.encryption)."""
+    path = data_dir / "data_encryption_key"
+    if not path.exists():
+        from cryptography.fernet import Fernet
+
+        _write_private(path, Fernet.generate_key())
+    return path.read_text().strip()

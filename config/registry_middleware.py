@@ -61,6 +61,7 @@ def portal_only(dotted_path: str) -> type:
     return type(f"PortalOnly{middleware.__name__}", (middleware,), hooks)
 
 
+CSPMiddleware = portal_only("csp.middleware.CSPMiddleware")
 WhiteNoiseMiddleware = portal_only("whitenoise.middleware.WhiteNoiseMiddleware")
 SessionMiddleware = portal_only("django.contrib.sessions.middleware.SessionMiddleware")
 LocaleMiddleware = portal_only("django.middleware.locale.LocaleMiddleware")

@@ -7,20 +7,28 @@ Production turns each piece on by variable; `.env.example` lists them all.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
-from config import keys
+from config import data_dir, keys
 from config.env import env_bool, env_db, env_int, env_list, env_str
 from config.hosts import WILDCARD_BINDS, allowed_hosts_default
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# Everything this service writes is private to its account (files 0600, directories 0700).
+os.umask(data_dir.PRIVATE_UMASK)
 DATA_DIR = (BASE_DIR / env_str("DATA_DIR", "var")).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
+data_dir.restrict(DATA_DIR)
 
 # Core
 SECRET_KEY = env_str("SECRET_KEY", "") or keys.secret_key(DATA_DIR)
+# Encrypts webhook secrets and proxy-cache passwords in the database (hub.encryption). Keep it
+# apart from database backups; losing it loses those secrets. Comma-separate to rotate.
+DATA_ENCRYPTION_KEY = env_str("DATA_ENCRYPTION_KEY", "") or keys.data_encryption_key(DATA_DIR)
 DEBUG = env_bool("DEBUG", False)
 # Where this server is reached. E-mailed links (password reset) are built from SITE_URL, never
 # from a request's Host header; unset, they use what `make run` serves (http://HOST:PORT).
@@ -42,6 +50,25 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 if env_bool("BEHIND_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True
+# Served over TLS (gunicorn's own certificate, or a TLS-terminating proxy): cookies only travel
+# over HTTPS, and browsers are told to use HTTPS only (HSTS is sent on HTTPS responses only).
+SERVED_OVER_TLS = bool(env_str("TLS_CERT", "")) or env_bool("BEHIND_PROXY", False)
+if SERVED_OVER_TLS:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+# The UI is local assets and htmx only: nothing inline, nothing from other hosts (a README's
+# image from elsewhere would be a tracking pixel). Registry (/v2/) responses are JSON and blobs.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -55,6 +82,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "django_htmx",
+    "csp",
     "hub",
     "registry_api",
     "webhooks",
@@ -66,6 +94,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "config.registry_middleware.RegistryUrlconfMiddleware",
+    "config.registry_middleware.CSPMiddleware",
     "config.registry_middleware.WhiteNoiseMiddleware",
     "config.registry_middleware.SessionMiddleware",
     "config.registry_middleware.LocaleMiddleware",
@@ -127,9 +156,17 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-# Failed sign-ins allowed within a minute per account, and per client address.
-LOGIN_FAILURES_PER_MINUTE = env_int("LOGIN_FAILURES_PER_MINUTE", 5)
-LOGIN_FAILURES_PER_MINUTE_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_MINUTE_PER_ADDRESS", 20)
+# Failed password sign-ins (portal, admin, /auth/token, Basic on /v2/ and the API) are counted
+# in fixed windows of LOGIN_FAILURE_WINDOW seconds: LOGIN_FAILURE_LIMIT per account and client
+# address, with higher ceilings per account (from all addresses) and per address (all accounts).
+# Access tokens are never locked out by failed passwords.
+LOGIN_FAILURE_WINDOW = max(1, env_int("LOGIN_FAILURE_WINDOW", 60))
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_FAILURE_LIMIT_PER_ACCOUNT = env_int("LOGIN_FAILURE_LIMIT_PER_ACCOUNT", 50)
+LOGIN_FAILURE_LIMIT_PER_ADDRESS = env_int("LOGIN_FAILURE_LIMIT_PER_ADDRESS", 100)
+# A verified (user, password) pair is remembered this long (keyed hash in the cache), so clients
+# sending a password as Basic on every request cost one Argon2 check per interval; 0 disables.
+PASSWORD_CHECK_CACHE_SECONDS = env_int("PASSWORD_CHECK_CACHE_SECONDS", 60)
 # Names no one may sign up or found an organization with, besides the built-in ones (admin,
 # library, docker, official, api, v2, … and the portal's routes); comma-separated.
 RESERVED_NAMES = env_list("RESERVED_NAMES", [])
@@ -164,7 +201,7 @@ if REDIS_URL:
 else:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "BACKEND": "config.file_cache.LockedFileBasedCache",
             "LOCATION": str(DATA_DIR / "cache"),
         }
     }
@@ -219,6 +256,10 @@ UPLOAD_STAGING_DIR = Path(env_str("UPLOAD_STAGING_DIR", str(DATA_DIR / "uploads"
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10 * 1024**3)
 # Upload sessions idle this long are purged (with their staged bytes) by a periodic task.
 UPLOAD_PURGE_AFTER_SECONDS = env_int("UPLOAD_PURGE_AFTER_SECONDS", 24 * 3600)
+data_dir.restrict(UPLOAD_STAGING_DIR)
+# Django chmods stored files to FILE_UPLOAD_PERMISSIONS (0644 by default), whatever the umask.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 # On S3, answer blob GETs with a redirect to a presigned URL instead of proxying the bytes.
 REGISTRY_BLOB_REDIRECT = env_bool("REGISTRY_BLOB_REDIRECT", False)
 REGISTRY_MAX_MANIFEST_BYTES = 4 * 1024 * 1024

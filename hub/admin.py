@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
+from hub.forms import ThrottledAdminAuthenticationForm
 from hub.models import (
     AccessToken,
     Collaborator,
@@ -14,6 +15,9 @@ from hub.models import (
     TeamRepository,
     User,
 )
+
+# Password guessing against staff is throttled like any other sign-in.
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 
 @admin.register(User)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import hmac
 import secrets
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -15,7 +18,7 @@ from hub.models import AccessToken
 
 
 class TooManyAttempts(Exception):
-    """Too many failed sign-ins for this account or client address in the last minute."""
+    """Too many failed sign-ins for this account (from this address, or in all) or this address."""
 
 
 @dataclass(frozen=True)
@@ -46,59 +49,115 @@ def access_token_lookup(secret: str) -> AccessToken | None:
     return token
 
 
-def _failure_keys(username: str, client_ip: str) -> list[str]:
-    # Hashed: a username is whatever the client sent, and cache keys must stay short and safe.
-    user_key = hashlib.sha256(username.lower().encode(errors="replace")).hexdigest()[:32]
-    return [f"auth-fail:user:{user_key}", f"auth-fail:ip:{client_ip}"]
+class _Attempt:
+    """One password check, reserved in the failure counters before it runs.
+
+    Counters live in fixed windows (the key names the window), so a failure never extends a
+    lockout. Reserving by an atomic increment before the check means parallel requests cannot
+    all pass a "below the limit?" read and then run: at most the limit of checks run per window.
+    A check that succeeds gives its reservation back; a failure keeps it.
+    """
+
+    def __init__(self, username: str, client_ip: str):
+        window = settings.LOGIN_FAILURE_WINDOW
+        self.window_index = int(time.time()) // window
+        # Hashed: a username is whatever the client sent, and cache keys must stay short and safe.
+        user = hashlib.sha256(username.lower().encode(errors="replace")).hexdigest()[:32]
+        address = hashlib.sha256(client_ip.encode(errors="replace")).hexdigest()[:32]
+        # Per (account, address) first: a guesser elsewhere, or a colleague behind the same NAT,
+        # does not lock anyone out; the account and the address have higher ceilings of their own.
+        prefix = f"login-fail:{self.window_index}"
+        self.counters = [
+            (f"{prefix}:pair:{user}:{address}", settings.LOGIN_FAILURE_LIMIT),
+            (f"{prefix}:user:{user}", settings.LOGIN_FAILURE_LIMIT_PER_ACCOUNT),
+            (f"{prefix}:addr:{address}", settings.LOGIN_FAILURE_LIMIT_PER_ADDRESS),
+        ]
+        self.reserved: list[str] = []
+
+    def reserve(self) -> None:
+        """Count this attempt, or raise TooManyAttempts (counting nothing) past any limit."""
+        timeout = settings.LOGIN_FAILURE_WINDOW
+        for key, limit in self.counters:
+            cache.add(key, 0, timeout=timeout)
+            try:
+                count = cache.incr(key)
+            except ValueError:  # expired between add and incr: the window just turned over
+                cache.add(key, 0, timeout=timeout)
+                count = cache.incr(key)
+            self.reserved.append(key)
+            if count > limit:
+                self.release()
+                raise TooManyAttempts
+
+    def release(self) -> None:
+        for key in self.reserved:
+            with contextlib.suppress(ValueError):  # the window ended meanwhile
+                cache.decr(key)
+        self.reserved = []
 
 
-def _check_throttle(username: str, client_ip: str) -> None:
-    # One address may serve many people (NAT, CI runners): it gets a larger allowance.
-    limits = [settings.LOGIN_FAILURES_PER_MINUTE, settings.LOGIN_FAILURES_PER_MINUTE_PER_ADDRESS]
-    keys = _failure_keys(username, client_ip)
-    if any((cache.get(key) or 0) >= limit for key, limit in zip(keys, limits, strict=True)):
-        raise TooManyAttempts
+def _remembered_key(user, password: str) -> str:
+    # A keyed hash, so the cache never holds anything that checks a password offline; the
+    # stored password hash is part of it, so a password change forgets earlier successes.
+    message = f"{user.pk}\x00{user.password}\x00{password}".encode(errors="replace")
+    digest = hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+    return f"login-ok:{digest}"
 
 
-def record_failure(username: str, client_ip: str) -> None:
-    for key in _failure_keys(username, client_ip):
-        if cache.add(key, 1, timeout=60):
-            continue
-        try:
-            cache.incr(key)
-        except ValueError:
-            cache.set(key, 1, timeout=60)
+def _password_authenticate(request, username: str, password: str):
+    """authenticate(), remembering a success for PASSWORD_CHECK_CACHE_SECONDS.
+
+    Argon2 costs ~100 MiB and tens of milliseconds per check; a client sending its password as
+    Basic on every registry request would pay that per request. Only successes are remembered,
+    and only for active users whose stored hash is unchanged.
+    """
+    ttl = settings.PASSWORD_CHECK_CACHE_SECONDS
+    if ttl > 0:
+        user_model = get_user_model()
+        user = user_model._default_manager.filter(
+            **{user_model.USERNAME_FIELD: username}, is_active=True
+        ).first()
+        backend = cache.get(_remembered_key(user, password)) if user is not None else None
+        if backend:
+            user.backend = backend  # as authenticate() sets it, for a web sign-in's login()
+            return user
+    authenticated = authenticate(request, username=username, password=password)
+    if authenticated is not None and ttl > 0:
+        cache.set(_remembered_key(authenticated, password), authenticated.backend, timeout=ttl)
+    return authenticated
+
+
+def _password_check_throttled(request, username: str, password: str, client_ip: str):
+    attempt = _Attempt(username, client_ip)
+    attempt.reserve()
+    user = _password_authenticate(request, username, password)
+    if user is not None:
+        attempt.release()
+    return user
 
 
 def credentials_check(
     *, username: str, secret: str, client_ip: str, request=None
 ) -> Credentials | None:
-    """Authenticate by password or access token. Raise TooManyAttempts when throttled."""
-    _check_throttle(username, client_ip)
+    """Authenticate by password or access token. Raise TooManyAttempts when throttled.
+
+    A valid access token is never throttled: failed passwords lock out passwords only.
+    """
     if "\x00" in username or "\x00" in secret:
         # PostgreSQL refuses NUL in text; such credentials are simply wrong.
-        record_failure(username, client_ip)
         return None
     token = access_token_lookup(secret)
-    if token is not None:
-        if token.user.get_username() == username or not username:
-            return Credentials(user=token.user, scopes=tuple(token.scopes), token=token)
-    else:
-        user = authenticate(request, username=username, password=secret)
-        if user is not None:
-            return Credentials(user=user)
-    record_failure(username, client_ip)
-    return None
+    if token is not None and (token.user.get_username() == username or not username):
+        return Credentials(user=token.user, scopes=tuple(token.scopes), token=token)
+    user = _password_check_throttled(request, username, secret, client_ip)
+    return Credentials(user=user) if user is not None else None
 
 
 def password_check(*, username: str, password: str, client_ip: str, request=None):
-    """Authenticate by password only (web sign-in); throttled like credentials_check."""
-    _check_throttle(username, client_ip)
-    has_nul = "\x00" in username or "\x00" in password
-    user = None if has_nul else authenticate(request, username=username, password=password)
-    if user is None:
-        record_failure(username, client_ip)
-    return user
+    """Authenticate by password only (web and admin sign-in); throttled like credentials_check."""
+    if "\x00" in username or "\x00" in password:
+        return None
+    return _password_check_throttled(request, username, password, client_ip)
 
 
 def client_ip(request) -> str:

@@ -9,6 +9,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from hub.encryption import EncryptedTextField
+
 
 class Blob(models.Model):
     """One stored copy of some content, shared by every repository that links to it."""
@@ -131,7 +133,7 @@ class ProxyCache(models.Model):
     namespace = models.CharField(max_length=64, unique=True)
     upstream_url = models.URLField()
     username = models.CharField(max_length=200, blank=True)
-    password = models.CharField(max_length=500, blank=True)
+    password = EncryptedTextField(max_length=500, blank=True)
     cache_ttl_seconds = models.PositiveIntegerField(default=3600)
     require_sign_in = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)

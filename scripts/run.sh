@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Serve Dockyard: gunicorn (portal + registry) and a Celery worker with its beat, side by side.
-# Ctrl-C (or SIGTERM) stops both.
+# Serve Dockyard: gunicorn (portal + registry) and a Celery worker with its beat, side by side,
+# supervised (scripts/supervise.py). Ctrl-C (or SIGTERM) stops both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -19,19 +19,12 @@ else
   echo "(or set DJANGO_SUPERUSER_USERNAME, DJANGO_SUPERUSER_PASSWORD and DJANGO_SUPERUSER_EMAIL)"
 fi
 
-pids=()
-stop() {
-  trap - INT TERM EXIT
-  kill -TERM "${pids[@]}" 2>/dev/null || true
-  wait "${pids[@]}" 2>/dev/null || true
-}
-trap stop INT TERM EXIT
-
-# -B embeds beat (the delivery sweep); --concurrency 2 keeps the embedded default small.
-.venv/bin/celery -A config worker -B --loglevel "${CELERY_LOG_LEVEL:-warning}" \
-  --concurrency "${CELERY_CONCURRENCY:-2}" --hostname "dockyard-${PORT}@%h" &
-pids+=($!)
-.venv/bin/gunicorn -c config/gunicorn.py config.wsgi &
-pids+=($!)
 echo "Dockyard on http://${HOST}:${PORT}/ (registry at /v2/). Ctrl-C stops it."
-wait -n "${pids[@]}"
+# The supervisor restarts whichever process dies (the other keeps serving) and, on SIGTERM or
+# Ctrl-C, stops both within STOP_GRACE_SECONDS (default 10), killing what still runs then.
+# The worker's pool is threads: deliveries wait on the network, and a prefork pool's shutdown
+# hung for over a minute. -B embeds beat (the periodic sweeps).
+exec "$PY" scripts/supervise.py \
+  web .venv/bin/gunicorn -c config/gunicorn.py config.wsgi :: \
+  worker .venv/bin/celery -A config worker -B --pool threads --loglevel "${CELERY_LOG_LEVEL:-warning}" \
+  --concurrency "${CELERY_CONCURRENCY:-2}" --hostname "dockyard-${PORT}@%h"

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from hub.encryption import EncryptedTextField
 from webhooks.signing import secret_generate
 
 
@@ -34,7 +35,7 @@ class Webhook(models.Model):
     payload_format = models.CharField(
         max_length=20, choices=Format.choices, default=Format.DOCKER_HUB
     )
-    secret = models.CharField(max_length=200, default=secret_generate)
+    secret = EncryptedTextField(max_length=200, default=secret_generate)
     is_active = models.BooleanField(default=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
     disabled_reason = models.CharField(max_length=300, blank=True)

@@ -72,7 +72,7 @@ def test_login_and_logout(client, alice):
 
 
 def test_login_failure_shows_error_then_throttles(client, alice, settings):
-    settings.LOGIN_FAILURES_PER_MINUTE = 2
+    settings.LOGIN_FAILURE_LIMIT = 2
     for _ in range(2):
         response = client.post("/accounts/login/", {"username": "alice", "password": "nope"})
         assert response.status_code == 200
@@ -84,7 +84,7 @@ def test_login_failure_shows_error_then_throttles(client, alice, settings):
 
 
 def test_login_throttles_per_address(client, alice, bob, charlie, settings):
-    settings.LOGIN_FAILURES_PER_MINUTE_PER_ADDRESS = 2
+    settings.LOGIN_FAILURE_LIMIT_PER_ADDRESS = 2
     client.post("/accounts/login/", {"username": "bob", "password": "nope"})
     client.post("/accounts/login/", {"username": "charlie", "password": "nope"})
     response = client.post("/accounts/login/", {"username": "alice", "password": PASSWORD})

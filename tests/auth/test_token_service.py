@@ -251,7 +251,7 @@ def test_post_password_grant(client, public_repo, alice):
 
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_throttling_answers_429(client, alice, settings, method):
-    settings.LOGIN_FAILURES_PER_MINUTE = 3
+    settings.LOGIN_FAILURE_LIMIT = 3
 
     def attempt(password):
         if method == "get":
