@@ -5,8 +5,9 @@ from __future__ import annotations
 from django.db import connection
 
 from tests.webhooks.conftest import standard_webhooks_verify
-from webhooks import services
 from webhooks.models import Webhook
+from webhooks.services.events import event_publish
+from webhooks.services.hooks import webhook_create
 
 
 def _raw(table: str, column: str, pk: int) -> str:
@@ -18,7 +19,7 @@ def _raw(table: str, column: str, pk: int) -> str:
 def test_webhook_secret_is_encrypted_in_the_database_and_still_signs(
     public_repo, alice, receiver, allow_loopback, django_capture_on_commit_callbacks
 ):
-    hook = services.webhook_create(
+    hook = webhook_create(
         repository=public_repo, actor=alice, name="ci", url=receiver.url, events=["push"]
     )
     secret = hook.secret
@@ -27,7 +28,7 @@ def test_webhook_secret_is_encrypted_in_the_database_and_still_signs(
     assert secret.removeprefix("whsec_") not in stored
     assert Webhook.objects.get(pk=hook.pk).secret == secret
     with django_capture_on_commit_callbacks(execute=True):
-        services.event_publish(
+        event_publish(
             action="push",
             repository=public_repo,
             actor=alice,
