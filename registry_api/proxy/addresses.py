@@ -2,9 +2,10 @@
 redirect to must be public (no loopback, private, link-local or metadata address) unless
 MIRROR_ALLOW_PRIVATE_UPSTREAMS=true (a registry on the local network).
 
-Checked when an administrator saves a proxy cache (every address the name resolves to) and when
-a connection opens (the socket's actual peer), so a name re-pointed after the save (DNS
-rebinding) is refused too. The address rule itself is the webhooks' one.
+Checked when an administrator saves a proxy cache (every address the name resolves to) and at
+each connection, where the name is resolved once and every address is checked before the
+connection opens, so a name re-pointed after the save (DNS rebinding) is refused too. The
+address rule and the guarded adapter are the webhooks' ones (webhooks.url_safety).
 """
 
 from __future__ import annotations
@@ -13,15 +14,8 @@ import socket
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from webhooks.url_safety import address_is_blocked
-
-
-class BlockedUpstreamAddress(OSError):
-    """The connection reached an address the cache may not call."""
+from webhooks.url_safety import GuardedAdapter, address_is_blocked
 
 
 def private_upstreams_allowed() -> bool:
@@ -51,44 +45,6 @@ def upstream_address_problem(url: str) -> str | None:
     return None
 
 
-class _PeerCheck:
-    """Mixin for urllib3 connections: check the connected peer before any byte is sent."""
-
-    def _new_conn(self):
-        sock = super()._new_conn()
-        if not private_upstreams_allowed():
-            try:
-                peer = sock.getpeername()[0]
-            except OSError:
-                peer = ""
-            if address_is_blocked(peer):
-                sock.close()
-                raise BlockedUpstreamAddress(f"refused to connect to non-public address {peer}")
-        return sock
-
-
-class _GuardedHTTPConnection(_PeerCheck, HTTPConnection):
-    pass
-
-
-class _GuardedHTTPSConnection(_PeerCheck, HTTPSConnection):
-    pass
-
-
-class _GuardedHTTPPool(HTTPConnectionPool):
-    ConnectionCls = _GuardedHTTPConnection
-
-
-class _GuardedHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _GuardedHTTPSConnection
-
-
-class UpstreamAdapter(HTTPAdapter):
-    """A requests adapter whose connections refuse non-public peers (unless allowed)."""
-
-    def init_poolmanager(self, *args, **kwargs):
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": _GuardedHTTPPool,
-            "https": _GuardedHTTPSPool,
-        }
+def upstream_adapter() -> GuardedAdapter:
+    """A requests adapter that connects only to public addresses, checked before connecting."""
+    return GuardedAdapter(allow_private=private_upstreams_allowed)

@@ -26,7 +26,7 @@ from django.core.cache import cache
 
 from registry_api.digests import digest_bytes
 from registry_api.manifests import MANIFEST_TYPES, media_type_base
-from registry_api.proxy.addresses import UpstreamAdapter
+from registry_api.proxy.addresses import upstream_adapter
 from registry_api.proxy.upstreams import Upstream
 
 MANIFEST_ACCEPT = ", ".join(MANIFEST_TYPES)
@@ -86,8 +86,8 @@ class UpstreamClient:
         self.upstream = upstream
         self.session = session or requests.Session()
         self.session.trust_env = False  # no HTTP(S)_PROXY surprises between registries
-        self.session.mount("http://", UpstreamAdapter())
-        self.session.mount("https://", UpstreamAdapter())
+        self.session.mount("http://", upstream_adapter())
+        self.session.mount("https://", upstream_adapter())
 
     # Auth ------------------------------------------------------------------------------------
 
