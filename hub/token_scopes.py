@@ -10,7 +10,7 @@ from hub import permissions
 
 REPOSITORY_ACTIONS = ("pull", "push", "delete")
 # `repository(plugin)`: the resource class is deprecated and ignored.
-_TYPE_RE = re.compile(r"^([a-z0-9]+)(?:\([a-z0-9]+\))?$")
+_TYPE_RE = re.compile(r"^([a-z0-9]+)(?:\([a-z0-9]+\))?\Z")
 
 
 @dataclass(frozen=True)

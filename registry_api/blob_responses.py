@@ -10,7 +10,7 @@ from django.http import FileResponse, HttpResponse, HttpResponseRedirect, Stream
 from registry_api import storage
 from registry_api.errors import BlobUnknown, RangeInvalid
 
-_RANGE = re.compile(r"^bytes=(\d{0,19})-(\d{0,19})$")
+_RANGE = re.compile(r"^bytes=(\d{0,19})-(\d{0,19})\Z")
 
 
 def _byte_range(header: str, size: int) -> tuple[int, int] | None:

@@ -31,7 +31,7 @@ from registry_api.services import uploads as upload_services
 from registry_api.services.uploads import Chunk
 from registry_api.streams import request_chunks
 
-_CONTENT_RANGE = re.compile(r"^(?:bytes[ =])?(\d{1,19})-(\d{1,19})(?:/(?:\d+|\*))?$")
+_CONTENT_RANGE = re.compile(r"^(?:bytes[ =])?(\d{1,19})-(\d{1,19})(?:/(?:\d+|\*))?\Z")
 
 
 def _body(request) -> Chunk | None:
