@@ -8,7 +8,6 @@ A tag the upstream no longer knows is served stale as well: the cache keeps pull
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import timedelta
 
@@ -30,6 +29,8 @@ from registry_api.proxy.client import (
 from registry_api.proxy.errors import UpstreamUnavailable
 from registry_api.proxy.repositories import mirror_repository_ensure, mirror_repository_find
 from registry_api.proxy.upstreams import Upstream
+from registry_api.selectors.manifests import manifest_parsed
+from registry_api.selectors.tags import tag_get
 from registry_api.services.manifests import ValidManifest, manifest_store
 from registry_api.services.tags import tag_cache, tag_verified
 
@@ -55,12 +56,8 @@ def _parents_link(manifest: Manifest) -> None:
     """A child fetched after its index: link it to the indexes of the repository that list it."""
     indexes = Manifest.objects.filter(repository=manifest.repository, media_type__in=INDEX_TYPES)
     for parent in indexes:
-        try:
-            document = json.loads(bytes(parent.payload))
-        except ValueError:
-            continue
-        digests = {entry.get("digest") for entry in document.get("manifests") or []}
-        if manifest.digest in digests:
+        parsed = manifest_parsed(parent)
+        if parsed is not None and manifest.digest in parsed.child_digests:
             parent.children.add(manifest)
             total = sum(child.total_size for child in parent.children.all())
             Manifest.objects.filter(pk=parent.pk).update(total_size=total)
@@ -108,13 +105,7 @@ def manifest_by_digest(*, full_name: str, upstream: Upstream, repository, digest
 def manifest_by_tag(*, full_name: str, upstream: Upstream, repository, tag_name: str):
     if not TAG_RE.match(tag_name):
         return None
-    tag = None
-    if repository is not None:
-        tag = (
-            Tag.objects.select_related("manifest")
-            .filter(repository=repository, name=tag_name)
-            .first()
-        )
+    tag = tag_get(repository=repository, name=tag_name)
     if tag is not None and _fresh(tag, upstream):
         return tag.manifest
     client = UpstreamClient(upstream)
