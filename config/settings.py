@@ -43,7 +43,10 @@ SITE_URL_DEFAULT = "{scheme}://{host}:{port}".format(
 # Host names answered: the site's, the bound address and loopback, unless listed explicitly
 # (a forged Host never reaches a view; "*" turns the check off).
 ALLOWED_HOSTS = env_list(
-    "ALLOWED_HOSTS", allowed_hosts_default(SITE_URL or SITE_URL_DEFAULT, bind_host=_HOST)
+    "ALLOWED_HOSTS",
+    allowed_hosts_default(
+        SITE_URL or SITE_URL_DEFAULT, bind_host=_HOST, tls_cert=env_str("TLS_CERT", "")
+    ),
 )
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 # Behind a TLS-terminating proxy, trust its X-Forwarded-Proto so token realms say https.

@@ -108,6 +108,24 @@ def test_allowed_hosts_default_names_the_configured_hosts():
     ]
 
 
+def test_allowed_hosts_default_adds_the_names_of_the_tls_certificate(tmp_path):
+    # `make certs HOST=10.0.0.5` then TLS on 0.0.0.0: clients use the certificate's names.
+    call_command(
+        "make_certs", "--host", "registry.lan", "--host", "10.0.0.5", "--out", str(tmp_path)
+    )
+    hosts = allowed_hosts_default(
+        "https://127.0.0.1:5000",
+        bind_host="0.0.0.0",  # noqa: S104
+        tls_cert=str(tmp_path / "cert.pem"),
+    )
+    assert "registry.lan" in hosts and "10.0.0.5" in hosts
+    assert allowed_hosts_default(
+        "https://127.0.0.1:5000",
+        bind_host="0.0.0.0",  # noqa: S104
+        tls_cert=str(tmp_path / "missing.pem"),
+    ) == ["127.0.0.1", "localhost", "[::1]"]
+
+
 def test_settings_derive_site_url_and_allowed_hosts_from_the_environment(tmp_path):
     env = {**os.environ, "DATA_DIR": str(tmp_path), "HOST": "192.0.2.7", "PORT": "9123"}
     for name in ("SITE_URL", "ALLOWED_HOSTS", "DATABASE_URL", "TLS_CERT"):

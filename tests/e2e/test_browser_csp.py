@@ -22,8 +22,8 @@ def site(server):
         "from django.contrib.auth import get_user_model\n"
         "purser = get_user_model().objects.get(username='purser')\n"
         "ns = Namespace.objects.get(name='purser')\n"
-        "if not ns.repositories.filter(name='lighthouse').exists():\n"
-        "    repository_create(namespace=ns, name='lighthouse', actor=purser,\n"
+        "if not ns.repositories.filter(name='csp-harbor').exists():\n"
+        "    repository_create(namespace=ns, name='csp-harbor', actor=purser,\n"
         "        full_description='# Lighthouse')\n"
     )
     return server
@@ -66,7 +66,7 @@ def _csp_violations(page) -> list[str]:
 
 def test_pages_and_api_docs_work_without_csp_violations(page, site):
     violations = _csp_violations(page)
-    for path in ("/", "/r/purser/lighthouse/", "/accounts/login/"):
+    for path in ("/", "/r/purser/csp-harbor/", "/accounts/login/"):
         page.goto(site.url + path)
         page.wait_for_load_state("networkidle")
     assert page.evaluate("typeof window.htmx") == "object"
@@ -83,11 +83,11 @@ def test_readme_image_from_another_origin_is_blocked(page, site):
         pixel = f"http://127.0.0.1:{tracker.server_address[1]}/p.gif"
         site.python(
             "from hub.models import Repository\n"
-            "Repository.objects.filter(namespace__name='purser', name='lighthouse').update(\n"
+            "Repository.objects.filter(namespace__name='purser', name='csp-harbor').update(\n"
             f"    full_description='# Lighthouse\\n\\n![pixel]({pixel})')\n"
         )
         violations = _csp_violations(page)
-        page.goto(site.url + "/r/purser/lighthouse/")
+        page.goto(site.url + "/r/purser/csp-harbor/")
         page.wait_for_load_state("networkidle")
         assert page.locator(f".markdown img[src='{pixel}']").count() == 1
         assert _Pixel.hits == 0

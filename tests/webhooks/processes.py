@@ -9,6 +9,7 @@ import time
 import uuid
 from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 
 from webhooks.models import Delivery
@@ -37,6 +38,8 @@ class Worker:
         self.env = {
             **os.environ,
             "DATA_DIR": str(tmp),
+            # Webhook secrets are encrypted at rest: the worker must hold the same key.
+            "DATA_ENCRYPTION_KEY": settings.DATA_ENCRYPTION_KEY,
             "DATABASE_URL": database_url,
             "CELERY_BROKER_URL": broker_url,
             "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
