@@ -24,7 +24,7 @@ def site(server):
         "ns = Namespace.objects.get(name='purser')\n"
         "if not ns.repositories.filter(name='csp-harbor').exists():\n"
         "    repository_create(namespace=ns, name='csp-harbor', actor=purser,\n"
-        "        full_description='# Lighthouse')\n"
+        "        full_description='# Harbor notes')\n"
     )
     return server
 
@@ -84,7 +84,7 @@ def test_readme_image_from_another_origin_is_blocked(page, site):
         site.python(
             "from hub.models import Repository\n"
             "Repository.objects.filter(namespace__name='purser', name='csp-harbor').update(\n"
-            f"    full_description='# Lighthouse\\n\\n![pixel]({pixel})')\n"
+            f"    full_description='# Harbor notes\\n\\n![pixel]({pixel})')\n"
         )
         violations = _csp_violations(page)
         page.goto(site.url + "/r/purser/csp-harbor/")
