@@ -1,6 +1,9 @@
-"""Helpers every registry protocol test shares: Bearer tokens and a one-call blob upload."""
+"""Helpers every registry protocol test shares: Bearer tokens, a one-call blob upload and a
+one-call image push."""
 
 from __future__ import annotations
+
+import json
 
 from django.conf import settings
 
@@ -40,6 +43,34 @@ def blob_upload(client, name: str, data: bytes, headers: dict) -> str:
     assert done.status_code == 201, done.content
     assert done["Docker-Content-Digest"] == digest
     return digest
+
+
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+
+
+def _descriptor(media_type: str, data: bytes) -> dict:
+    return {"mediaType": media_type, "digest": digest_bytes(data), "size": len(data)}
+
+
+def image_push(client, name: str, tag: str, layer: bytes = b"one layer") -> str:
+    """Push a one-layer OCI image to `name:tag` as its namespace's owner; return its digest."""
+    headers = bearer(name.split("/")[0], push_access(name))
+    config = b'{"architecture": "amd64"}'
+    for data in (config, layer):
+        blob_upload(client, name, data, headers)
+    body = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": _descriptor("application/vnd.oci.image.config.v1+json", config),
+            "layers": [_descriptor("application/vnd.oci.image.layer.v1.tar", layer)],
+        }
+    ).encode()
+    answer = client.put(
+        f"/v2/{name}/manifests/{tag}", data=body, content_type=OCI_MANIFEST, **headers
+    )
+    assert answer.status_code == 201, answer.content
+    return digest_bytes(body)
 
 
 # A real S3 server (SeaweedFS) for the storage tests; tests/e2e can import these too.

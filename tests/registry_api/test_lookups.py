@@ -4,46 +4,17 @@ change made by another process (its new token in the shared cache) are seen by t
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from django.core.cache import cache
 
 from hub.models import Namespace, Repository
 from hub.services.repositories import repository_delete, repository_update
 from registry_api import lookups
-from registry_api.digests import digest_bytes
 from registry_api.models import Manifest, Tag
 from tests.conftest import basic_auth
-from tests.registry_api.conftest import bearer, blob_upload, pull_access, push_access
+from tests.registry_api.conftest import OCI_MANIFEST, bearer, image_push, pull_access
 
 pytestmark = pytest.mark.django_db
-
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-
-
-def _descriptor(media_type: str, data: bytes) -> dict:
-    return {"mediaType": media_type, "digest": digest_bytes(data), "size": len(data)}
-
-
-def push(client, name: str, tag: str, layer: bytes) -> str:
-    headers = bearer(name.split("/")[0], push_access(name))
-    config = b'{"architecture": "amd64"}'
-    for data in (config, layer):
-        blob_upload(client, name, data, headers)
-    body = json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": OCI_MANIFEST,
-            "config": _descriptor("application/vnd.oci.image.config.v1+json", config),
-            "layers": [_descriptor("application/vnd.oci.image.layer.v1.tar", layer)],
-        }
-    ).encode()
-    answer = client.put(
-        f"/v2/{name}/manifests/{tag}", data=body, content_type=OCI_MANIFEST, **headers
-    )
-    assert answer.status_code == 201, answer.content
-    return digest_bytes(body)
 
 
 @pytest.fixture
@@ -53,7 +24,7 @@ def reader():
 
 @pytest.fixture
 def first(client, public_repo):
-    return push(client, "alice/app", "latest", b"first layer")
+    return image_push(client, "alice/app", "latest", b"first layer")
 
 
 def served(client, reference: str, headers: dict, name: str = "alice/app"):
@@ -62,7 +33,7 @@ def served(client, reference: str, headers: dict, name: str = "alice/app"):
 
 def test_a_moved_tag_is_served_at_its_new_digest(client, first, reader):
     assert served(client, "latest", reader)["Docker-Content-Digest"] == first
-    second = push(client, "alice/app", "latest", b"second layer")
+    second = image_push(client, "alice/app", "latest", b"second layer")
     assert second != first
     assert served(client, "latest", reader)["Docker-Content-Digest"] == second
 

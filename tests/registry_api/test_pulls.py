@@ -6,7 +6,6 @@ other process, like these tests' client, writes each pull at once.
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import timedelta
 
@@ -17,40 +16,13 @@ from django.utils import timezone
 
 from hub.models import Repository
 from registry_api import lookups, pulls
-from registry_api.digests import digest_bytes
 from registry_api.models import Tag
-from tests.registry_api.conftest import bearer, blob_upload, pull_access, push_access
-
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-
-
-def _descriptor(media_type: str, data: bytes) -> dict:
-    return {"mediaType": media_type, "digest": digest_bytes(data), "size": len(data)}
-
-
-def _push(client, name: str, tag: str) -> str:
-    headers = bearer(name.split("/")[0], push_access(name))
-    config, layer = b'{"architecture": "amd64"}', b"one layer"
-    for data in (config, layer):
-        blob_upload(client, name, data, headers)
-    body = json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": OCI_MANIFEST,
-            "config": _descriptor("application/vnd.oci.image.config.v1+json", config),
-            "layers": [_descriptor("application/vnd.oci.image.layer.v1.tar", layer)],
-        }
-    ).encode()
-    answer = client.put(
-        f"/v2/{name}/manifests/{tag}", data=body, content_type=OCI_MANIFEST, **headers
-    )
-    assert answer.status_code == 201, answer.content
-    return digest_bytes(body)
+from tests.registry_api.conftest import bearer, image_push, pull_access
 
 
 @pytest.fixture
 def pushed(client, public_repo):
-    return _push(client, "alice/app", "latest")
+    return image_push(client, "alice/app", "latest")
 
 
 @pytest.fixture
@@ -124,7 +96,7 @@ def test_flush_never_moves_last_pulled_back(client, public_repo, pushed, reader,
 
 
 def test_counts_are_per_repository(client, public_repo, private_repo, pushed, buffered):
-    _push(client, "alice/secret", "v1")
+    image_push(client, "alice/secret", "v1")
     client.get("/v2/alice/app/manifests/latest", **bearer("bob", pull_access("alice/app")))
     client.get("/v2/alice/secret/manifests/v1", **bearer("bob", pull_access("alice/secret")))
     client.get("/v2/alice/secret/manifests/v1", **bearer("bob", pull_access("alice/secret")))
@@ -134,7 +106,7 @@ def test_counts_are_per_repository(client, public_repo, private_repo, pushed, bu
 
 
 def test_refused_and_missing_gets_count_nothing(client, private_repo, buffered):
-    _push(client, "alice/secret", "v1")
+    image_push(client, "alice/secret", "v1")
     no_grant = bearer("dave", pull_access("alice/app"))
     assert client.get("/v2/alice/secret/manifests/v1", **no_grant).status_code == 401
     missing = client.get(
