@@ -36,6 +36,15 @@ def env_int(name: str, default: int) -> int:
     return _read("int", name, default)
 
 
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env_str(name, default).strip().lower()
+    if value not in choices:
+        raise ImproperlyConfigured(
+            f"Environment variable {name} is invalid: {value!r} is not one of {', '.join(choices)}"
+        )
+    return value
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     return _read("list", name, default)
 

@@ -14,7 +14,7 @@ from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 from config import data_dir, keys
-from config.env import env_bool, env_db, env_int, env_list, env_str
+from config.env import env_bool, env_choice, env_db, env_int, env_list, env_str
 from config.hosts import WILDCARD_BINDS, allowed_hosts_default
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -175,6 +175,19 @@ PASSWORD_CHECK_CACHE_SECONDS = env_int("PASSWORD_CHECK_CACHE_SECONDS", 60)
 RESERVED_NAMES = env_list("RESERVED_NAMES", [])
 # Comments one user may post per minute, web UI and REST API together (spam brake; then 429).
 COMMENTS_PER_MINUTE = env_int("COMMENTS_PER_MINUTE", 5)
+
+# Access profile: `private` is a company's own registry (every read needs a signed-in user or a
+# token, only administrators create accounts, new repositories are private); `public` is a hub.
+# The profile presets the three settings below; each can also be set on its own.
+REGISTRY_PROFILE = env_choice("REGISTRY_PROFILE", "public", ("public", "private"))
+_PRIVATE_PROFILE = REGISTRY_PROFILE == "private"
+ANONYMOUS_READ = env_bool("ANONYMOUS_READ", not _PRIVATE_PROFILE)
+SIGNUP = env_choice(
+    "SIGNUP", "closed" if _PRIVATE_PROFILE else "open", ("open", "invite", "closed")
+)
+DEFAULT_VISIBILITY = env_choice(
+    "DEFAULT_VISIBILITY", "private" if _PRIVATE_PROFILE else "public", ("private", "public")
+)
 
 # E-mail (password reset). EMAIL_HOST turns on SMTP; otherwise mails are written as files under
 # DATA_DIR/mail, so an embedded instance's administrator can still hand a reset link over.

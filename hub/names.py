@@ -26,3 +26,18 @@ validate_repository_name = RegexValidator(
     "joined by '/'.",
     code="invalid_name",
 )
+
+# Docker Hub's official images: a name with one component (`centos`) is `library/centos`.
+OFFICIAL_NAMESPACE = "library"
+
+
+def name_canonical(full_name: str) -> str:
+    """`centos` -> `library/centos`; every other name as it is."""
+    return full_name if "/" in full_name else f"{OFFICIAL_NAMESPACE}/{full_name}"
+
+
+def name_display(namespace: str, name: str) -> str:
+    """The short name clients and pages show: `library/centos` -> `centos`."""
+    if namespace == OFFICIAL_NAMESPACE and "/" not in name:
+        return name
+    return f"{namespace}/{name}"

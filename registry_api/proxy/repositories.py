@@ -16,12 +16,11 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from hub.models import Namespace, Organization, Repository
+from hub.names import OFFICIAL_NAMESPACE
 from hub.selectors import repository_get
 from registry_api.names import repository_resolve
 from registry_api.proxy.upstreams import Upstream, proxy_cache_for
 
-# Docker Hub's official images: the mirror's own namespace.
-OFFICIAL_NAMESPACE = "library"
 # Where the prefix-less mirror keeps names in namespaces nobody created: not an account name.
 MIRROR_HOME = "_mirror"
 

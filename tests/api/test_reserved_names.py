@@ -34,12 +34,22 @@ def test_the_defaults_and_the_portal_routes_are_reserved():
     assert set(RESERVED) | set(ROUTES) <= reserved_names()
 
 
-@pytest.mark.parametrize("name", [*RESERVED, *ROUTES, "ad-min", "lib.rary", "v_2"])
+# `library` exists from the start (official images): refused as taken, see below.
+@pytest.mark.parametrize(
+    "name", [n for n in RESERVED if n != "library"] + [*ROUTES, "ad-min", "lib.rary", "v_2"]
+)
 def test_reserved_names_are_refused_at_sign_up(client, db, name):
     response = _signup(client, name)
     assert response.status_code == 200
     assert "reserved" in str(response.context["form"].errors["username"])
     assert not Namespace.objects.filter(name=name).exists()
+
+
+def test_library_is_the_official_organization_and_cannot_be_signed_up_for(client, db):
+    response = _signup(client, "library")
+    assert response.status_code == 200
+    assert "username" in response.context["form"].errors
+    assert Namespace.objects.get(name="library").kind == Namespace.Kind.ORGANIZATION
 
 
 @pytest.mark.parametrize("name", ["security", "docker", "orgs", "off-icial"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
+from hub.models import Namespace
 from hub.permissions import repository_access
 from registry_api.models import ProxyCache
 from registry_api.proxy.client import challenge_parse
@@ -44,9 +45,9 @@ def test_prefixless_mirror_only_for_unowned_namespaces(settings, alice, acme):
 
 def test_local_repositories_win(settings, alice):
     settings.MIRROR_UPSTREAM_URL = "http://upstream.example:5000"
-    org = OrganizationFactory(name="library")
-    RepositoryFactory(namespace=org.namespace, name="local")
-    RepositoryFactory(namespace=org.namespace, name="cached", mirror_of="upstream/x")
+    library = Namespace.objects.get(name="library")  # created by migrate
+    RepositoryFactory(namespace=library, name="local")
+    RepositoryFactory(namespace=library, name="cached", mirror_of="upstream/x")
     assert not proxy_applies("library/local")
     assert proxy_applies("library/cached")
     assert proxy_applies("library/new")
