@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
+import ipaddress
+import socket
+import struct
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -25,15 +29,51 @@ def certificate_names(path: str) -> list[str]:
     ]
 
 
+_SIOCGIFADDR = 0x8915  # Linux: an interface's IPv4 address
+
+
+def _interface_ipv4(name: str) -> str:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            packed = fcntl.ioctl(
+                probe.fileno(), _SIOCGIFADDR, struct.pack("256s", name[:15].encode())
+            )
+        except OSError:
+            return ""  # no IPv4 address on it
+    return socket.inet_ntoa(packed[20:24])
+
+
+def _interface_ipv6() -> list[str]:
+    try:
+        lines = Path("/proc/net/if_inet6").read_text().splitlines()
+    except OSError:
+        return []
+    return [str(ipaddress.IPv6Address(bytes.fromhex(line.split()[0]))) for line in lines if line]
+
+
+def machine_names() -> list[str]:
+    """This machine's names and interface addresses: what a LAN client types to reach a server
+    bound to every address (registry:2 answers any of them; so do we, without a SITE_URL)."""
+    names = [socket.gethostname(), socket.getfqdn()]
+    try:
+        interfaces = [name for _, name in socket.if_nameindex()]
+    except OSError:
+        interfaces = []
+    names += [_interface_ipv4(name) for name in interfaces]
+    names += [a for a in _interface_ipv6() if not ipaddress.IPv6Address(a).is_link_local]
+    return [name.lower() for name in names if name]
+
+
 def allowed_hosts_default(site_url: str, *, bind_host: str, tls_cert: str = "") -> list[str]:
-    """The site URL's host, the address the server binds (unless it binds every address), the
-    loopback names and, when serving TLS, the names its certificate is for (the names clients
-    are told to use); Django's ALLOWED_HOSTS writes IPv6 addresses in brackets."""
+    """The site URL's host, the address the server binds (this machine's names and addresses when
+    it binds every address), the loopback names and, when serving TLS, the names its certificate
+    is for (the names clients are told to use); Django's ALLOWED_HOSTS writes IPv6 addresses in
+    brackets."""
     hosts = []
     site_host = urlsplit(site_url).hostname or ""
-    bound = "" if bind_host in WILDCARD_BINDS else bind_host
+    bound = machine_names() if bind_host in WILDCARD_BINDS else [bind_host]
     certified = certificate_names(tls_cert) if tls_cert else []
-    for host in (site_host, bound, *LOOPBACK_NAMES, *certified):
+    for host in (site_host, *bound, *LOOPBACK_NAMES, *certified):
         host = f"[{host}]" if ":" in host and not host.startswith("[") else host
         if host and host not in hosts:
             hosts.append(host)

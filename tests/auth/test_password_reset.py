@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -94,12 +95,9 @@ def test_allowed_hosts_default_names_the_configured_hosts():
         "localhost",
         "[::1]",
     ]
-    assert allowed_hosts_default("https://hub.example.com", bind_host="0.0.0.0") == [  # noqa: S104
-        "hub.example.com",
-        "localhost",
-        "127.0.0.1",
-        "[::1]",
-    ]
+    wildcard = allowed_hosts_default("https://hub.example.com", bind_host="0.0.0.0")  # noqa: S104
+    assert wildcard[0] == "hub.example.com"
+    assert {"localhost", "127.0.0.1", "[::1]"} <= set(wildcard)
     assert allowed_hosts_default("http://[::1]:9000", bind_host="10.1.2.3") == [
         "[::1]",
         "10.1.2.3",
@@ -121,9 +119,25 @@ def test_allowed_hosts_default_adds_the_names_of_the_tls_certificate(tmp_path):
     assert "registry.lan" in hosts and "10.0.0.5" in hosts
     assert allowed_hosts_default(
         "https://127.0.0.1:5000",
-        bind_host="0.0.0.0",  # noqa: S104
+        bind_host="127.0.0.1",
         tls_cert=str(tmp_path / "missing.pem"),
     ) == ["127.0.0.1", "localhost", "[::1]"]
+
+
+def test_a_server_on_every_address_answers_this_machines_names_and_addresses():
+    # registry:2 on 0.0.0.0 answers `docker push 10.0.0.5:5000/centos` without configuration.
+    hosts = allowed_hosts_default("http://127.0.0.1:8000", bind_host="0.0.0.0")  # noqa: S104
+    assert socket.gethostname().lower() in hosts
+    listed = subprocess.run(["ip", "-4", "-o", "addr"], capture_output=True, text=True).stdout
+    addresses = {line.split()[3].split("/")[0] for line in listed.splitlines()}
+    assert addresses and addresses <= set(hosts)
+    # A fixed bind answers only its own address (and loopback), not the machine's others.
+    assert allowed_hosts_default("http://10.1.2.3:8000", bind_host="10.1.2.3") == [
+        "10.1.2.3",
+        "localhost",
+        "127.0.0.1",
+        "[::1]",
+    ]
 
 
 def test_settings_derive_site_url_and_allowed_hosts_from_the_environment(tmp_path):
