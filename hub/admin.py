@@ -33,8 +33,18 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
-    list_display = ["name", "display_name", "created_at"]
+    list_display = ["name", "display_name", "verified_publisher", "sponsored", "created_at"]
+    list_filter = ["verified_publisher", "sponsored"]
     search_fields = ["name", "display_name"]
+    fields = [
+        "name",
+        "display_name",
+        "description",
+        "website",
+        "verified_publisher",
+        "sponsored",
+        "created_at",
+    ]
     inlines = [MembershipInline]
 
 

@@ -12,7 +12,7 @@ from hub.api_permissions import token_allows
 from hub.apis.common import BaseApi, PaginatedApi, errors
 from hub.models import Membership, Namespace
 from hub.names import PATH_COMPONENT_RE
-from hub.services import organizations
+from hub.services import organizations, publishers
 
 SCOPE_MESSAGE = "Managing organizations needs a repo:admin token or your password."
 
@@ -45,6 +45,9 @@ class NamespaceOutputSerializer(serializers.Serializer):
     description = serializers.CharField(allow_blank=True)
     date_joined = serializers.DateTimeField()
     repository_count = serializers.IntegerField(help_text="Repositories visible to the caller.")
+    website = serializers.CharField(allow_blank=True, help_text="Organizations only.")
+    verified_publisher = serializers.BooleanField(help_text="Granted by administrators.")
+    sponsored = serializers.BooleanField(help_text="Granted by administrators.")
 
     class Meta:
         ref_name = "Namespace"
@@ -70,6 +73,9 @@ class NamespaceDetailApi(BaseApi):
             "repository_count": selectors.repository_list_visible(user=request.user)
             .filter(namespace=found)
             .count(),
+            "website": owner.website if found.is_organization else "",
+            "verified_publisher": found.is_organization and owner.verified_publisher,
+            "sponsored": found.is_organization and owner.sponsored,
         }
         return Response(NamespaceOutputSerializer(data).data)
 
@@ -78,6 +84,13 @@ class OrganizationOutputSerializer(serializers.Serializer):
     name = serializers.CharField()
     display_name = serializers.CharField(allow_blank=True)
     description = serializers.CharField(allow_blank=True)
+    website = serializers.CharField(allow_blank=True)
+    verified_publisher = serializers.BooleanField(
+        read_only=True, help_text="Granted by administrators only."
+    )
+    sponsored = serializers.BooleanField(
+        read_only=True, help_text="Granted by administrators only."
+    )
     created_at = serializers.DateTimeField()
     role = serializers.SerializerMethodField()
 
@@ -125,6 +138,70 @@ class OrganizationListApi(PaginatedApi):
         return Response(
             OrganizationOutputSerializer(organization, context={"request": request}).data,
             status=status.HTTP_201_CREATED,
+        )
+
+
+@extend_schema(parameters=[OpenApiParameter("name", str, "path", description="Organization.")])
+class OrganizationDetailApi(BaseApi):
+    """The publisher profile: anyone reads it; owners edit the profile fields; only
+    administrators (staff with the change-organization permission) set the badges."""
+
+    class ProfileSerializer(serializers.Serializer):
+        display_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+        description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+        website = serializers.URLField(max_length=200, required=False, allow_blank=True)
+
+        class Meta:
+            ref_name = "OrganizationProfileUpdate"
+
+    class BadgeSerializer(serializers.Serializer):
+        verified_publisher = serializers.BooleanField(required=False)
+        sponsored = serializers.BooleanField(required=False)
+
+        class Meta:
+            ref_name = "OrganizationBadgeUpdate"
+
+    class InputSerializer(ProfileSerializer, BadgeSerializer):
+        class Meta:
+            ref_name = "OrganizationUpdate"
+
+    @extend_schema(
+        operation_id="orgs_retrieve",
+        responses={200: OrganizationOutputSerializer, **errors(401, 404)},
+    )
+    def get(self, request, name):
+        organization = _organization_namespace_or_404(name).organization
+        return Response(
+            OrganizationOutputSerializer(organization, context={"request": request}).data
+        )
+
+    @extend_schema(
+        operation_id="orgs_update",
+        request=InputSerializer,
+        responses={200: OrganizationOutputSerializer, **errors(400, 401, 403, 404)},
+        description="Badge fields are ignored unless the caller is an administrator.",
+    )
+    def patch(self, request, name):
+        if not request.user.is_authenticated:
+            raise exceptions.NotAuthenticated()
+        namespace = _organization_namespace_or_404(name)
+        organization = namespace.organization
+        profile = self.ProfileSerializer(data=request.data, partial=True)
+        profile.is_valid(raise_exception=True)
+        # Badges are read-only to everyone else (owners included): their values are dropped.
+        grants = permissions.can_grant_badges(request.user) and token_allows(request, "admin")
+        badges = self.BadgeSerializer(data=request.data if grants else {}, partial=True)
+        badges.is_valid(raise_exception=True)
+        if profile.validated_data or not grants:
+            _manage_check(request, namespace)
+        if profile.validated_data:
+            publishers.organization_profile_update(
+                organization=organization, **profile.validated_data
+            )
+        if badges.validated_data:
+            publishers.publisher_badges_set(organization=organization, **badges.validated_data)
+        return Response(
+            OrganizationOutputSerializer(organization, context={"request": request}).data
         )
 
 
