@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import models
 
 from hub.forms import ThrottledAdminAuthenticationForm
 from hub.models import (
@@ -46,6 +47,8 @@ class OrganizationAdmin(admin.ModelAdmin):
         "created_at",
     ]
     inlines = [MembershipInline]
+    # A website typed without a scheme is an https:// one (Django 6's default, chosen now).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(Namespace)
