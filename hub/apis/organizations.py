@@ -99,6 +99,8 @@ class OrganizationOutputSerializer(serializers.Serializer):
 
     def get_role(self, organization) -> str | None:
         user = self.context["request"].user
+        if not user.is_authenticated:
+            return None
         membership = Membership.objects.filter(organization=organization, user=user).first()
         return membership.role if membership else None
 
