@@ -209,3 +209,15 @@ def test_v1_search_marks_library_repositories_official(client, every_kind):
     assert results["acme/agent"]["is_official"] is False
     # centos and tool both contain "o" in their names: the official image ranks first.
     assert list(results)[:2] == [official[0], "oss/tool"]
+
+
+def test_creating_an_organization_cannot_grant_badges(as_user, client, charlie):
+    """The same attack at creation time: the API and the UI form take no badge."""
+    payload = {"name": "selfmade", "verified_publisher": True, "sponsored": True}
+    assert as_user(charlie).post(f"{API}/orgs/", payload, format="json").status_code == 201
+    client.force_login(charlie)
+    form = {"name": "selfmade-ui", "verified_publisher": "on", "sponsored": "on"}
+    assert client.post("/orgs/new/", form).status_code == 302
+    for name in ("selfmade", "selfmade-ui"):
+        body = as_user(charlie).get(f"{API}/orgs/{name}/").json()
+        assert (body["verified_publisher"], body["sponsored"]) == (False, False)
