@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import IsAuthenticated
@@ -188,14 +190,15 @@ class OrganizationDetailApi(BaseApi):
             raise exceptions.NotAuthenticated()
         namespace = _organization_namespace_or_404(name)
         organization = namespace.organization
-        profile = self.ProfileSerializer(data=request.data, partial=True)
-        profile.is_valid(raise_exception=True)
         # Badges are read-only to everyone else (owners included): their values are dropped.
         grants = permissions.can_grant_badges(request.user) and token_allows(request, "admin")
+        fields = request.data if isinstance(request.data, Mapping) else {}
+        if not grants or any(field in fields for field in publishers.PROFILE_FIELDS):
+            _manage_check(request, namespace)  # before validation: outsiders learn nothing
+        profile = self.ProfileSerializer(data=request.data, partial=True)
+        profile.is_valid(raise_exception=True)
         badges = self.BadgeSerializer(data=request.data if grants else {}, partial=True)
         badges.is_valid(raise_exception=True)
-        if profile.validated_data or not grants:
-            _manage_check(request, namespace)
         if profile.validated_data:
             publishers.organization_profile_update(
                 organization=organization, **profile.validated_data

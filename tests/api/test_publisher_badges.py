@@ -221,3 +221,15 @@ def test_creating_an_organization_cannot_grant_badges(as_user, client, charlie):
     for name in ("selfmade", "selfmade-ui"):
         body = as_user(charlie).get(f"{API}/orgs/{name}/").json()
         assert (body["verified_publisher"], body["sponsored"]) == (False, False)
+
+
+def test_outsider_is_refused_before_their_input_is_validated(as_user, acme, charlie):
+    response = as_user(charlie).patch(f"{API}/orgs/acme/", {"website": "nope"}, format="json")
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize("body", ["[1, 2]", '"text"', "null", "{bad json"])
+def test_malformed_bodies_are_client_errors(as_user, alice, badge_admin, acme, body):
+    for user in (alice, badge_admin):
+        response = as_user(user).patch(f"{API}/orgs/acme/", body, content_type="application/json")
+        assert response.status_code == 400
