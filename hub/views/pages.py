@@ -39,7 +39,6 @@ def explore(request):
         "popular": public.order_by("-star_count", "-pull_count", "-updated_at")[:EXPLORE_SIZE],
         "recent": public.order_by("-updated_at")[:EXPLORE_SIZE],
         "badge_links": _badge_links(request, badges),
-        "badge_filtered": any(badges.values()),
     }
     if request.user.is_authenticated:
         user = request.user
