@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import models
 
 from hub.forms import ThrottledAdminAuthenticationForm
 from hub.models import (
@@ -33,9 +34,21 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
-    list_display = ["name", "display_name", "created_at"]
+    list_display = ["name", "display_name", "verified_publisher", "sponsored", "created_at"]
+    list_filter = ["verified_publisher", "sponsored"]
     search_fields = ["name", "display_name"]
+    fields = [
+        "name",
+        "display_name",
+        "description",
+        "website",
+        "verified_publisher",
+        "sponsored",
+        "created_at",
+    ]
     inlines = [MembershipInline]
+    # A website typed without a scheme is an https:// one (Django 6's default, chosen now).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(Namespace)

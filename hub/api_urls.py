@@ -46,6 +46,7 @@ urlpatterns = [
         name="namespace-detail",
     ),
     path("orgs/", organizations.OrganizationListApi.as_view(), name="org-list"),
+    path("orgs/<str:name>/", organizations.OrganizationDetailApi.as_view(), name="org-detail"),
     path("orgs/<str:name>/members/", organizations.MemberListApi.as_view(), name="member-list"),
     path(
         "orgs/<str:name>/members/<str:username>/",

@@ -6,7 +6,7 @@ import uuid
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
-from django.core.validators import MaxLengthValidator
+from django.core.validators import MaxLengthValidator, URLValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from hub.names import validate_namespace_name, validate_repository_name
+from hub.names import OFFICIAL_NAMESPACE, validate_namespace_name, validate_repository_name
 
 
 class User(AbstractUser):
@@ -55,6 +55,22 @@ class Organization(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="organizations"
+    )
+    # Shown as a link on the publisher profile: http(s) only, so no `javascript:` href.
+    website = models.URLField(
+        _("website"), blank=True, validators=[URLValidator(schemes=["http", "https"])]
+    )
+    # Badges an administrator grants (admin site, staff API, `manage.py publisher_badges`);
+    # owners never set them: hub.services.publishers keeps them apart from profile edits.
+    verified_publisher = models.BooleanField(
+        _("verified publisher"),
+        default=False,
+        help_text=_("Granted by administrators to publishers whose identity they checked."),
+    )
+    sponsored = models.BooleanField(
+        _("sponsored"),
+        default=False,
+        help_text=_("Granted by administrators to projects this hub sponsors."),
     )
 
     def __str__(self) -> str:
@@ -156,6 +172,24 @@ class Repository(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.namespace.name}/{self.name}"
+
+    @property
+    def is_official(self) -> bool:
+        """Official images are the `library` namespace's repositories (Docker Hub's rule)."""
+        return self.namespace.name == OFFICIAL_NAMESPACE
+
+    @property
+    def publisher(self) -> Organization | None:
+        """The owning organization; None for a user's repository (no extra query then)."""
+        return self.namespace.organization if self.namespace.organization_id else None
+
+    @property
+    def is_verified_publisher(self) -> bool:
+        return bool(self.publisher and self.publisher.verified_publisher)
+
+    @property
+    def is_sponsored(self) -> bool:
+        return bool(self.publisher and self.publisher.sponsored)
 
 
 class Collaborator(models.Model):

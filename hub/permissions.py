@@ -239,3 +239,13 @@ def _creator_role(user, namespace: Namespace | None, scopes: Collection[str] | N
 
 def can_manage_organization(user, namespace: Namespace) -> bool:
     return namespace.is_organization and namespace_role(user, namespace) == "admin"
+
+
+def can_grant_badges(user) -> bool:
+    """Only administrators grant the verified-publisher and sponsored badges, never owners."""
+    return (
+        _authenticated(user)
+        and user.is_active
+        and user.is_staff
+        and user.has_perm("hub.change_organization")
+    )

@@ -3,7 +3,8 @@
 Matching runs over the namespace, the name, the description and tag names. Ranking puts an
 exact name match first, then a name prefix, then a name substring, then (on PostgreSQL) the
 full-text rank, then stars and pulls. SQLite has no full-text ranking here: it falls back to
-case-insensitive substring matching with the same name-first ordering.
+case-insensitive substring matching with the same name-first ordering. Badge filters (official,
+verified publisher, sponsored) narrow any search, with or without a query.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from django.db import connection
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 
 from hub.models import Namespace, Repository
+from hub.names import OFFICIAL_NAMESPACE
 from hub.selectors import repository_list_visible
 
 SORTS = ("relevance", "stars", "pulls", "updated")
@@ -56,6 +58,33 @@ def _name_rank(query: str) -> Case:
     return Case(*whens, default=Value(0), output_field=IntegerField())
 
 
+def _publisher_rank() -> Case:
+    """2 for an official image, 1 for a verified publisher's repository, else 0."""
+    return Case(
+        When(namespace__name=OFFICIAL_NAMESPACE, then=Value(2)),
+        When(namespace__organization__verified_publisher=True, then=Value(1)),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+
+
+def badge_filter(
+    queryset: QuerySet[Repository],
+    *,
+    official: bool = False,
+    verified: bool = False,
+    sponsored: bool = False,
+) -> QuerySet[Repository]:
+    """Keep the repositories that carry every badge asked for (explore uses it too)."""
+    if official:
+        queryset = queryset.filter(namespace__name=OFFICIAL_NAMESPACE)
+    if verified:
+        queryset = queryset.filter(namespace__organization__verified_publisher=True)
+    if sponsored:
+        queryset = queryset.filter(namespace__organization__sponsored=True)
+    return queryset
+
+
 def _is_postgresql() -> bool:
     return connection.vendor == "postgresql"
 
@@ -79,18 +108,28 @@ def _fulltext(queryset: QuerySet[Repository], query: str, terms_q: Q) -> QuerySe
 
 
 def repository_search(
-    *, user, query: str = "", sort: str = "relevance", org_only: bool = False
+    *,
+    user,
+    query: str = "",
+    sort: str = "relevance",
+    org_only: bool = False,
+    official: bool = False,
+    verified: bool = False,
+    sponsored: bool = False,
 ) -> QuerySet[Repository]:
     """Return the repositories `user` may see that match `query`, best first.
 
     `sort` is one of SORTS ("relevance" when unknown); `org_only` keeps repositories owned by
-    organizations. The result is an unsliced queryset: callers paginate it.
+    organizations; `official`, `verified` and `sponsored` keep those with that badge. The
+    result is an unsliced queryset: callers paginate it.
     """
     # Visibility via the selector; pk__in keeps later annotations free of its DISTINCT.
     visible = repository_list_visible(user=user).values("pk")
-    queryset = Repository.objects.filter(pk__in=visible).select_related("namespace")
+    # The organization rides along: every result shows its publisher badges.
+    queryset = Repository.objects.filter(pk__in=visible).select_related("namespace__organization")
     if org_only:
         queryset = queryset.filter(namespace__kind=Namespace.Kind.ORGANIZATION)
+    queryset = badge_filter(queryset, official=official, verified=verified, sponsored=sponsored)
     terms = _terms(query)
     order = _SORT_ORDER.get(sort)
     if not terms:
@@ -98,13 +137,19 @@ def repository_search(
     terms_q = Q()
     for term in terms:
         terms_q &= _term_q(term)
-    relevance = ["-name_rank"]
+    # Among repositories whose names match equally well, official images come first, then
+    # verified publishers': the name a user typed still wins (a user's exact `nginx` beats an
+    # official `nginx-proxy`), the badge breaks the tie before the text rank, whose float noise
+    # would otherwise decide almost every tie.
+    relevance = ["-name_rank", "-publisher_rank"]
     if _is_postgresql():
         queryset = _fulltext(queryset, " ".join(terms), terms_q)
         relevance.append(F("text_rank").desc(nulls_last=True))
     else:
         queryset = queryset.filter(terms_q)
-    queryset = queryset.annotate(name_rank=_name_rank(" ".join(terms)))
+    queryset = queryset.annotate(
+        name_rank=_name_rank(" ".join(terms)), publisher_rank=_publisher_rank()
+    )
     if order:
         return queryset.order_by(*order, "pk")
     return queryset.order_by(*relevance, "-star_count", "-pull_count", "-updated_at", "pk")

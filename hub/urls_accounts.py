@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from hub.views import accounts, organizations, teams, token_service
+from hub.views import accounts, organizations, publishers, teams, token_service
 
 app_name = "accounts"
 
@@ -18,6 +18,7 @@ urlpatterns = [
     path("settings/tokens/", accounts.tokens, name="tokens"),
     path("settings/tokens/<int:pk>/revoke/", accounts.token_revoke, name="token-revoke"),
     path("orgs/new/", organizations.organization_new, name="org-create"),
+    path("orgs/<str:namespace>/profile/", publishers.organization_profile, name="org-profile"),
     path("orgs/<str:namespace>/members/", organizations.members, name="org-members"),
     path(
         "orgs/<str:namespace>/members/<str:username>/",

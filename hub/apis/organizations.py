@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import IsAuthenticated
@@ -12,7 +14,7 @@ from hub.api_permissions import token_allows
 from hub.apis.common import BaseApi, PaginatedApi, errors
 from hub.models import Membership, Namespace
 from hub.names import PATH_COMPONENT_RE
-from hub.services import organizations
+from hub.services import organizations, publishers
 
 SCOPE_MESSAGE = "Managing organizations needs a repo:admin token or your password."
 
@@ -45,6 +47,9 @@ class NamespaceOutputSerializer(serializers.Serializer):
     description = serializers.CharField(allow_blank=True)
     date_joined = serializers.DateTimeField()
     repository_count = serializers.IntegerField(help_text="Repositories visible to the caller.")
+    website = serializers.CharField(allow_blank=True, help_text="Organizations only.")
+    verified_publisher = serializers.BooleanField(help_text="Granted by administrators.")
+    sponsored = serializers.BooleanField(help_text="Granted by administrators.")
 
     class Meta:
         ref_name = "Namespace"
@@ -70,6 +75,9 @@ class NamespaceDetailApi(BaseApi):
             "repository_count": selectors.repository_list_visible(user=request.user)
             .filter(namespace=found)
             .count(),
+            "website": owner.website if found.is_organization else "",
+            "verified_publisher": found.is_organization and owner.verified_publisher,
+            "sponsored": found.is_organization and owner.sponsored,
         }
         return Response(NamespaceOutputSerializer(data).data)
 
@@ -78,6 +86,13 @@ class OrganizationOutputSerializer(serializers.Serializer):
     name = serializers.CharField()
     display_name = serializers.CharField(allow_blank=True)
     description = serializers.CharField(allow_blank=True)
+    website = serializers.CharField(allow_blank=True)
+    verified_publisher = serializers.BooleanField(
+        read_only=True, help_text="Granted by administrators only."
+    )
+    sponsored = serializers.BooleanField(
+        read_only=True, help_text="Granted by administrators only."
+    )
     created_at = serializers.DateTimeField()
     role = serializers.SerializerMethodField()
 
@@ -86,6 +101,8 @@ class OrganizationOutputSerializer(serializers.Serializer):
 
     def get_role(self, organization) -> str | None:
         user = self.context["request"].user
+        if not user.is_authenticated:
+            return None
         membership = Membership.objects.filter(organization=organization, user=user).first()
         return membership.role if membership else None
 
@@ -125,6 +142,71 @@ class OrganizationListApi(PaginatedApi):
         return Response(
             OrganizationOutputSerializer(organization, context={"request": request}).data,
             status=status.HTTP_201_CREATED,
+        )
+
+
+@extend_schema(parameters=[OpenApiParameter("name", str, "path", description="Organization.")])
+class OrganizationDetailApi(BaseApi):
+    """The publisher profile: anyone reads it; owners edit the profile fields; only
+    administrators (staff with the change-organization permission) set the badges."""
+
+    class ProfileSerializer(serializers.Serializer):
+        display_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+        description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+        website = serializers.URLField(max_length=200, required=False, allow_blank=True)
+
+        class Meta:
+            ref_name = "OrganizationProfileUpdate"
+
+    class BadgeSerializer(serializers.Serializer):
+        verified_publisher = serializers.BooleanField(required=False)
+        sponsored = serializers.BooleanField(required=False)
+
+        class Meta:
+            ref_name = "OrganizationBadgeUpdate"
+
+    class InputSerializer(ProfileSerializer, BadgeSerializer):
+        class Meta:
+            ref_name = "OrganizationUpdate"
+
+    @extend_schema(
+        operation_id="orgs_retrieve",
+        responses={200: OrganizationOutputSerializer, **errors(401, 404)},
+    )
+    def get(self, request, name):
+        organization = _organization_namespace_or_404(name).organization
+        return Response(
+            OrganizationOutputSerializer(organization, context={"request": request}).data
+        )
+
+    @extend_schema(
+        operation_id="orgs_update",
+        request=InputSerializer,
+        responses={200: OrganizationOutputSerializer, **errors(400, 401, 403, 404)},
+        description="Badge fields are ignored unless the caller is an administrator.",
+    )
+    def patch(self, request, name):
+        if not request.user.is_authenticated:
+            raise exceptions.NotAuthenticated()
+        namespace = _organization_namespace_or_404(name)
+        organization = namespace.organization
+        # Badges are read-only to everyone else (owners included): their values are dropped.
+        grants = permissions.can_grant_badges(request.user) and token_allows(request, "admin")
+        fields = request.data if isinstance(request.data, Mapping) else {}
+        if not grants or any(field in fields for field in publishers.PROFILE_FIELDS):
+            _manage_check(request, namespace)  # before validation: outsiders learn nothing
+        profile = self.ProfileSerializer(data=request.data, partial=True)
+        profile.is_valid(raise_exception=True)
+        badges = self.BadgeSerializer(data=request.data if grants else {}, partial=True)
+        badges.is_valid(raise_exception=True)
+        if profile.validated_data:
+            publishers.organization_profile_update(
+                organization=organization, **profile.validated_data
+            )
+        if badges.validated_data:
+            publishers.publisher_badges_set(organization=organization, **badges.validated_data)
+        return Response(
+            OrganizationOutputSerializer(organization, context={"request": request}).data
         )
 
 

@@ -28,6 +28,15 @@ class RepositoryOutputSerializer(serializers.Serializer):
     is_private = serializers.BooleanField()
     comments_enabled = serializers.BooleanField()
     mirror_of = serializers.CharField()
+    is_official = serializers.BooleanField(
+        read_only=True, help_text="In the `library` namespace: an official image."
+    )
+    is_verified_publisher = serializers.BooleanField(
+        read_only=True, help_text="Owned by an organization administrators verified."
+    )
+    is_sponsored = serializers.BooleanField(
+        read_only=True, help_text="Owned by an organization this hub sponsors."
+    )
     star_count = serializers.IntegerField()
     pull_count = serializers.IntegerField()
     comment_count = serializers.IntegerField()
@@ -63,8 +72,30 @@ def repository_detail_data(request, repository: Repository) -> dict:
     return RepositoryDetailOutputSerializer(repository, context={"request": request}).data
 
 
+class BadgeFilterSerializer(serializers.Serializer):
+    """`?official=true&verified=true&sponsored=true`: keep repositories with every badge asked."""
+
+    official = serializers.BooleanField(
+        required=False, default=False, help_text="Only official images (`library`)."
+    )
+    verified = serializers.BooleanField(
+        required=False, default=False, help_text="Only verified publishers' repositories."
+    )
+    sponsored = serializers.BooleanField(
+        required=False, default=False, help_text="Only sponsored organizations' repositories."
+    )
+
+    class Meta:
+        ref_name = "BadgeFilter"
+
+
+def badge_filters(validated: dict) -> dict[str, bool]:
+    """The badge filters as hub.search.repository_search's keyword arguments."""
+    return {name: validated[name] for name in ("official", "verified", "sponsored")}
+
+
 class RepositoryListApi(PaginatedApi):
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(BadgeFilterSerializer):
         namespace = serializers.CharField(required=False, max_length=64)
         q = serializers.CharField(required=False, allow_blank=True, max_length=MAX_QUERY_LENGTH)
         ordering = serializers.ChoiceField(choices=ORDERINGS, required=False)
@@ -92,7 +123,10 @@ class RepositoryListApi(PaginatedApi):
         filters.is_valid(raise_exception=True)
         ordering = filters.validated_data.get("ordering", "relevance")
         queryset = repository_search(
-            user=request.user, query=filters.validated_data.get("q", ""), sort=ordering
+            user=request.user,
+            query=filters.validated_data.get("q", ""),
+            sort=ordering,
+            **badge_filters(filters.validated_data),
         )
         if "namespace" in filters.validated_data:
             queryset = queryset.filter(namespace__name=filters.validated_data["namespace"])

@@ -6,12 +6,12 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
 from hub.apis.common import PaginatedApi, errors, with_counts
-from hub.apis.repositories import RepositoryOutputSerializer
+from hub.apis.repositories import BadgeFilterSerializer, RepositoryOutputSerializer, badge_filters
 from hub.search import MAX_QUERY_LENGTH, SORTS, repository_search
 
 
 class SearchApi(PaginatedApi):
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(BadgeFilterSerializer):
         q = serializers.CharField(required=False, allow_blank=True, max_length=MAX_QUERY_LENGTH)
         sort = serializers.ChoiceField(choices=SORTS, required=False, default="relevance")
         org_only = serializers.BooleanField(required=False, default=False)
@@ -32,5 +32,6 @@ class SearchApi(PaginatedApi):
             query=filters.validated_data.get("q", ""),
             sort=filters.validated_data["sort"],
             org_only=filters.validated_data["org_only"],
+            **badge_filters(filters.validated_data),
         )
         return self.paginated(with_counts(results), RepositoryOutputSerializer)

@@ -1,4 +1,9 @@
-"""`docker search HOST/term`: GET /v1/search?q=&n=&page= in Docker Hub's v1 shape."""
+"""`docker search HOST/term`: GET /v1/search?q=&n=&page= in Docker Hub's v1 shape.
+
+`is_official` marks the `library` namespace's repositories. The engine applies
+`docker search --filter is-official=true` itself, on the page it fetched (it sends no filter),
+so official images also rank first here for equal name matches (hub.search).
+"""
 
 from __future__ import annotations
 
@@ -39,7 +44,7 @@ def docker_search(request):
                     "description": repository.description,
                     "star_count": repository.star_count,
                     "pull_count": repository.pull_count,
-                    "is_official": False,
+                    "is_official": repository.is_official,
                     "is_automated": False,
                     "is_trusted": False,
                 }

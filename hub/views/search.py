@@ -1,14 +1,29 @@
-"""The search page: /search/?q=&sort=&org=&page=."""
+"""The search page: /search/?q=&sort=&org=&official=&verified=&sponsored=&page=."""
 
 from __future__ import annotations
 
 from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 
 from hub.forms_repository import SearchForm
 from hub.search import repository_search
 
 PAGE_SIZE = 20
+BADGE_FILTERS = {
+    "official": _("Official images"),
+    "verified": _("Verified publishers"),
+    "sponsored": _("Sponsored"),
+}
+FLAG_ON = ("1", "true", "on", "yes")
+
+
+def badge_flags(params) -> dict[str, bool]:
+    """`?official=1&verified=true` -> {"official": True, "verified": True, "sponsored": False}.
+
+    Parsed here, not by a forms.BooleanField: its checkbox widget reads "0" as checked.
+    """
+    return {name: params.get(name, "").lower() in FLAG_ON for name in BADGE_FILTERS}
 
 
 def search(request):
@@ -18,7 +33,10 @@ def search(request):
     query = data.get("q") or ""
     sort = data.get("sort") or "relevance"
     org_only = bool(data.get("org"))
-    results = repository_search(user=request.user, query=query, sort=sort, org_only=org_only)
+    badges = badge_flags(request.GET)
+    results = repository_search(
+        user=request.user, query=query, sort=sort, org_only=org_only, **badges
+    )
     page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)
@@ -27,6 +45,8 @@ def search(request):
         "query": query,
         "sort": sort,
         "org_only": org_only,
+        "badges": badges,
+        "badge_filters": [(name, label, badges[name]) for name, label in BADGE_FILTERS.items()],
         "page": page,
         "querystring": params.urlencode(),
         "sort_choices": SearchForm.SORT_CHOICES,
