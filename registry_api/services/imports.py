@@ -103,7 +103,24 @@ def targets_plan(layout: Layout, *, namespace: str = "") -> list[ImportTarget]:
         raise ImportRefused(
             "these repository names are not valid here: " + ", ".join(sorted(invalid))
         )
+    _targets_distinct(targets)
     return targets
+
+
+def _targets_distinct(targets: list[ImportTarget]) -> None:
+    """`centos` and `library/centos` both become library/centos: refuse rather than merge."""
+    sources: dict[str, list[str]] = {}
+    for target in targets:
+        sources.setdefault(target.full_name, []).append(target.source.name)
+    clashes = [
+        f"{' and '.join(names)} -> {name}" for name, names in sources.items() if len(names) > 1
+    ]
+    if clashes:
+        raise ImportRefused(
+            "these repositories would become one: "
+            + "; ".join(clashes)
+            + " (import under another namespace with --namespace NS)"
+        )
 
 
 def namespaces_missing(targets: Iterable[ImportTarget]) -> list[str]:
@@ -284,9 +301,10 @@ def _manifest_read(layout: Layout, digest: str) -> ValidManifest:
     try:
         return manifest_validate(reference=digest, body=body, content_type=None)
     except ServiceError as exc:
-        raise LayoutProblem(
-            f"manifest {digest}: {exc.message} {exc.detail or ''}".strip()
-        ) from None
+        hint = ""
+        if isinstance(exc.detail, dict) and exc.detail.get("schemaVersion") == 1:
+            hint = " (a Docker schema 1 manifest: push the image again with a current client)"
+        raise LayoutProblem(f"manifest {digest}: {exc.message}{hint}") from None
 
 
 def _children_first(manifests: dict[str, ValidManifest]) -> list[str]:

@@ -288,3 +288,53 @@ def test_a_directory_that_is_no_registry_is_refused(tmp_path, db):
         run(tmp_path)
     with pytest.raises(CommandError, match="is not a directory"):
         run(tmp_path / "absent")
+
+
+def test_import_into_s3_streams_through_the_same_storage_seam(
+    tree, sample, alice, s3_registry_storage
+):
+    run(tree.root, "--owner", "alice")
+    store = storage.blobs()
+    digests = set(Blob.objects.values_list("digest", flat=True))
+    assert digests and all(store.exists(digest) for digest in digests)
+    layer = json.loads(tree.blob_path(sample["centos"]).read_bytes())["layers"][0]["digest"]
+    assert b"".join(store.chunks(layer)) == tree.blob_path(layer).read_bytes()
+
+
+def test_a_large_blob_is_copied_in_constant_memory(tree, alice):
+    import tracemalloc
+
+    big = bytes(range(256)) * (24 * 1024 * 1024 // 256)  # 24 MiB
+    digest = tree.image("big", "1", layer=big)
+    del big
+    tracemalloc.start()
+    try:
+        run(tree.root)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 1024 * 1024, peak  # a few 1 MiB chunks, never the blob
+    assert Tag.objects.get(name="1").manifest.digest == digest
+    assert Blob.objects.filter(size=24 * 1024 * 1024).exists()
+
+
+def test_imported_repositories_follow_default_visibility(tree, sample, alice, settings):
+    settings.DEFAULT_VISIBILITY = "private"
+    run(tree.root, "--owner", "alice")
+    assert set(Repository.objects.values_list("is_private", flat=True)) == {True}
+
+
+def test_two_sources_that_would_become_one_repository_are_refused(tree, sample, alice):
+    tree.image("library/centos", "other", layer=b"another centos")
+    with pytest.raises(CommandError, match="centos and library/centos -> library/centos"):
+        run(tree.root, "--owner", "alice")
+    assert not Repository.objects.exists()
+    run(tree.root, "--owner", "alice", "--namespace", "alice")  # apart, they import
+    assert {"centos", "library/centos"} <= set(Repository.objects.values_list("name", flat=True))
+
+
+def test_a_schema1_manifest_is_reported_with_what_to_do(tree, alice):
+    digest = tree.manifest("old", {"schemaVersion": 1, "name": "old", "tag": "1"}, tag="1")
+    with pytest.raises(CommandError, match="2 errors"):
+        run(tree.root)
+    assert f"manifest {digest}: schemaVersion must be 2 (a Docker schema 1 manifest" in run.err
