@@ -32,7 +32,7 @@ from hub.services.organizations import organization_create
 from hub.services.repositories import repository_create
 from registry_api import storage
 from registry_api.digests import hasher_new
-from registry_api.models import Manifest, RepositoryBlob
+from registry_api.models import Manifest, ProxyCache, RepositoryBlob
 from registry_api.names import MAX_NAME_LENGTH
 from registry_api.registry2_layout import Layout, LayoutProblem, LayoutRepository
 from registry_api.service_errors import ServiceError
@@ -132,9 +132,23 @@ def namespaces_missing(targets: Iterable[ImportTarget]) -> list[str]:
 def namespaces_prepare(targets: list[ImportTarget], *, owner: str = "", dry_run: bool) -> list[str]:
     """Create the missing namespaces as organizations owned by `owner`; return their names.
 
-    Refused (nothing created) when one is missing and no existing owner is named, or when a
-    name cannot become an organization (reserved, or too close to an existing name).
+    Refused (nothing created) when a namespace is a pull-through cache, when one is missing
+    and no existing owner is named, or when a name cannot become an organization (reserved, or
+    too close to an existing name).
     """
+    mirrors = sorted(
+        set(
+            ProxyCache.objects.filter(
+                namespace__in={target.namespace for target in targets}
+            ).values_list("namespace", flat=True)
+        )
+    )
+    if mirrors:
+        raise ImportRefused(
+            "these namespaces are pull-through caches, which nobody pushes to: "
+            + ", ".join(mirrors)
+            + " (import under another namespace with --namespace NS)"
+        )
     missing = namespaces_missing(targets)
     if not missing:
         return []

@@ -18,7 +18,7 @@ from django.core.management import CommandError, call_command
 from hub.models import Organization, Repository
 from registry_api import storage
 from registry_api.digests import digest_bytes
-from registry_api.models import Blob, Manifest, RepositoryBlob, Tag
+from registry_api.models import Blob, Manifest, ProxyCache, RepositoryBlob, Tag
 from registry_api.selectors.manifests import referrer_descriptors
 from tests.registry_api.conftest import bearer, pull_access
 from webhooks.models import Event
@@ -176,7 +176,7 @@ def test_import_brings_every_repository_tag_manifest_and_blob(tree, sample, alic
     assert answer["Docker-Content-Digest"] == sample["app"]
     assert answer.content == tree.blob_path(sample["app"]).read_bytes()
     assert "centos -> library/centos (create)" in output
-    assert "No webhooks were sent" in output
+    assert "Webhooks: no push events for imported tags" in output
 
 
 def test_progress_shows_one_line_per_repository_and_a_summary(tree, sample, alice):
@@ -338,3 +338,10 @@ def test_a_schema1_manifest_is_reported_with_what_to_do(tree, alice):
     with pytest.raises(CommandError, match="2 errors"):
         run(tree.root)
     assert f"manifest {digest}: schemaVersion must be 2 (a Docker schema 1 manifest" in run.err
+
+
+def test_a_pull_through_cache_namespace_is_refused(tree, sample, alice):
+    ProxyCache.objects.create(namespace="team", upstream_url="http://127.0.0.1:9/")
+    with pytest.raises(CommandError, match="pull-through caches, which nobody pushes to: team"):
+        run(tree.root, "--owner", "alice")
+    assert not Repository.objects.exists()

@@ -34,7 +34,7 @@ class Command(BaseCommand):
     help = (
         "Import every repository, tag, manifest and blob of a registry:2 (CNCF Distribution) "
         "filesystem storage directory, e.g. /var/lib/registry. Safe to run again: what is "
-        "already here is skipped. No webhooks are sent for imported tags."
+        "already here is skipped. Imported tags send no push webhooks."
     )
 
     def add_arguments(self, parser):
@@ -104,7 +104,10 @@ class Command(BaseCommand):
             f"skipped {sum(r.skipped for r in reports)} already present; "
             f"{_plural(problems, 'error')}; {elapsed:.1f} s."
         )
-        self.stdout.write("No webhooks were sent: imported tags publish no push events.")
+        self.stdout.write(
+            "Webhooks: no push events for imported tags; a repository the import created "
+            "published its repository event, as any new repository does."
+        )
         if problems:
             raise CommandError(
                 f"{_plural(problems, 'error')} (listed above); what could be imported was. "
