@@ -176,7 +176,7 @@ def test_import_brings_every_repository_tag_manifest_and_blob(tree, sample, alic
     assert answer["Docker-Content-Digest"] == sample["app"]
     assert answer.content == tree.blob_path(sample["app"]).read_bytes()
     assert "centos -> library/centos (create)" in output
-    assert "Webhooks: no push events for imported tags" in output
+    assert "Webhooks: imported tags send no push events" in output
 
 
 def test_progress_shows_one_line_per_repository_and_a_summary(tree, sample, alice):

@@ -105,8 +105,8 @@ class Command(BaseCommand):
             f"{_plural(problems, 'error')}; {elapsed:.1f} s."
         )
         self.stdout.write(
-            "Webhooks: no push events for imported tags; a repository the import created "
-            "published its repository event, as any new repository does."
+            "Webhooks: imported tags send no push events; a repository the import creates "
+            "publishes its repository event, as any new repository does."
         )
         if problems:
             raise CommandError(
