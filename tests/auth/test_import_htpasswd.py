@@ -139,6 +139,6 @@ def test_dry_run_reports_and_writes_nothing(tmp_path, db):
     path = tmp_path / "htpasswd"
     _htpasswd(path, {"Admin.User": "pw-1", "grace": "pw-2"})
     out, _ = run(path, "--dry-run")
-    assert "Admin.User -> admin.user" in out and "would be created admin.user" in out
+    assert "Admin.User -> admin.user" in out and "would create admin.user" in out
     assert "Dry run: would import 2 new" in out
     assert _usernames() == set()

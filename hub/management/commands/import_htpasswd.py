@@ -47,10 +47,10 @@ class Command(BaseCommand):
             if entry.mapped:
                 self.stdout.write(f"{entry.name} -> {entry.username}")
         outcomes = htpasswd_apply(plan, update=not no_update, dry_run=dry_run)
-        would = "would be " if dry_run else ""
         for outcome, entry in outcomes:
             if outcome in ("created", "updated"):
-                self.stdout.write(f"{would}{outcome} {entry.username}")
+                verb = f"would {outcome[:-1]}" if dry_run else outcome
+                self.stdout.write(f"{verb} {entry.username}")
             elif outcome == "kept":
                 self.stdout.write(f"{entry.username} exists, password left alone (--no-update)")
         count = {kind: sum(outcome == kind for outcome, _ in outcomes) for kind in OUTCOMES}
