@@ -20,7 +20,7 @@ from tests.conftest import PASSWORD
 from tests.e2e.conftest import server_env
 from tests.e2e.images import OCI_INDEX, OCI_MANIFEST, _add_to_index, _write_blob
 from tests.e2e.reference import ReferenceRegistry
-from tests.e2e.server import Server
+from tests.e2e.server import Server, drop_throwaway_database
 from tests.e2e.tools import Skopeo, registry_token
 
 ARTIFACT_TYPE = "application/vnd.example.sbom.v1"
@@ -158,11 +158,13 @@ def registry2(tmp_path_factory, skopeo, platform_images) -> dict:
 @pytest.fixture(scope="module")
 def dockyard(tmp_path_factory):
     """A Dockyard of its own: the import's row counts are this test's alone."""
-    instance = Server(tmp_path_factory.mktemp("dockyard-import"), env=server_env(tmp_path_factory))
+    env = server_env(tmp_path_factory)
+    instance = Server(tmp_path_factory.mktemp("dockyard-import"), env=env)
     instance.start()
     instance.create_user("alice", PASSWORD, superuser=True)
     yield instance
     instance.stop()
+    drop_throwaway_database(env["DATABASE_URL"])
 
 
 @pytest.fixture(scope="module")
