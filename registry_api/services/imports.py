@@ -24,9 +24,11 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
 from hub.models import Namespace
 from hub.names import PATH_COMPONENT_RE, REPOSITORY_PATH_RE, TAG_RE, name_canonical
+from hub.reserved_names import namespace_name_check
 from hub.selectors import namespace_get, repository_get
 from hub.services.organizations import organization_create
 from hub.services.repositories import repository_create
@@ -165,21 +167,16 @@ def namespaces_prepare(targets: list[ImportTarget], *, owner: str = "", dry_run:
     refused = []
     for name in missing:
         try:
-            _organization_check(name)
+            namespace_name_check(name)
         except ValidationError as exc:
             refused.append(f"{name} ({' '.join(exc.messages)})")
     if refused:
         raise ImportRefused("cannot create these organizations: " + "; ".join(refused))
     if not dry_run:
-        for name in missing:
-            organization_create(owner=user, name=name)
+        with transaction.atomic():  # all of them or none
+            for name in missing:
+                organization_create(owner=user, name=name)
     return missing
-
-
-def _organization_check(name: str) -> None:
-    from hub.reserved_names import namespace_name_check
-
-    namespace_name_check(name)
 
 
 # One repository

@@ -345,3 +345,12 @@ def test_a_pull_through_cache_namespace_is_refused(tree, sample, alice):
     with pytest.raises(CommandError, match="pull-through caches, which nobody pushes to: team"):
         run(tree.root, "--owner", "alice")
     assert not Repository.objects.exists()
+
+
+def test_a_namespace_that_cannot_be_an_organization_is_refused(tree, alice):
+    tree.image("support/tools", "1", layer=b"tools")
+    with pytest.raises(CommandError, match=r"cannot create these organizations: support \(This"):
+        run(tree.root, "--owner", "alice")
+    with pytest.raises(CommandError, match="'Bad NS' is not a valid namespace name"):
+        run(tree.root, "--namespace", "Bad NS")
+    assert not Organization.objects.filter(name="support").exists()
