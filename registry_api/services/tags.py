@@ -77,6 +77,28 @@ def tag_cache(*, repository, name: str, manifest: Manifest) -> Tag:
     return tag
 
 
+@transaction.atomic
+def tag_import(*, repository, name: str, manifest: Manifest, pushed_at) -> str:
+    """Point tag `name` at `manifest` as another registry had it; "created", "moved" or "same".
+
+    No event: an import replays history, and one push event per imported tag would be a storm
+    of webhooks. A tag already at `manifest` is left as it is (a re-run changes nothing).
+    """
+    tag = Tag.objects.select_for_update().filter(repository=repository, name=name).first()
+    if tag is not None and tag.manifest_id == manifest.pk:
+        return "same"
+    if tag is None:
+        Tag.objects.create(repository=repository, name=name, manifest=manifest, pushed_at=pushed_at)
+        outcome = "created"
+    else:
+        tag.manifest, tag.pushed_at, tag.pushed_by = manifest, pushed_at, None
+        tag.save(update_fields=["manifest", "pushed_at", "pushed_by"])
+        outcome = "moved"
+    repository_touch(repository=repository)
+    repository_changed(repository_id=repository.pk)
+    return outcome
+
+
 def tag_verified(*, tag: Tag) -> None:
     """The upstream confirmed the cached tag's digest just now."""
     Tag.objects.filter(pk=tag.pk).update(verified_at=timezone.now())

@@ -4,23 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
-from hub.hashers import HtpasswdBCryptHasher
-from hub.models import Namespace
-from hub.names import validate_namespace_name
+from hub.services.htpasswd import HtpasswdRefused, htpasswd_apply, htpasswd_plan
 
-BCRYPT_PREFIXES = ("$2y$", "$2b$", "$2a$")
+OUTCOMES = ("created", "updated", "unchanged", "kept")
 
 
 class Command(BaseCommand):
     help = (
         "Create (or update the password of) one user per line of an htpasswd file. "
         "Only bcrypt hashes (htpasswd -B, as registry:2 requires) are accepted; users keep "
-        "their passwords, re-hashed with Argon2 at their first sign-in."
+        "their passwords, re-hashed with Argon2 at their first sign-in. Names outside the "
+        "username grammar (Admin.User, john@corp) are mapped to valid ones (admin.user, "
+        "john-corp) and each mapping is printed; collisions refuse the import."
     )
 
     def add_arguments(self, parser):
@@ -30,50 +27,44 @@ class Command(BaseCommand):
             action="store_true",
             help="leave existing users' passwords alone",
         )
+        parser.add_argument("--dry-run", action="store_true", help="report, write nothing")
 
-    def handle(self, *args, file: Path, no_update: bool, **options):
+    def handle(self, *args, file: Path, no_update: bool, dry_run: bool, **options):
         try:
-            lines = file.read_text().splitlines()
-        except OSError as exc:
+            text = file.read_text()
+        except (OSError, UnicodeDecodeError) as exc:
             raise CommandError(f"Cannot read {file}: {exc}") from exc
-        created = updated = skipped = 0
-        for number, line in enumerate(lines, start=1):
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            outcome = self._import_line(line, number, no_update=no_update)
-            created += outcome == "created"
-            updated += outcome == "updated"
-            skipped += outcome == "skipped"
-        self.stdout.write(f"Imported {created} new, updated {updated}, skipped {skipped}.")
-
-    def _skip(self, number: int, why: str) -> str:
-        self.stderr.write(f"line {number}: skipped: {why}")
-        return "skipped"
-
-    @transaction.atomic
-    def _import_line(self, line: str, number: int, *, no_update: bool) -> str:
-        username, sep, hashed = line.partition(":")
-        if not sep or not hashed.startswith(BCRYPT_PREFIXES):
-            return self._skip(number, "not a bcrypt entry (use htpasswd -B)")
         try:
-            validate_namespace_name(username)
-        except ValidationError:
-            return self._skip(number, f"{username!r} is not a valid lowercase username")
-        encoded = f"{HtpasswdBCryptHasher.algorithm}${hashed}"
-        User = get_user_model()
-        user = User.objects.filter(username=username).first()
-        if user is None:
-            if Namespace.objects.filter(name=username).exists():
-                return self._skip(number, f"{username!r} is taken by an organization")
-            user = User(username=username)
-            user.password = encoded
-            user.save()
-            self.stdout.write(f"created {username}")
-            return "created"
-        if no_update:
-            return self._skip(number, f"{username} exists (--no-update)")
-        user.password = encoded
-        user.save(update_fields=["password"])
-        self.stdout.write(f"updated {username}")
-        return "updated"
+            plan = htpasswd_plan(text)
+        except HtpasswdRefused as refused:
+            for problem in refused.problems:
+                self.stderr.write(f"collision: {problem}")
+            raise CommandError(
+                f"{len(refused.problems)} name collision(s), nothing imported: rename the "
+                "entries in the file (or the existing accounts) and run again."
+            ) from None
+        for entry in plan.entries:
+            if entry.mapped:
+                self.stdout.write(f"{entry.name} -> {entry.username}")
+        outcomes = htpasswd_apply(plan, update=not no_update, dry_run=dry_run)
+        for outcome, entry in outcomes:
+            if outcome in ("created", "updated"):
+                verb = f"would {outcome[:-1]}" if dry_run else outcome
+                self.stdout.write(f"{verb} {entry.username}")
+            elif outcome == "kept":
+                self.stdout.write(f"{entry.username} exists, password left alone (--no-update)")
+        count = {kind: sum(outcome == kind for outcome, _ in outcomes) for kind in OUTCOMES}
+        mapped = sum(entry.mapped for entry in plan.entries)
+        self.stdout.write(
+            f"{'Dry run: would import' if dry_run else 'Imported'} {count['created']} new, "
+            f"updated {count['updated']}, unchanged {count['unchanged'] + count['kept']}, "
+            f"mapped {mapped}, errors {len(plan.errors)}."
+        )
+        if plan.errors:
+            for error in plan.errors:
+                self.stderr.write(f"error: {error}")
+            entries = f"{len(plan.errors)} entr{'y' if len(plan.errors) == 1 else 'ies'}"
+            raise CommandError(
+                f"{entries} became no account (listed above); the others "
+                f"{'would be' if dry_run else 'were'} imported."
+            )
