@@ -3,6 +3,7 @@
 import os
 import socket
 import sys
+import time
 
 from gunicorn.workers.gthread import ThreadWorker
 
@@ -30,11 +31,14 @@ limit_request_line = 8190
 
 def on_starting(server):
     # gunicorn retries a taken port for 5 s and exits 1, and the supervisor would start it again
-    # and again: say why once, and exit with the status that stops the whole group.
-    problem = serving.cannot_listen(_host, _port)
-    if problem:
-        print(problem, file=sys.stderr, flush=True)
-        sys.exit(serving.EXIT_CANNOT_SERVE)
+    # and again: say why once, and exit with the status that stops the whole group. The same
+    # 5 s first: after its master was killed, the old workers hold the port for a moment.
+    deadline = time.monotonic() + 5
+    while problem := serving.cannot_listen(_host, _port):
+        if time.monotonic() > deadline:
+            print(problem, file=sys.stderr, flush=True)
+            sys.exit(serving.EXIT_CANNOT_SERVE)
+        time.sleep(0.25)
 
 
 # One byte for the first worker that has loaded the application: it announces the URL, so the

@@ -143,6 +143,20 @@ def test_manage_py_from_another_directory_writes_the_servers_database(served, tm
     assert not (tmp_path / os.path.relpath(data, ROOT)).exists()
 
 
+def test_a_killed_gunicorn_comes_back_and_announces_again(served):
+    server, _, _ = served
+    master = int(re.findall(r"web started \(pid (\d+)\)", server.log())[-1])
+    os.kill(master, signal.SIGKILL)  # its workers keep the port a moment before they notice
+    deadline = time.monotonic() + 60
+    while server.log().count("Dockyard on ") < 2 and time.monotonic() < deadline:
+        assert server.process.poll() is None, server.log()
+        time.sleep(0.2)
+    log = server.log()
+    assert "web killed by SIGKILL; restarting" in log, log
+    assert log.count("Dockyard on ") == 2, log
+    assert requests.get(server.url + "/v2/", timeout=10).status_code == 401
+
+
 @pytest.fixture
 def taken_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
