@@ -2,15 +2,17 @@
 
 import os
 import socket
+import sys
+import time
 
 from gunicorn.workers.gthread import ThreadWorker
 
-_host = os.environ.get("HOST", "127.0.0.1")
-bind = (
-    f"[{_host}]:{os.environ.get('PORT', '8000')}"
-    if ":" in _host
-    else f"{_host}:{os.environ.get('PORT', '8000')}"
-)
+from config import serving
+from config.env import read_env
+
+read_env()  # HOST, PORT, TLS_CERT… from the project's .env too, as settings see them
+_host, _port = serving.bind_host(), serving.bind_port()
+bind = f"{serving.host_in_url(_host)}:{_port}"
 workers = int(os.environ.get("WEB_WORKERS", "2"))
 worker_class = "config.gunicorn.PlainHttpThreadWorker"
 threads = int(os.environ.get("WEB_THREADS", "16"))
@@ -27,11 +29,45 @@ umask = 0o077
 limit_request_line = 8190
 
 
+def on_starting(server):
+    # gunicorn retries a taken port for 5 s and exits 1, and the supervisor would start it again
+    # and again: say why once, and exit with the status that stops the whole group. The same
+    # 5 s first: after its master was killed, the old workers hold the port for a moment.
+    deadline = time.monotonic() + 5
+    while problem := serving.cannot_listen(_host, _port):
+        if time.monotonic() > deadline:
+            print(problem, file=sys.stderr, flush=True)
+            sys.exit(serving.EXIT_CANNOT_SERVE)
+        time.sleep(0.25)
+
+
+# One byte for the first worker that has loaded the application: it announces the URL, so the
+# line appears once the port answers requests (and never when the application cannot load).
+_announce_read, _announce_write = -1, -1
+
+
+def when_ready(server):
+    global _announce_read, _announce_write
+    _announce_read, _announce_write = os.pipe()
+    os.set_blocking(_announce_read, False)
+    os.write(_announce_write, b"!")
+
+
 def post_worker_init(worker):
     # Count manifest pulls in memory and write them once a second, not one write per GET.
     from registry_api.pulls import flusher_start
 
     flusher_start()
+    try:
+        first = os.read(_announce_read, 1)
+    except OSError:  # another worker took the byte (or it is a later restart)
+        first = b""
+    if first:
+        host, port = worker.sockets[0].getsockname()[:2]
+        message = serving.ready_message(
+            host, port, tls=worker.cfg.is_ssl, site_url=os.environ.get("SITE_URL", "")
+        )
+        print(message, flush=True)
 
 
 def worker_exit(server, worker):

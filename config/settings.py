@@ -14,9 +14,11 @@ from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 from config import data_dir, keys
-from config.env import env_bool, env_choice, env_db, env_int, env_list, env_str
+from config.env import env_bool, env_choice, env_db, env_int, env_list, env_str, read_env
 from config.hosts import WILDCARD_BINDS, allowed_hosts_default
 
+# The project's .env (or DOCKYARD_ENV_FILE) fills in what the environment does not set.
+read_env()
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Everything this service writes is private to its account (files 0600, directories 0700).
 os.umask(data_dir.PRIVATE_UMASK)
@@ -74,6 +76,9 @@ CONTENT_SECURITY_POLICY = {
 }
 
 INSTALLED_APPS = [
+    # First: its createsuperuser and changepassword (which name the database they write) replace
+    # django.contrib.auth's; the earliest app wins a command name.
+    "hub",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -86,7 +91,6 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_htmx",
     "csp",
-    "hub",
     "registry_api",
     "webhooks",
 ]
@@ -404,6 +408,9 @@ INSTALLED_APPS += ["drf_spectacular_sidecar"]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"registry_protocol": {"()": "config.log_filters.RegistryProtocolAnswers"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # The registry's 401 challenges and 404 blob probes are protocol: logged with LOG_LEVEL=DEBUG.
+    "loggers": {"django.request": {"filters": ["registry_protocol"]}},
 }

@@ -3,9 +3,10 @@
     supervise.py NAME COMMAND [ARG...] [:: NAME COMMAND [ARG...]]...
 
 A program that exits on its own is logged and started again (after 1 s, doubling up to 30 s
-while it keeps dying within 10 s of its start); the others keep running. One that fails
-MAX_QUICK_FAILURES times in a row within seconds of starting (a port in use, a broken
-configuration) ends the whole group with its exit status instead of looping forever.
+while it keeps dying within 10 s of its start); the others keep running. One that exits with
+status 78 (EX_CONFIG: it cannot run as configured, e.g. gunicorn finding its port taken) ends
+the whole group at once with status 1; one that fails MAX_QUICK_FAILURES times in a row within
+seconds of starting (a broken configuration) ends it with its exit status: no looping forever.
 SIGTERM, SIGINT or SIGHUP stop every program with SIGTERM; whatever still runs after
 STOP_GRACE_SECONDS is killed, so the group is gone within that time plus a moment.
 """
@@ -21,6 +22,7 @@ import time
 QUICK_SECONDS = 10.0
 MAX_QUICK_FAILURES = 5
 MAX_BACKOFF_SECONDS = 30.0
+CANNOT_RUN_AS_CONFIGURED = 78  # config.serving.EXIT_CANNOT_SERVE
 
 
 def log(message: str) -> None:
@@ -97,6 +99,9 @@ class Supervisor:
             returncode = program.process.poll()
             if returncode is None:
                 continue
+            if returncode == CANNOT_RUN_AS_CONFIGURED:
+                log(f"{program.name} cannot run as configured (status {returncode}): stopping")
+                return 1
             quick = now - program.started_at < QUICK_SECONDS
             program.quick_failures = program.quick_failures + 1 if quick else 0
             if program.quick_failures >= MAX_QUICK_FAILURES:

@@ -6,6 +6,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from hub.management.database import database_description
+
 
 class Command(BaseCommand):
     help = "Create the superuser from DJANGO_SUPERUSER_USERNAME/_PASSWORD/_EMAIL if missing."
@@ -16,8 +18,9 @@ class Command(BaseCommand):
         if not username or not password:
             raise CommandError("Set DJANGO_SUPERUSER_USERNAME and DJANGO_SUPERUSER_PASSWORD.")
         User = get_user_model()
+        database = database_description()
         if User.objects.filter(username=username).exists():
-            self.stdout.write(f"Admin {username} already exists.")
+            self.stdout.write(f"Admin {username} already exists (database: {database}).")
             return
         user = User(username=username, email=os.environ.get("DJANGO_SUPERUSER_EMAIL", ""))
         try:
@@ -29,4 +32,4 @@ class Command(BaseCommand):
         user.set_password(password)
         user.is_staff = user.is_superuser = True
         user.save()
-        self.stdout.write(f"Created admin {username}.")
+        self.stdout.write(f"Created admin {username} (database: {database}).")
