@@ -10,7 +10,7 @@ import os
 import socket
 import sys
 
-from config.hosts import WILDCARD_BINDS
+from config.hosts import WILDCARD_BINDS, machine_names
 
 # sysexits.h EX_CONFIG: "cannot run as configured". scripts/supervise.py stops the whole group on
 # it instead of restarting a server whose port another program holds.
@@ -41,11 +41,16 @@ def ready_message(host: str, port: int, *, tls: bool, site_url: str = "") -> str
     if site_url:
         message += f" Public address (SITE_URL): {site_url}."
     elif host in WILDCARD_BINDS:
-        # ALLOWED_HOSTS defaults to SITE_URL's host and loopback: other names get 400.
-        message += (
-            " Listening on every address: set SITE_URL to the address clients use"
-            " (e.g. SITE_URL=http://10.0.0.5:8000), other host names are answered 400."
-        )
+        # Clients on the network use one of these (ALLOWED_HOSTS answers them all by default).
+        scheme = "https" if tls else "http"
+        addresses = [
+            f"{scheme}://{host_in_url(name)}:{port}/"
+            for name in machine_names()
+            if name[0].isdigit() and not name.startswith("127.")
+        ]
+        if addresses:
+            message += f" On the network: {', '.join(addresses)}."
+        message += " Set SITE_URL to the address clients use for links in e-mails and webhooks."
     return message + " Ctrl-C stops it."
 
 

@@ -35,7 +35,7 @@ DEBUG = env_bool("DEBUG", False)
 # Where this server is reached. E-mailed links (password reset) are built from SITE_URL, never
 # from a request's Host header; unset, they use what `make run` serves (http://HOST:PORT).
 SITE_URL = env_str("SITE_URL", "").rstrip("/")
-_HOST = env_str("HOST", "127.0.0.1")
+_HOST = env_str("HOST", "127.0.0.1").strip().removeprefix("[").removesuffix("]")
 _SERVED_HOST = "127.0.0.1" if _HOST in WILDCARD_BINDS else _HOST
 SITE_URL_DEFAULT = "{scheme}://{host}:{port}".format(
     scheme="https" if env_str("TLS_CERT", "") else "http",

@@ -34,6 +34,9 @@ def _check(env_overrides: dict[str, str], tmp_path) -> subprocess.CompletedProce
         ("WEBHOOK_ALLOW_PRIVATE_TARGETS", "maybe"),
         ("STORAGE_BACKEND", "floppy"),
         ("DATABASE_URL", "not a url"),
+        ("REGISTRY_PROFILE", "secret"),
+        ("SIGNUP", "sometimes"),
+        ("DEFAULT_VISIBILITY", "hidden"),
     ],
 )
 def test_bad_environment_value_stops_start_up_naming_the_variable(tmp_path, name, value):
@@ -72,3 +75,41 @@ def test_secret_key_from_environment_wins_over_generated_one(tmp_path):
     )
     assert result.stdout.strip() == "from-the-env"
     assert not (tmp_path / "secret_key").exists()
+
+
+def _settings_of(env_overrides: dict[str, str], tmp_path, *names: str) -> list[str]:
+    env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), **env_overrides}
+    env.pop("DATABASE_URL", None)
+    code = "from django.conf import settings; " + "; ".join(
+        f"print(repr(settings.{name}))" for name in names
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "--no-imports", "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.splitlines()
+
+
+def test_an_ipv6_host_may_be_written_in_brackets(tmp_path):
+    site_url, hosts = _settings_of(
+        {"HOST": "[::1]", "PORT": "9000"}, tmp_path, "SITE_URL_DEFAULT", "ALLOWED_HOSTS"
+    )
+    assert site_url == "'http://[::1]:9000'"
+    assert "'[::1]'" in hosts and "[[" not in hosts
+
+
+def test_the_private_profile_presets_three_settings_each_overridable(tmp_path):
+    names = ("ANONYMOUS_READ", "SIGNUP", "DEFAULT_VISIBILITY")
+    assert _settings_of({}, tmp_path, *names) == ["True", "'open'", "'public'"]
+    private = {"REGISTRY_PROFILE": "private"}
+    assert _settings_of(private, tmp_path, *names) == ["False", "'closed'", "'private'"]
+    assert _settings_of({**private, "SIGNUP": "invite"}, tmp_path, *names) == [
+        "False",
+        "'invite'",
+        "'private'",
+    ]

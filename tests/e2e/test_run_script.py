@@ -280,12 +280,17 @@ def test_an_ipv6_address_is_bracketed(tmp_path):
     assert answer == "401"
 
 
-def test_a_wildcard_bind_announces_loopback_and_asks_for_site_url(tmp_path):
+def test_a_wildcard_bind_announces_loopback_and_the_network_addresses(tmp_path):
     line, answer = _announcement(tmp_path, "0.0.0.0")  # noqa: S104
-    assert line == (
-        "Dockyard on http://127.0.0.1:PORT/ (registry at /v2/). Listening on every address:"
-        " set SITE_URL to the address clients use (e.g. SITE_URL=http://10.0.0.5:8000),"
-        " other host names are answered 400. Ctrl-C stops it."
+    assert line.startswith("Dockyard on http://127.0.0.1:PORT/ (registry at /v2/). On the network:")
+    listed = subprocess.run(["ip", "-4", "-o", "addr"], capture_output=True, text=True).stdout
+    lan = [
+        a for a in (row.split()[3].split("/")[0] for row in listed.splitlines()) if a[:4] != "127."
+    ]
+    assert all(f"http://{address}:PORT/" in line for address in lan), line
+    assert line.endswith(
+        "Set SITE_URL to the address clients use for links in e-mails and webhooks."
+        " Ctrl-C stops it."
     )
     assert answer == "401"
 
