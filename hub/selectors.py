@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from hub.models import Namespace, Repository
@@ -16,7 +17,8 @@ def repository_visible_q(user) -> Q:
     """Return a filter matching the repositories `user` may view (public, or readable to them)."""
     public = Q(is_private=False)
     if not getattr(user, "is_authenticated", False):
-        return public
+        # Without ANONYMOUS_READ (the private profile) anonymous callers see nothing at all.
+        return public if settings.ANONYMOUS_READ else Q(pk__in=[])
     if user.is_superuser:
         return Q()
     return (
