@@ -53,6 +53,18 @@ def namespace_get(*, name: str) -> Namespace | None:
     return Namespace.objects.select_related("user", "organization").filter(name=name).first()
 
 
+def namespace_list_candidates(*, user) -> list[Namespace]:
+    """The namespaces `user` might create repositories in, their own first: theirs, their
+    organizations' (every organization's for a superuser); callers ask permissions.can_create."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    mine = Q(user=user) | Q(organization__membership__user=user)
+    if user.is_superuser:
+        mine |= Q(kind=Namespace.Kind.ORGANIZATION)
+    found = Namespace.objects.filter(mine).select_related("user", "organization").distinct()
+    return sorted(found, key=lambda namespace: (namespace.user_id != user.pk, namespace.name))
+
+
 def comment_list(*, repository: Repository):
     return repository.comments.select_related("author").order_by("created_at")
 
