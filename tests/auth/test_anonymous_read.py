@@ -257,3 +257,10 @@ def test_docker_search_needs_credentials(client, signed_in_reads, public_repo, p
 
 def test_docker_search_public_profile_is_anonymous(client, public_repo, private_repo):
     assert _names(client.get("/v1/search", {"q": "alice"})) == ["alice/app"]
+
+
+@pytest.mark.parametrize("path", ["/accounts/signup/", "/accounts/invite/some-token/"])
+def test_signup_and_invitations_are_left_to_their_views(client, signed_in_reads, path):
+    """Whether an account may be made (SIGNUP) is those views' decision, not a sign-in loop."""
+    response = client.get(path)
+    assert "next=" not in response.get("Location", ""), response.status_code
