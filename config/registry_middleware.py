@@ -71,3 +71,4 @@ AuthenticationMiddleware = portal_only("django.contrib.auth.middleware.Authentic
 MessageMiddleware = portal_only("django.contrib.messages.middleware.MessageMiddleware")
 XFrameOptionsMiddleware = portal_only("django.middleware.clickjacking.XFrameOptionsMiddleware")
 HtmxMiddleware = portal_only("django_htmx.middleware.HtmxMiddleware")
+SignInRequiredMiddleware = portal_only("config.sign_in_required.SignInRequiredMiddleware")

@@ -108,6 +108,8 @@ MIDDLEWARE = [
     "config.registry_middleware.CommonMiddleware",
     "config.registry_middleware.CsrfViewMiddleware",
     "config.registry_middleware.AuthenticationMiddleware",
+    # Without ANONYMOUS_READ, anonymous visitors of portal pages are sent to sign in.
+    "config.registry_middleware.SignInRequiredMiddleware",
     "config.registry_middleware.MessageMiddleware",
     "config.registry_middleware.XFrameOptionsMiddleware",
     "config.registry_middleware.HtmxMiddleware",
@@ -368,7 +370,8 @@ REST_FRAMEWORK = {
         "hub.authentication.BasicAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    # Views name their own permissions; without ANONYMOUS_READ, anonymous callers get 401.
+    "DEFAULT_PERMISSION_CLASSES": ["hub.api_permissions.AnonymousReadAllowed"],
     "DEFAULT_PARSER_CLASSES": [
         "hub.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
@@ -392,6 +395,7 @@ SPECTACULAR_SETTINGS = {
     "access tokens and webhooks of a Dockyard registry.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["hub.api_permissions.AnonymousReadAllowed"],
     "SCHEMA_PATH_PREFIX": "/api/v1",
     # Swagger UI and Redoc assets come from drf-spectacular-sidecar: no CDN on a closed network.
     "SWAGGER_UI_DIST": "SIDECAR",

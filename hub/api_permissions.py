@@ -10,7 +10,7 @@ from __future__ import annotations
 from rest_framework import permissions
 
 from hub.authentication import request_scopes
-from hub.permissions import SCOPE_ACTIONS
+from hub.permissions import SCOPE_ACTIONS, anonymous_read_allowed
 
 
 def token_allows(request, action: str) -> bool:
@@ -28,3 +28,11 @@ class NotAnAccessToken(permissions.BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return request.method in permissions.SAFE_METHODS or request_scopes(request) is None
+
+
+class AnonymousReadAllowed(permissions.BasePermission):
+    """The default of every API view: anonymous callers read only while ANONYMOUS_READ is on
+    (a view's own classes still decide the rest). Refused anonymous callers get 401."""
+
+    def has_permission(self, request, view) -> bool:
+        return anonymous_read_allowed(request.user)

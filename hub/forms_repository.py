@@ -1,11 +1,59 @@
-"""Forms of the repository pages: settings, collaborators, comments, deletion."""
+"""Forms of the repository pages: creation, settings, collaborators, comments, deletion."""
 
 from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from hub.models import Collaborator, Comment, Repository
+from hub.models import Collaborator, Comment, Namespace, Repository
+from hub.names import validate_repository_name
+
+
+class RepositoryCreateForm(forms.Form):
+    """A repository made before its first push, in one of the namespaces the caller may create
+    in (the view passes them: hub.permissions.can_create decides)."""
+
+    VISIBILITY_CHOICES = [
+        ("public", _("Public: anyone who may read this registry pulls it")),
+        ("private", _("Private: only you, your organization and collaborators see it")),
+    ]
+    namespace = forms.ChoiceField(label=_("Namespace"))
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=255,
+        validators=[validate_repository_name],
+        help_text=_("Lowercase letters, digits and separators; '/' nests: <namespace>/<name>."),
+    )
+    visibility = forms.ChoiceField(
+        label=_("Visibility"), choices=VISIBILITY_CHOICES, widget=forms.RadioSelect
+    )
+    description = forms.CharField(label=_("Short description"), max_length=100, required=False)
+    full_description = forms.CharField(
+        label=_("Full description (Markdown)"),
+        max_length=25000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8}),
+    )
+
+    def __init__(self, *args, namespaces: list[Namespace], private_default: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.namespaces = {namespace.name: namespace for namespace in namespaces}
+        self.fields["namespace"].choices = [(name, name) for name in self.namespaces]
+        self.fields["visibility"].initial = "private" if private_default else "public"
+
+    def clean_namespace(self) -> Namespace:
+        return self.namespaces[self.cleaned_data["namespace"]]
+
+    def service_fields(self) -> dict:
+        """The keyword arguments of hub.services.repositories.repository_create."""
+        data = self.cleaned_data
+        return {
+            "namespace": data["namespace"],
+            "name": data["name"],
+            "is_private": data["visibility"] == "private",
+            "description": data["description"],
+            "full_description": data["full_description"],
+        }
 
 
 class RepositorySettingsForm(forms.ModelForm):

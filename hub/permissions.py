@@ -13,7 +13,9 @@ The rules, for a repository name:
   signed-in users when the cache says so); elsewhere whoever may create it holds what they will
   hold once it exists;
 - without `pull` the caller holds nothing: a private repository they may not see is exactly
-  like an absent one.
+  like an absent one;
+- with `ANONYMOUS_READ` off (the private profile) an anonymous caller holds nothing anywhere,
+  public repositories and mirrored names included.
 
 Which names a pull-through cache serves is data (a `NamePolicy`) from a provider the registry
 app registers at start-up, so the decision never reaches into the registry's code.
@@ -23,6 +25,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+
+from django.conf import settings
 
 from hub.models import Collaborator, Membership, Namespace, Repository, TeamRepository
 from hub.names import REPOSITORY_PATH_RE
@@ -79,6 +83,11 @@ class Access:
 
 def _authenticated(user) -> bool:
     return getattr(user, "is_authenticated", False)
+
+
+def anonymous_read_allowed(user) -> bool:
+    """False for an anonymous caller when reads need a signed-in user (ANONYMOUS_READ off)."""
+    return settings.ANONYMOUS_READ or _authenticated(user)
 
 
 def _scope_allows(scopes: Collection[str] | None, action: str) -> bool:
@@ -172,7 +181,7 @@ def repository_access(
 ) -> Access:
     """The decision for a caller on repository `full_name` (`repository`: its row, or None when
     the caller already looked it up and it is absent)."""
-    if not REPOSITORY_PATH_RE.fullmatch(full_name):
+    if not REPOSITORY_PATH_RE.fullmatch(full_name) or not anonymous_read_allowed(user):
         return Access(actions=set())
     if repository is _LOOK_UP:
         namespace_name, _, name = full_name.partition("/")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from hub.models import Namespace, Repository
@@ -16,7 +17,8 @@ def repository_visible_q(user) -> Q:
     """Return a filter matching the repositories `user` may view (public, or readable to them)."""
     public = Q(is_private=False)
     if not getattr(user, "is_authenticated", False):
-        return public
+        # Without ANONYMOUS_READ (the private profile) anonymous callers see nothing at all.
+        return public if settings.ANONYMOUS_READ else Q(pk__in=[])
     if user.is_superuser:
         return Q()
     return (
@@ -49,6 +51,18 @@ def namespace_get(*, name: str) -> Namespace | None:
     if not _valid_name(name, PATH_COMPONENT_RE):
         return None
     return Namespace.objects.select_related("user", "organization").filter(name=name).first()
+
+
+def namespace_list_candidates(*, user) -> list[Namespace]:
+    """The namespaces `user` might create repositories in, their own first: theirs, their
+    organizations' (every organization's for a superuser); callers ask permissions.can_create."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    mine = Q(user=user) | Q(organization__membership__user=user)
+    if user.is_superuser:
+        mine |= Q(kind=Namespace.Kind.ORGANIZATION)
+    found = Namespace.objects.filter(mine).select_related("user", "organization").distinct()
+    return sorted(found, key=lambda namespace: (namespace.user_id != user.pk, namespace.name))
 
 
 def comment_list(*, repository: Repository):

@@ -53,8 +53,10 @@ def access_grant(user, requested: list[Scope], token_scopes=None) -> list[dict]:
             allowed = permissions.repository_access(user, scope.name, token_scopes).actions
             granted = [a for a in REPOSITORY_ACTIONS if a in wanted and a in allowed]
         elif scope.type == "registry" and scope.name == "catalog":
-            # The catalog lists only what the token's subject may view; anyone may ask.
-            granted = ["*"] if "*" in scope.actions else []
+            # The catalog lists only what the token's subject may view; anyone may ask, unless
+            # reads need signing in (ANONYMOUS_READ off).
+            asked = "*" in scope.actions and permissions.anonymous_read_allowed(user)
+            granted = ["*"] if asked else []
         else:
             granted = []  # unknown resource types grant nothing
         key = (scope.type, scope.name)

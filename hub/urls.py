@@ -2,7 +2,15 @@
 
 from django.urls import path, register_converter
 
-from hub.views import docker_search, pages, repositories, search, settings, social
+from hub.views import (
+    docker_search,
+    pages,
+    repositories,
+    repository_create,
+    search,
+    settings,
+    social,
+)
 
 
 class RepositoryNameConverter:
@@ -29,6 +37,7 @@ urlpatterns = [
     path("v1/search", docker_search.docker_search, name="docker-search"),
     path("v1/_ping", docker_search.ping, name="docker-ping"),
     path("u/<str:namespace>/", pages.profile, name="profile"),
+    path("repositories/new/", repository_create.repository_new, name="repository-new"),
     path(R, repositories.repository_detail, name="repository-detail"),
     path(R + "-/tags/<str:tag>/", repositories.tag_detail, name="tag-detail"),
     path(R + "-/star/", social.star_toggle, name="repository-star"),

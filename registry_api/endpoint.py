@@ -156,6 +156,10 @@ def _authenticate(request, ctx: RegistryContext) -> bool:
                 headers={"WWW-Authenticate": _challenge(request, error="invalid_token")},
             ) from exc
         subject = ctx.claims.get("sub") or ""
+        if not subject and not settings.ANONYMOUS_READ:
+            # An anonymous token (perhaps issued before reads needed signing in) reads nothing.
+            ctx.claims = None
+            return False
         # The token's grants decide; most requests (pulls) never look at the user: load it lazily.
         if subject:
             ctx.user = SimpleLazyObject(functools.partial(_token_user, subject))

@@ -94,6 +94,13 @@ def badge_filters(validated: dict) -> dict[str, bool]:
     return {name: validated[name] for name in ("official", "verified", "sponsored")}
 
 
+class OmittableBooleanField(serializers.BooleanField):
+    """A boolean that is absent when not sent, in form bodies too (where DRF reads an unsent
+    checkbox as False), so the service's default applies."""
+
+    default_empty_html = serializers.empty
+
+
 class RepositoryListApi(PaginatedApi):
     class FilterSerializer(BadgeFilterSerializer):
         namespace = serializers.CharField(required=False, max_length=64)
@@ -108,7 +115,9 @@ class RepositoryListApi(PaginatedApi):
         name = serializers.CharField(max_length=255)
         description = serializers.CharField(max_length=100, required=False, allow_blank=True)
         full_description = serializers.CharField(max_length=25000, required=False, allow_blank=True)
-        is_private = serializers.BooleanField(required=False, default=False)
+        is_private = OmittableBooleanField(
+            required=False, help_text="Omitted: the server's DEFAULT_VISIBILITY decides."
+        )
 
         class Meta:
             ref_name = "RepositoryCreate"

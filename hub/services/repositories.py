@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -14,6 +15,12 @@ from webhooks.services.events import event_publish
 EDITABLE_FIELDS = ("description", "full_description", "is_private", "comments_enabled")
 
 
+def default_is_private() -> bool:
+    """Whether a new repository is private when its creator does not say (DEFAULT_VISIBILITY):
+    a first push, the UI form's initial choice, the REST API without `is_private`."""
+    return settings.DEFAULT_VISIBILITY == "private"
+
+
 @transaction.atomic
 def repository_create(
     *,
@@ -22,16 +29,17 @@ def repository_create(
     actor=None,
     description: str = "",
     full_description: str = "",
-    is_private: bool = False,
+    is_private: bool | None = None,
     mirror_of: str = "",
 ) -> Repository:
-    """Create a repository; raise ValidationError for a bad or taken name."""
+    """Create a repository (private or not as `is_private` says, else DEFAULT_VISIBILITY);
+    raise ValidationError for a bad or taken name."""
     repository = Repository(
         namespace=namespace,
         name=name,
         description=description,
         full_description=full_description,
-        is_private=is_private,
+        is_private=default_is_private() if is_private is None else is_private,
         mirror_of=mirror_of,
     )
     repository.full_clean(validate_unique=False)

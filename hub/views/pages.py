@@ -70,7 +70,11 @@ def profile(request, namespace):
         .filter(namespace=owner)
         .order_by("-updated_at")
     )
-    context = {"owner": owner, "repositories": repositories}
+    context = {
+        "owner": owner,
+        "repositories": repositories,
+        "can_create": permissions.can_create(request.user, owner),
+    }
     if owner.is_organization:
         context["members"] = membership_list_visible(viewer=request.user, namespace=owner)
         context["is_official_namespace"] = owner.name == OFFICIAL_NAMESPACE

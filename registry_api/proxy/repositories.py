@@ -94,6 +94,7 @@ def mirror_repository_ensure(*, full_name: str, upstream: Upstream) -> Repositor
             name=name,
             description=f"Mirror of {upstream.reference}"[:100],
             mirror_of=upstream.reference[:500],
+            is_private=False,  # whatever DEFAULT_VISIBILITY says: who pulls is the cache's rule
         )
     except ValidationError:
         repository = mirror_repository_find(full_name=full_name, upstream=upstream)
