@@ -32,7 +32,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from hub import grant_versions, permissions
 from hub.credentials import TooManyAttempts, client_ip, credentials_check
-from hub.models import Repository
+from hub.models import Namespace, Repository
 from hub.names import REPOSITORY_PATH_RE
 from hub.registry_tokens import token_actions, token_verify
 from hub.selectors import namespace_get, repository_get
@@ -59,7 +59,10 @@ class RegistryContext:
     user: Any = field(default_factory=AnonymousUser)
     claims: dict | None = None
     scopes: tuple[str, ...] | None = None
+    # The repository's canonical name (`library/centos`), which every decision uses, and the
+    # name the client wrote (`centos`), which every answer uses (Location, Link, tags list).
     full_name: str = ""
+    client_name: str = ""
     repository: Repository | None = None
     actions: set[str] = field(default_factory=set)
     # Pulls of this name are served by the pull-through cache (registry_api.proxy).
@@ -192,9 +195,10 @@ def _authenticate(request, ctx: RegistryContext) -> bool:
     return False
 
 
-def _resolve(ctx: RegistryContext, full_name: str) -> None:
-    namespace_name, name = repository_resolve(full_name)
-    ctx.full_name = full_name
+def _resolve(ctx: RegistryContext, client_name: str) -> None:
+    namespace_name, name = repository_resolve(client_name)
+    ctx.client_name = client_name
+    ctx.full_name = full_name = f"{namespace_name}/{name}"
     ctx.repository = repository_lookup(namespace=namespace_name, name=name)
     if ctx.claims is not None:
         granted = token_actions(ctx.claims, resource_type="repository", name=full_name)
@@ -236,17 +240,49 @@ def _authorize(request, ctx: RegistryContext, action: str, authenticated: bool) 
         _grants_recheck(ctx, action)
     if action in ctx.actions:
         return
-    scope = _scope_for(request, ctx.full_name, action)
+    scope = _scope_for(request, ctx.client_name, action)
     if ctx.claims is not None and action in _obtainable(ctx):
         # The token lacks a scope its subject may hold: name it, the client asks for it.
         raise Unauthorized(
             headers={"WWW-Authenticate": _challenge(request, scope, "insufficient_scope")}
         )
+    if action == "push" and (scopes := _credentials_scopes(ctx)) is not _REVOKED:
+        # A signed-in caller who may not push here will not be allowed by a new token either:
+        # DENIED ends docker's push at once (it retries other errors for a minute). A private
+        # repository they may not see gets the very answer an absent name gets.
+        raise Denied(message=_push_denied_message(ctx, scopes))
     if authenticated and (ctx.repository is not None or ctx.mirrored) and "pull" in ctx.actions:
         # The caller sees the repository (or the mirror) but may not do this to it.
         raise Denied()
     error = "insufficient_scope" if authenticated else ""
     raise Unauthorized(headers={"WWW-Authenticate": _challenge(request, scope, error)})
+
+
+_REVOKED = object()
+
+
+def _credentials_scopes(ctx: RegistryContext):
+    """The access-token scopes of a signed-in caller whose credentials still hold (None: a
+    password), or _REVOKED for anonymous callers and credentials that no longer hold."""
+    if ctx.user_or_none is None:
+        return _REVOKED
+    if ctx.claims is None:
+        return ctx.scopes
+    principal = grant_versions.token_principal(ctx.claims, ctx.user)
+    return _REVOKED if principal is None else principal[1]
+
+
+def _push_denied_message(ctx: RegistryContext, scopes) -> str:
+    """Say where the caller may push instead: the same name in their own namespace."""
+    message = f"requested access to {ctx.full_name} is denied"
+    own = Namespace.objects.filter(user=ctx.user).first()
+    _, _, name = ctx.full_name.partition("/")
+    suggestion = f"{own.name}/{name}" if own is not None else ""
+    if not suggestion or suggestion == ctx.full_name:
+        return message
+    if not permissions.can_create(ctx.user, own, scopes):
+        return message
+    return f"{message}: you may push to {suggestion}"
 
 
 def _obtainable(ctx: RegistryContext) -> set[str]:
