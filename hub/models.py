@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from hub.names import validate_namespace_name, validate_repository_name
+from hub.names import name_display, validate_namespace_name, validate_repository_name
 
 
 class User(AbstractUser):
@@ -156,6 +156,11 @@ class Repository(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.namespace.name}/{self.name}"
+
+    @property
+    def display_name(self) -> str:
+        """The name clients write: `centos` for `library/centos` (hub.names.name_display)."""
+        return name_display(self.namespace.name, self.name)
 
 
 class Collaborator(models.Model):

@@ -367,3 +367,31 @@ def test_catalog_pagination_runs_on_the_shown_names(client, catalog, charlie):
     assert seen == ["acme/web", "alice/app", "bob/zeta", "centos", "library/a/b", "zlib"]
     after = client.get("/v2/_catalog?last=centos", **headers).json()["repositories"]
     assert after == ["library/a/b", "zlib"]
+
+
+def test_a_push_to_the_short_name_fires_the_library_webhooks(
+    client, root, library, settings, django_capture_on_commit_callbacks
+):
+    from tests.webhooks.receiver import Receiver
+    from webhooks.models import Webhook
+
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True  # the receiver listens on loopback
+    receiver = Receiver()
+    try:
+        Webhook.objects.create(
+            organization=library.organization, name="official", url=receiver.url, events=["push"]
+        )
+        headers = token(client, "repository:centos:pull,push", "root")
+        body = image(client, "centos", headers)
+        with django_capture_on_commit_callbacks(execute=True):
+            answer = client.put(
+                "/v2/centos/manifests/v1", data=body, content_type=OCI_MANIFEST, **headers
+            )
+        assert answer.status_code == 201
+        [request] = receiver.wait_for(1)
+        payload = json.loads(request.body)
+        # Docker Hub's payloads name official images in full.
+        assert payload["repository"]["repo_name"] == "library/centos"
+        assert payload["push_data"]["tag"] == "v1"
+    finally:
+        receiver.close()
