@@ -9,7 +9,12 @@ are held against it, and for writes and private repositories checked to still ho
 (hub.grant_versions). A token lacking a scope its subject may hold is challenged for it.
 
 A private repository the caller may not pull is treated exactly like an absent one: both answer
-401 UNAUTHORIZED with the same challenge, so the status and body never tell them apart.
+401 UNAUTHORIZED with the same challenge, so the status and body never tell them apart. A push a
+signed-in caller may not make answers 403 DENIED at once (docker gives up instead of retrying),
+naming where they may push; again the same for a private repository and an absent name.
+
+Names are resolved first: `centos` is `library/centos` (registry_api.names). Decisions use the
+canonical name, answers (Location, Link, challenges, tags list) the name the client wrote.
 """
 
 from __future__ import annotations

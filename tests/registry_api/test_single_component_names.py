@@ -395,3 +395,31 @@ def test_a_push_to_the_short_name_fires_the_library_webhooks(
         assert payload["push_data"]["tag"] == "v1"
     finally:
         receiver.close()
+
+
+def test_a_token_for_the_short_name_ends_when_the_repository_turns_private(client, centos):
+    from hub.services.repositories import repository_update
+
+    headers = token_anonymous(client, "repository:centos:pull")
+    assert client.get("/v2/centos/tags/list", **headers).status_code == 200
+
+    repository = Repository.objects.get(namespace__name=OFFICIAL_NAMESPACE, name="centos")
+    repository_update(repository=repository, is_private=True)
+
+    assert client.get("/v2/centos/tags/list", **headers).status_code == 401
+    assert client.get("/v2/library/centos/tags/list", **headers).status_code == 401
+
+
+def test_grant_versions_key_on_the_canonical_name(centos):
+    from hub import grant_versions
+
+    access = [{"type": "repository", "name": "centos", "actions": ["pull"]}]
+    claims = {"sub": "", grant_versions.CLAIM: grant_versions.stamp(None, access)}
+    # Unchanged: the gate need not decide again, under either name.
+    assert grant_versions.stamp_current(claims, "library/centos")
+    assert grant_versions.stamp_current(claims, "centos")
+    grant_versions.repository_changed(
+        Repository.objects.get(namespace__name=OFFICIAL_NAMESPACE, name="centos")
+    )
+    assert not grant_versions.stamp_current(claims, "library/centos")
+    assert not grant_versions.stamp_current(claims, "centos")
