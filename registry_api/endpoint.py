@@ -251,7 +251,7 @@ def _authorize(request, ctx: RegistryContext, action: str, authenticated: bool) 
         raise Unauthorized(
             headers={"WWW-Authenticate": _challenge(request, scope, "insufficient_scope")}
         )
-    if action == "push" and (scopes := _credentials_scopes(ctx)) is not _REVOKED:
+    if action == "push" and (scopes := _credentials_scopes(ctx)) is not _NOT_SIGNED_IN:
         # A signed-in caller who may not push here will not be allowed by a new token either:
         # DENIED ends docker's push at once (it retries other errors for a minute). A private
         # repository they may not see gets the very answer an absent name gets.
@@ -263,18 +263,19 @@ def _authorize(request, ctx: RegistryContext, action: str, authenticated: bool) 
     raise Unauthorized(headers={"WWW-Authenticate": _challenge(request, scope, error)})
 
 
-_REVOKED = object()
+_NOT_SIGNED_IN = object()
 
 
 def _credentials_scopes(ctx: RegistryContext):
     """The access-token scopes of a signed-in caller whose credentials still hold (None: a
-    password), or _REVOKED for anonymous callers and credentials that no longer hold."""
+    password), or _NOT_SIGNED_IN for anonymous callers and for credentials that no longer hold
+    (those get the 401 that sends docker to log in again)."""
     if ctx.user_or_none is None:
-        return _REVOKED
+        return _NOT_SIGNED_IN
     if ctx.claims is None:
         return ctx.scopes
     principal = grant_versions.token_principal(ctx.claims, ctx.user)
-    return _REVOKED if principal is None else principal[1]
+    return _NOT_SIGNED_IN if principal is None else principal[1]
 
 
 def _push_denied_message(ctx: RegistryContext, scopes) -> str:
