@@ -17,6 +17,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils.crypto import constant_time_compare, salted_hmac
 
+from hub.names import name_canonical
+
 CLAIM = "dky"  # the private claim of our registry tokens holding the stamp
 _PREFIX = "grant-version:"
 _SALT = "dockyard.registry-token"
@@ -27,7 +29,8 @@ def _user_key(user_id) -> str:
 
 
 def _repository_key(full_name: str) -> str:
-    return f"{_PREFIX}r:{full_name}"
+    # Keyed on the canonical name: a token for `centos` is revoked with `library/centos`.
+    return f"{_PREFIX}r:{name_canonical(full_name)}"
 
 
 def _bump(key: str) -> None:
@@ -66,7 +69,9 @@ def password_fingerprint(user) -> str:
 def stamp(credentials, access: list[dict]) -> dict:
     """The claim a new token carries: the versions its grants were decided at, and what the
     caller authenticated with (the access token, or the password's fingerprint)."""
-    names = [e["name"] for e in access if e["type"] == "repository" and e["actions"]]
+    names = [
+        name_canonical(e["name"]) for e in access if e["type"] == "repository" and e["actions"]
+    ]
     user = credentials.user if credentials is not None else None
     keys = [_repository_key(name) for name in names]
     if user is not None:
@@ -87,7 +92,7 @@ def stamp_current(claims: dict, full_name: str) -> bool:
     claim = claims.get(CLAIM)
     if not isinstance(claim, dict) or not isinstance(claim.get("r"), dict):
         return False
-    wanted = {_repository_key(full_name): claim["r"].get(full_name)}
+    wanted = {_repository_key(full_name): claim["r"].get(name_canonical(full_name))}
     if claims.get("sub"):
         if claim.get("i") is None:
             return False

@@ -14,7 +14,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from hub.names import OFFICIAL_NAMESPACE, validate_namespace_name, validate_repository_name
+from hub.names import (
+    OFFICIAL_NAMESPACE,
+    name_display,
+    validate_namespace_name,
+    validate_repository_name,
+)
 
 
 class User(AbstractUser):
@@ -190,6 +195,11 @@ class Repository(models.Model):
     @property
     def is_sponsored(self) -> bool:
         return bool(self.publisher and self.publisher.sponsored)
+
+    @property
+    def display_name(self) -> str:
+        """The name clients write: `centos` for `library/centos` (hub.names.name_display)."""
+        return name_display(self.namespace.name, self.name)
 
 
 class Collaborator(models.Model):

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from hub.models import Collaborator, Membership, Namespace, Repository, TeamRepository
-from hub.names import REPOSITORY_PATH_RE
+from hub.names import REPOSITORY_PATH_RE, name_canonical
 from hub.selectors import namespace_get, repository_get
 
 ROLE_ACTIONS = {
@@ -183,6 +183,7 @@ def repository_access(
     the caller already looked it up and it is absent)."""
     if not REPOSITORY_PATH_RE.fullmatch(full_name) or not anonymous_read_allowed(user):
         return Access(actions=set())
+    full_name = name_canonical(full_name)  # `centos` is `library/centos`: one decision for both
     if repository is _LOOK_UP:
         namespace_name, _, name = full_name.partition("/")
         repository = repository_get(namespace=namespace_name, name=name) if name else None
@@ -204,6 +205,7 @@ def repository_access(
 def token_access(granted: set[str], user, full_name: str, repository: Repository | None) -> Access:
     """A verified token's grants on `full_name`, held against the name's rules (a name that a
     cache began serving after the token was issued is not pushed to)."""
+    full_name = name_canonical(full_name)
     return _name_access(set(granted), user, full_name, repository, lambda mirrored: set(granted))
 
 

@@ -12,6 +12,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from django.conf import settings
 
+from hub.names import name_canonical
+
 ALGORITHM = "ES256"
 
 
@@ -78,11 +80,21 @@ def token_verify(token: str) -> dict:
     )
 
 
+def _resource_key(resource_type, name) -> str:
+    # `centos` and `library/centos` are one repository: a grant on either holds for both.
+    if resource_type == "repository" and isinstance(name, str):
+        return name_canonical(name)
+    return name
+
+
 def token_actions(claims: dict, *, resource_type: str, name: str) -> set[str]:
     """Return the actions a verified token grants on one resource."""
     actions: set[str] = set()
+    wanted = _resource_key(resource_type, name)
     for entry in claims.get("access") or []:
-        if entry.get("type") == resource_type and entry.get("name") == name:
+        if entry.get("type") == resource_type and (
+            _resource_key(resource_type, entry.get("name")) == wanted
+        ):
             actions.update(entry.get("actions") or [])
     if "*" in actions:
         actions.update({"pull", "push", "delete"})

@@ -9,7 +9,12 @@ are held against it, and for writes and private repositories checked to still ho
 (hub.grant_versions). A token lacking a scope its subject may hold is challenged for it.
 
 A private repository the caller may not pull is treated exactly like an absent one: both answer
-401 UNAUTHORIZED with the same challenge, so the status and body never tell them apart.
+401 UNAUTHORIZED with the same challenge, so the status and body never tell them apart. A push a
+signed-in caller may not make answers 403 DENIED at once (docker gives up instead of retrying),
+naming where they may push; again the same for a private repository and an absent name.
+
+Names are resolved first: `centos` is `library/centos` (registry_api.names). Decisions use the
+canonical name, answers (Location, Link, challenges, tags list) the name the client wrote.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from hub import grant_versions, permissions
 from hub.credentials import TooManyAttempts, client_ip, credentials_check
-from hub.models import Repository
+from hub.models import Namespace, Repository
 from hub.names import REPOSITORY_PATH_RE
 from hub.registry_tokens import token_actions, token_verify
 from hub.selectors import namespace_get, repository_get
@@ -59,7 +64,10 @@ class RegistryContext:
     user: Any = field(default_factory=AnonymousUser)
     claims: dict | None = None
     scopes: tuple[str, ...] | None = None
+    # The repository's canonical name (`library/centos`), which every decision uses, and the
+    # name the client wrote (`centos`), which every answer uses (Location, Link, tags list).
     full_name: str = ""
+    client_name: str = ""
     repository: Repository | None = None
     actions: set[str] = field(default_factory=set)
     # Pulls of this name are served by the pull-through cache (registry_api.proxy).
@@ -196,9 +204,10 @@ def _authenticate(request, ctx: RegistryContext) -> bool:
     return False
 
 
-def _resolve(ctx: RegistryContext, full_name: str) -> None:
-    namespace_name, name = repository_resolve(full_name)
-    ctx.full_name = full_name
+def _resolve(ctx: RegistryContext, client_name: str) -> None:
+    namespace_name, name = repository_resolve(client_name)
+    ctx.client_name = client_name
+    ctx.full_name = full_name = f"{namespace_name}/{name}"
     ctx.repository = repository_lookup(namespace=namespace_name, name=name)
     if ctx.claims is not None:
         granted = token_actions(ctx.claims, resource_type="repository", name=full_name)
@@ -240,17 +249,50 @@ def _authorize(request, ctx: RegistryContext, action: str, authenticated: bool) 
         _grants_recheck(ctx, action)
     if action in ctx.actions:
         return
-    scope = _scope_for(request, ctx.full_name, action)
+    scope = _scope_for(request, ctx.client_name, action)
     if ctx.claims is not None and action in _obtainable(ctx):
         # The token lacks a scope its subject may hold: name it, the client asks for it.
         raise Unauthorized(
             headers={"WWW-Authenticate": _challenge(request, scope, "insufficient_scope")}
         )
+    if action == "push" and (scopes := _credentials_scopes(ctx)) is not _NOT_SIGNED_IN:
+        # A signed-in caller who may not push here will not be allowed by a new token either:
+        # DENIED ends docker's push at once (it retries other errors for a minute). A private
+        # repository they may not see gets the very answer an absent name gets.
+        raise Denied(message=_push_denied_message(ctx, scopes))
     if authenticated and (ctx.repository is not None or ctx.mirrored) and "pull" in ctx.actions:
         # The caller sees the repository (or the mirror) but may not do this to it.
         raise Denied()
     error = "insufficient_scope" if authenticated else ""
     raise Unauthorized(headers={"WWW-Authenticate": _challenge(request, scope, error)})
+
+
+_NOT_SIGNED_IN = object()
+
+
+def _credentials_scopes(ctx: RegistryContext):
+    """The access-token scopes of a signed-in caller whose credentials still hold (None: a
+    password), or _NOT_SIGNED_IN for anonymous callers and for credentials that no longer hold
+    (those get the 401 that sends docker to log in again)."""
+    if ctx.user_or_none is None:
+        return _NOT_SIGNED_IN
+    if ctx.claims is None:
+        return ctx.scopes
+    principal = grant_versions.token_principal(ctx.claims, ctx.user)
+    return _NOT_SIGNED_IN if principal is None else principal[1]
+
+
+def _push_denied_message(ctx: RegistryContext, scopes) -> str:
+    """Say where the caller may push instead: the same name in their own namespace."""
+    message = f"requested access to {ctx.full_name} is denied"
+    own = Namespace.objects.filter(user=ctx.user).first()
+    _, _, name = ctx.full_name.partition("/")
+    suggestion = f"{own.name}/{name}" if own is not None else ""
+    if not suggestion or suggestion == ctx.full_name:
+        return message
+    if not permissions.can_create(ctx.user, own, scopes):
+        return message
+    return f"{message}: you may push to {suggestion}"
 
 
 def _obtainable(ctx: RegistryContext) -> set[str]:

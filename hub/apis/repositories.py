@@ -23,6 +23,9 @@ class RepositoryOutputSerializer(serializers.Serializer):
     namespace = serializers.CharField(source="namespace.name")
     name = serializers.CharField()
     full_name = serializers.CharField()
+    display_name = serializers.CharField(
+        help_text="The name clients write: `centos` for `library/centos`, else the full name."
+    )
     description = serializers.CharField()
     full_description = serializers.CharField()
     is_private = serializers.BooleanField()
@@ -50,7 +53,7 @@ class RepositoryOutputSerializer(serializers.Serializer):
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_pull_command(self, repository) -> str:
-        return f"docker pull {self.context['request'].get_host()}/{repository.full_name}"
+        return f"docker pull {self.context['request'].get_host()}/{repository.display_name}"
 
 
 class RepositoryDetailOutputSerializer(RepositoryOutputSerializer):

@@ -127,7 +127,8 @@ def docker_search(request):
             "query": query,
             "results": [
                 {
-                    "name": repository.full_name,
+                    # As Docker Hub answers: `centos` for `library/centos`.
+                    "name": repository.display_name,
                     "description": repository.description,
                     "star_count": repository.star_count,
                     "pull_count": repository.pull_count,

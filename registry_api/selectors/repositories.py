@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from django.db.models import F, Value
+from django.db.models import Case, CharField, F, Q, Value, When
 from django.db.models.functions import Concat
 
 from hub.models import Repository
+from hub.names import OFFICIAL_NAMESPACE
 from hub.selectors import repository_get, repository_list_visible
 from registry_api import lookups
 from registry_api.selectors.ordering import bytewise, no_nul
@@ -27,11 +28,26 @@ def repository_lookup(*, namespace: str, name: str) -> Repository | None:
     return repository
 
 
+def display_name_expression():
+    """A repository's name as clients show it (hub.names.name_display), for the database:
+    `library/centos` is `centos`, `library/a/b` stays as it is."""
+    return Case(
+        When(
+            Q(namespace__name=OFFICIAL_NAMESPACE) & ~Q(name__contains="/"),
+            then=F("name"),
+        ),
+        default=Concat(F("namespace__name"), Value("/"), F("name")),
+        output_field=CharField(),
+    )
+
+
 def catalog_names(*, user, limit: int, last: str = "") -> list[str]:
-    """Full names of the repositories `user` may view, in byte order, after `last`."""
-    full_name = bytewise(Concat(F("namespace__name"), Value("/"), F("name")))
-    repositories = repository_list_visible(user=user).annotate(full=full_name)
+    """Names of the repositories `user` may view as clients write them (`centos` for
+    `library/centos`, as registry:2 lists it), in byte order, after `last`."""
+    repositories = repository_list_visible(user=user).annotate(
+        shown=bytewise(display_name_expression())
+    )
     last = no_nul(last)
     if last:
-        repositories = repositories.filter(full__gt=last)
-    return list(repositories.order_by("full").values_list("full", flat=True)[:limit])
+        repositories = repositories.filter(shown__gt=last)
+    return list(repositories.order_by("shown").values_list("shown", flat=True)[:limit])

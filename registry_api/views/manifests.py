@@ -56,7 +56,7 @@ def accepted_types(header: str) -> set[str] | None:
 
 def _not_found(ctx, reference: str):
     if ctx.repository is None:
-        return NameUnknown({"name": ctx.full_name})
+        return NameUnknown({"name": ctx.client_name})
     return ManifestUnknown({"reference": reference[:200]})
 
 
@@ -139,7 +139,7 @@ def _put(request, ctx, reference: str) -> HttpResponse:
         repository = ctx.repository_for_push()
         manifest = manifest_push(repository=repository, valid=valid, actor=ctx.user)
     response = HttpResponse(status=201)
-    response["Location"] = f"/v2/{ctx.full_name}/manifests/{manifest.digest}"
+    response["Location"] = f"/v2/{ctx.client_name}/manifests/{manifest.digest}"
     response["Docker-Content-Digest"] = manifest.digest
     response["Content-Length"] = "0"
     if valid.parsed.subject is not None:

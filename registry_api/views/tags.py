@@ -34,7 +34,7 @@ def next_link(path: str, *, n: int, last: str) -> str:
 @registry_endpoint(action_by_method={"GET": "pull"})
 def tags_list(request, ctx):
     if ctx.repository is None:
-        raise NameUnknown({"name": ctx.full_name})
+        raise NameUnknown({"name": ctx.client_name})
     n = page_size(request, default=None, maximum=MAX_PAGE)
     last = request.GET.get("last", "")
     if n == 0:
@@ -43,7 +43,7 @@ def tags_list(request, ctx):
         names = tag_names(repository=ctx.repository, limit=None if n is None else n + 1, last=last)
         more = n is not None and len(names) > n
         names = names[:n] if more else names
-    response = JsonResponse({"name": ctx.full_name, "tags": names})
+    response = JsonResponse({"name": ctx.client_name, "tags": names})
     if more:
-        response["Link"] = next_link(f"/v2/{ctx.full_name}/tags/list", n=n, last=names[-1])
+        response["Link"] = next_link(f"/v2/{ctx.client_name}/tags/list", n=n, last=names[-1])
     return response

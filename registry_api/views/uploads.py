@@ -122,7 +122,7 @@ def upload_start(request, ctx):
         if source is not None:
             repository = ctx.repository_for_push()
             if blob_services.blob_mount(repository=repository, source=source, digest=mount):
-                return _created_response(ctx.full_name, mount)
+                return _created_response(ctx.client_name, mount)
     elif digest is not None:
         digest_parse(digest)
         upload = upload_services.upload_start(
@@ -134,11 +134,11 @@ def upload_start(request, ctx):
         except RegistryError:
             upload_services.upload_cancel(upload=upload)
             raise
-        return _created_response(ctx.full_name, blob.digest)
+        return _created_response(ctx.client_name, blob.digest)
     upload = upload_services.upload_start(
         repository=ctx.repository_for_push(), user=ctx.user_or_none
     )
-    response = _progress_response(ctx.full_name, upload, 202)
+    response = _progress_response(ctx.client_name, upload, 202)
     minimum = getattr(settings, "REGISTRY_CHUNK_MIN_LENGTH", 0)
     if minimum:
         response["OCI-Chunk-Min-Length"] = str(minimum)
@@ -163,7 +163,7 @@ def upload(request, ctx, upload_id):
     session = upload_get(repository=ctx.repository, upload_id=upload_id)
     if session is None:
         raise BlobUploadUnknown({"uuid": upload_id[:100]})
-    name = ctx.full_name
+    name = ctx.client_name
     if request.method == "GET":
         return _progress_response(name, session, 204)
     if request.method == "DELETE":

@@ -51,8 +51,13 @@ def test_a_removed_collaborator_can_neither_push_nor_pull(client, private_repo, 
 
     push = push_start(client, "alice/secret", headers)
     pull = client.get("/v2/alice/secret/tags/list", **headers)
-    assert push.status_code == pull.status_code == 401
+    assert pull.status_code == 401
     assert pull.json()["errors"][0]["code"] == "UNAUTHORIZED"
+    # The push is refused at once, exactly as one to a name that does not exist.
+    absent = push_start(client, "alice/nothing", token(client, "", basic_auth("bob")))
+    assert push.status_code == absent.status_code == 403
+    assert push.json()["errors"][0]["code"] == "DENIED"
+    assert push.content.replace(b"secret", b"X") == absent.content.replace(b"nothing", b"X")
 
 
 def test_a_repository_made_private_refuses_old_anonymous_tokens(client, public_repo):

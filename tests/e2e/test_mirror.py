@@ -92,6 +92,15 @@ def test_concurrent_pulls_of_a_missing_blob_fetch_it_once(mirror, upstream, big_
     assert upstream.count("GET", f"/blobs/{layer.digest}") == 1
 
 
+def test_docker_pull_of_a_single_component_name_from_the_mirror(dockerd, mirror, image):
+    # `docker pull MIRROR/mirrored` (not registry-mirrors): `mirrored` is `library/mirrored`.
+    reference = f"{mirror.address}/{IMAGE}:{TAG}"
+    dockerd.cli("pull", reference)
+    inspected = dockerd.cli("image", "inspect", "--format", "{{.Id}}", reference)
+    assert inspected.stdout.strip() == image.image_id
+    dockerd.cli("rmi", reference)
+
+
 def test_docker_pull_through_the_mirror_then_from_the_cache(mirror_dockerd, upstream, image):
     mirror_dockerd.cli("pull", f"{IMAGE}:{TAG}")
     inspected = mirror_dockerd.cli("image", "inspect", "--format", "{{.Id}}", f"{IMAGE}:{TAG}")

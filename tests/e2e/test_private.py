@@ -3,6 +3,8 @@ words, the registry answers with the same status and body, and the catalog leave
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import requests
 
@@ -88,3 +90,29 @@ def test_catalog_lists_a_private_repository_only_to_who_may_see_it(server, secre
     assert secret in catalog(("alice", registry_users["alice"]))
     assert secret not in catalog(("mallory", registry_users["mallory"]))
     assert secret not in catalog(None)
+
+
+def test_an_outsiders_push_to_a_private_repository_fails_like_one_to_an_absent_name(
+    server, secret, registry_users, platform_images, tmp_path
+):
+    _, oci_ref = platform_images[0]
+    skopeo = Skopeo(tmp_path / "skopeo-outsider")
+
+    def push_error(name: str) -> str:
+        result = skopeo(
+            "copy",
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            f"mallory:{registry_users['mallory']}",
+            oci_ref,
+            f"docker://{server.address}/{name}:2",
+            check=False,
+        )
+        assert result.returncode != 0, result.stdout
+        # Without skopeo's timestamp, which may differ by a second between the two.
+        return re.sub(r'time="[^"]*" ', "", result.stderr.strip()).replace(name, "NAME")
+
+    # skopeo first asks whether the blob is there (HEAD, a pull): refused as for an absent name.
+    private = push_error("alice/secret")
+    assert "denied" in private
+    assert private == push_error("alice/absent")

@@ -100,3 +100,21 @@ def test_a_proxy_cache_set_up_later_does_not_serve_the_mirrors_copy(
     assert Repository.objects.get(namespace__name="squatted", name="x").mirror_of.endswith("/x")
     home = Repository.objects.get(namespace__name=MIRROR_HOME, name="squatted/x")
     assert Tag.objects.get(repository=home, name="1").manifest.digest == mirrored
+
+
+def test_a_single_component_name_is_the_upstreams_library_image(client, settings, fake_upstream):
+    # `docker pull MIRROR/busybox` asks for `busybox`; registry-mirrors clients ask for
+    # `library/busybox`. Both are the upstream's `library/busybox`, cached once in `library`
+    # (an organization without members, so the mirror still serves it).
+    settings.MIRROR_UPSTREAM_URL = fake_upstream.url
+    blobs = [b'{"os":"linux"}', os.urandom(16 * 1024)]
+    digest = fake_upstream.manifest("library/busybox", "1", blobs)
+
+    pull(client, "busybox", digest, blobs)
+    pull(client, "library/busybox", digest, blobs)
+
+    cached = Repository.objects.get(name="busybox")
+    assert cached.full_name == "library/busybox"
+    assert cached.mirror_of.endswith("/library/busybox")
+    tags = client.get("/v2/busybox/tags/list")
+    assert tags.json() == {"name": "busybox", "tags": ["1"]}
