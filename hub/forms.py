@@ -49,6 +49,23 @@ class SignUpForm(BaseUserCreationForm):
         return email
 
 
+class EmailChangeForm(forms.Form):
+    """A new address for the signed-in user; the current password guards account takeover."""
+
+    email = forms.EmailField(label=_("New e-mail address"))
+    password = forms.CharField(label=_("Current password"), widget=forms.PasswordInput)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise ValidationError(_("That is not your current password."))
+        return password
+
+
 class ThrottledAuthenticationForm(AuthenticationForm):
     """Django's sign-in form, with failures throttled per account and per client address."""
 
@@ -127,6 +144,29 @@ class MembershipAddForm(forms.Form):
     role = forms.ChoiceField(
         label=_("Role"), choices=Membership.Role.choices, initial=Membership.Role.MEMBER
     )
+
+
+class InvitationForm(forms.Form):
+    """Invite by e-mail (`send`) or create a one-time link to hand over (`link`)."""
+
+    email = forms.EmailField(
+        label=_("E-mail"),
+        required=False,
+        help_text=_("Needed to send the invitation; optional for a one-time link."),
+    )
+    role = forms.ChoiceField(
+        label=_("Role"), choices=Membership.Role.choices, initial=Membership.Role.MEMBER
+    )
+
+    def __init__(self, *args, send: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.send = send
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.send and not cleaned.get("email") and "email" not in self.errors:
+            self.add_error("email", _("Give an address to send the invitation to."))
+        return cleaned
 
 
 class MembershipRoleForm(forms.Form):
