@@ -19,7 +19,8 @@ from hub.services.invitations import (
 
 
 def _unusable(request, message: str, status: int):
-    return render(request, "registration/invitation_unusable.html", {"message": message}, status)
+    context = {"message": message}
+    return render(request, "registration/invitation_unusable.html", context, status=status)
 
 
 def _joined(request, invitation, user):
