@@ -407,6 +407,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CollaboratorRoleEnum": "hub.models.Collaborator.Role",
         "MembershipRoleEnum": "hub.models.Membership.Role",
+        "InvitationStatusEnum": "hub.models.Invitation.STATUSES",
     },
 }
 INSTALLED_APPS += ["drf_spectacular_sidecar"]

@@ -343,9 +343,11 @@ class Invitation(models.Model):
         target = self.organization.name if self.organization_id else _("the site")
         return f"{self.email or _('one-time link')} → {target} ({self.role})"
 
+    STATUSES = ("pending", "used", "revoked", "expired")
+
     @property
     def status(self) -> str:
-        """One of "pending", "used", "revoked", "expired"."""
+        """One of STATUSES."""
         if self.used_at is not None:
             return "used"
         if self.revoked_at is not None:

@@ -25,7 +25,7 @@ class InvitationOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField(source="uuid")
     email = serializers.CharField(allow_blank=True)
     role = serializers.ChoiceField(choices=Membership.Role.choices)
-    status = serializers.ChoiceField(choices=["pending", "used", "revoked", "expired"])
+    status = serializers.ChoiceField(choices=Invitation.STATUSES)
     created_by = serializers.CharField(source="created_by.username", allow_null=True)
     created_at = serializers.DateTimeField()
     expires_at = serializers.DateTimeField()
