@@ -17,8 +17,9 @@ from django.urls import reverse
 
 from config.email import CONSOLE_BACKEND, FILE_BACKEND, SMTP_BACKEND, email_settings
 from hub.models import EmailChange, User
-from tests.auth.conftest import SMTP_USER, URL, mail_files
+from tests.auth.conftest import mail_files
 from tests.conftest import PASSWORD
+from tests.smtp import SMTP_USER, URL
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_DIR = Path("/srv/dockyard/mail")
