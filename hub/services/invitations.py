@@ -135,11 +135,24 @@ def invitation_accept(*, invitation: Invitation, user) -> Membership | None:
     return membership
 
 
+def invitation_creates_accounts(invitation: Invitation) -> bool:
+    """With SIGNUP=closed only administrators create accounts: an organization owner's
+    invitation then only brings an existing account in."""
+    if settings.SIGNUP != "closed":
+        return True
+    creator = invitation.created_by
+    return creator is not None and creator.is_active and creator.has_perm("hub.add_user")
+
+
 @transaction.atomic
 def invitation_signup(*, invitation: Invitation, username: str, email: str, password: str):
     """Create an account through the invitation (the caller validated the fields) and spend it.
 
     One transaction: if the invitation was spent meanwhile, no account is left behind."""
+    if not invitation_creates_accounts(invitation):
+        raise ValidationError(
+            _("Sign-up is closed: only an administrator's invitation creates accounts.")
+        )
     try:
         with transaction.atomic():
             user = get_user_model().objects.create_user(

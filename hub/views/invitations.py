@@ -13,6 +13,7 @@ from hub.services.invitations import (
     GONE_MESSAGES,
     InvitationGone,
     invitation_accept,
+    invitation_creates_accounts,
     invitation_from_token,
     invitation_signup,
 )
@@ -44,6 +45,11 @@ def invite(request, token: str):
         return _unusable(request, GONE_MESSAGES[invitation.status], 410)
     if request.user.is_authenticated:
         return _accept_signed_in(request, invitation)
+    if not invitation_creates_accounts(invitation):
+        if invitation.organization_id is None:
+            return _unusable(request, _("Sign-up is closed: ask an administrator."), 403)
+        context = {"invitation": invitation}
+        return render(request, "registration/invitation_sign_in.html", context, status=403)
     form = SignUpForm(request.POST or None, initial={"email": invitation.email})
     if request.method == "POST" and form.is_valid():
         try:

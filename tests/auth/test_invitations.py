@@ -232,6 +232,30 @@ def test_administrators_invite_from_the_admin_site(client, db, smtp, settings):
     assert owner.status_code == 200 and Invitation.objects.count() == 1
 
 
+def test_with_sign_up_closed_an_owner_s_invitation_only_brings_existing_accounts_in(
+    client, alice, charlie, acme, settings
+):
+    settings.SIGNUP = "closed"
+    link = _invite(acme, by=alice)
+    page = client.get(link)
+    assert page.status_code == 403 and b"Sign in to accept" in page.content
+    assert client.post(link, NEW).status_code == 403
+    assert not User.objects.filter(username="erin").exists()
+    client.force_login(charlie)
+    assert client.post(link).status_code == 302
+    assert Membership.objects.filter(organization=acme, user=charlie).exists()
+
+
+def test_with_sign_up_closed_an_administrator_s_invitation_creates_the_account(
+    client, acme, settings
+):
+    settings.SIGNUP = "closed"
+    root = factories.UserFactory(username="root", is_superuser=True, is_staff=True)
+    response = client.post(_invite(acme, by=root, role="owner"), NEW)
+    assert response.status_code == 302
+    assert Membership.objects.get(organization=acme, user__username="erin").role == "owner"
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_uses_of_one_link_make_one_account(alice, acme):
     if connection.vendor == "sqlite":

@@ -80,13 +80,14 @@ def test_password_reset_over_smtp_with_a_link_on_site_url(private_server, smtp_s
     assert not _password_works(private_server, "erika", PASSWORD)
 
 
-def test_sign_up_is_closed_and_an_invitation_by_mail_opens_the_organization(
+def test_sign_up_is_closed_and_an_administrator_s_invitation_by_mail_opens_the_organization(
     private_server,
     smtp_server,  # noqa: F811
 ):
     page = requests.get(f"{private_server.url}/accounts/signup/", timeout=30)
     assert page.status_code == 403 and b"Sign-up is closed" in page.content
-    private_server.create_user("owen", PASSWORD)
+    # With sign-up closed, only an administrator's invitation creates an account.
+    private_server.create_user("owen", PASSWORD, superuser=True)
     owner = requests.Session()
     owner.auth = ("owen", PASSWORD)
     api = f"{private_server.url}/api/v1"
