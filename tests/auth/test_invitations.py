@@ -353,3 +353,22 @@ def test_invitation_endpoints_are_in_the_schema(db):
     assert "/api/v1/orgs/{name}/invitations/" in schema["paths"]
     assert "/api/v1/orgs/{name}/invitations/{invitation_id}/" in schema["paths"]
     assert "/api/v1/users/" in schema["paths"]
+
+
+def test_administrators_revoke_invitations_from_the_admin_site(client, alice, acme):
+    root = factories.UserFactory(username="root", is_superuser=True, is_staff=True)
+    link = _invite(acme, by=alice, email="kim@example.org")
+    invitation = Invitation.objects.get()
+    client.force_login(root)
+    listing = client.get("/admin/hub/invitation/")
+    assert listing.status_code == 200 and b"kim@example.org" in listing.content
+
+    client.post(
+        "/admin/hub/invitation/",
+        {"action": "revoke", "_selected_action": [invitation.pk]},
+    )
+
+    invitation.refresh_from_db()
+    assert invitation.status == "revoked"
+    client.logout()
+    assert client.get(link).status_code == 410

@@ -126,3 +126,23 @@ def test_staff_with_the_add_user_permission_may_create_accounts(db):
     staff.user_permissions.add(Permission.objects.get(codename="add_user"))
     staff = User.objects.get(pk=staff.pk)  # drop the permission cache
     assert _api(staff).post(USERS, API_NEW, format="json").status_code == 201
+
+
+def test_administrators_create_accounts_with_manage_py_when_sign_up_is_closed(
+    db, settings, monkeypatch, capsys
+):
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    settings.SIGNUP = "closed"
+    monkeypatch.setattr("sys.stdin", io.StringIO("a-long-enough-phrase\n"))
+    call_command("user_create", "newcomer", "--email", "n@example.com", "--password-stdin")
+    assert "Created user newcomer" in capsys.readouterr().out
+    user = User.objects.get(username="newcomer")
+    assert user.check_password("a-long-enough-phrase") and not user.is_staff
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    with pytest.raises(CommandError, match="password"):
+        call_command("user_create", "second", "--email", "N@example.com", "--password-stdin")
+    assert not User.objects.filter(username="second").exists()
