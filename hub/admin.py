@@ -24,6 +24,7 @@ from hub.services.invitations import (
     invitation_send,
     invitation_url,
 )
+from hub.services.mail import MailNotSent
 
 # Password guessing against staff is throttled like any other sign-in.
 admin.site.login_form = ThrottledAdminAuthenticationForm
@@ -167,7 +168,10 @@ class InvitationAdmin(admin.ModelAdmin):
         form.instance = invitation
         obj.pk, obj.uuid = invitation.pk, invitation.uuid
         if data["send_email"] and invitation.email:
-            invitation_send(invitation=invitation, token=token)
+            try:
+                invitation_send(invitation=invitation, token=token)
+            except MailNotSent as exc:
+                messages.warning(request, exc.messages[0])
         messages.info(request, f"Invitation link (shown once): {invitation_url(token)}")
 
     @admin.action(description="Revoke the selected pending invitations")

@@ -7,7 +7,7 @@ from datetime import timedelta
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm
+from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -16,6 +16,7 @@ from hub.credentials import TooManyAttempts, client_ip, password_check
 from hub.models import AccessToken, Collaborator, Membership
 from hub.names import validate_namespace_name
 from hub.reserved_names import namespace_name_check
+from hub.services.mail import SEND_ERRORS, logger
 
 
 def validation_errors_to_form(form, exc: ValidationError) -> None:
@@ -64,6 +65,17 @@ class EmailChangeForm(forms.Form):
         if not self.user.check_password(password):
             raise ValidationError(_("That is not your current password."))
         return password
+
+
+class ResetPasswordForm(PasswordResetForm):
+    """Django's reset form; a mail server that refuses is logged, and the page answers as
+    always (an error only for existing accounts would tell which addresses have one)."""
+
+    def send_mail(self, *args, **kwargs) -> None:
+        try:
+            super().send_mail(*args, **kwargs)
+        except SEND_ERRORS as exc:
+            logger.warning("Password reset mail not sent: %s: %s", type(exc).__name__, exc)
 
 
 class ThrottledAuthenticationForm(AuthenticationForm):

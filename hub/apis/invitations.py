@@ -19,6 +19,7 @@ from hub.services.invitations import (
     invitation_send,
     invitation_url,
 )
+from hub.services.mail import MailNotSent
 
 
 class InvitationOutputSerializer(serializers.Serializer):
@@ -36,7 +37,9 @@ class InvitationOutputSerializer(serializers.Serializer):
 
 class InvitationCreatedSerializer(InvitationOutputSerializer):
     url = serializers.CharField(help_text="The invitation link; shown only in this answer.")
-    sent = serializers.BooleanField(help_text="Whether the link was mailed to `email`.")
+    sent = serializers.BooleanField(
+        help_text="Whether the link was mailed to `email` (false if the mail server refused)."
+    )
 
     class Meta:
         ref_name = "InvitationCreated"
@@ -91,9 +94,14 @@ class InvitationListApi(PaginatedApi):
         invitation, token = invitation_create(
             created_by=request.user, organization=namespace.organization, **data.validated_data
         )
+        sent = False
         if send:
-            invitation_send(invitation=invitation, token=token)
-        invitation.url, invitation.sent = invitation_url(token), send
+            try:
+                invitation_send(invitation=invitation, token=token)
+                sent = True
+            except MailNotSent:
+                pass  # answered as sent=false: the caller hands `url` over another way
+        invitation.url, invitation.sent = invitation_url(token), sent
         return Response(
             InvitationCreatedSerializer(invitation).data, status=status.HTTP_201_CREATED
         )

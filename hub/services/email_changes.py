@@ -6,13 +6,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from hub.models import EmailChange
+from hub.services.mail import mail_send
 from hub.site_url import site_url
 
 SALT = "hub.email-change"
@@ -25,7 +24,8 @@ def _taken_check(*, user, email: str) -> None:
 
 
 def email_change_request(*, user, email: str) -> EmailChange:
-    """Store `email` as the user's pending address and mail it a signed, expiring link."""
+    """Store `email` as the user's pending address and mail it a signed, expiring link
+    (MailNotSent if the mail server will not take it; the request then stays pending)."""
     email = get_user_model().objects.normalize_email((email or "").strip())
     if email.lower() == (user.email or "").lower():
         raise ValidationError({"email": _("This is already your address.")})
@@ -39,10 +39,7 @@ def email_change_request(*, user, email: str) -> EmailChange:
         "site_name": "Dockyard",
         "hours": max(1, settings.EMAIL_CONFIRM_TTL_SECONDS // 3600),
     }
-    subject = render_to_string("registration/email_change_subject.txt", context).strip()
-    send_mail(
-        subject, render_to_string("registration/email_change_email.txt", context), None, [email]
-    )
+    mail_send(template="registration/email_change", context=context, to=email)
     return change
 
 

@@ -13,10 +13,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,6 +23,7 @@ from django.utils.translation import gettext_lazy
 from hub import grant_versions
 from hub.credentials import token_hash
 from hub.models import Invitation, Membership, Organization
+from hub.services.mail import mail_send
 from hub.site_url import site_url
 
 ROLES = tuple(Membership.Role.values)
@@ -73,7 +72,7 @@ def invitation_url(token: str) -> str:
 
 
 def invitation_send(*, invitation: Invitation, token: str) -> None:
-    """Mail the link to the invitation's address."""
+    """Mail the link to the invitation's address; raise MailNotSent if the server will not."""
     context = {
         "invitation": invitation,
         "url": invitation_url(token),
@@ -81,9 +80,7 @@ def invitation_send(*, invitation: Invitation, token: str) -> None:
         "inviter": invitation.created_by.username if invitation.created_by else "",
         "days": max(1, settings.INVITATION_TTL_SECONDS // 86400),
     }
-    subject = render_to_string("registration/invitation_subject.txt", context).strip()
-    body = render_to_string("registration/invitation_email.txt", context)
-    send_mail(subject, body, None, [invitation.email])
+    mail_send(template="registration/invitation", context=context, to=invitation.email)
 
 
 def invitation_from_token(token: str) -> Invitation | None:

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from hub.forms import (
     AccessTokenForm,
     EmailChangeForm,
+    ResetPasswordForm,
     SignUpForm,
     ThrottledAuthenticationForm,
     validation_errors_to_form,
@@ -49,6 +50,7 @@ class LoginView(auth_views.LoginView):
 class PasswordResetView(auth_views.PasswordResetView):
     """Django's reset by e-mail; the link is on the configured site URL, not the request's Host."""
 
+    form_class = ResetPasswordForm
     email_template_name = "registration/password_reset_email.txt"
     subject_template_name = "registration/password_reset_subject.txt"
 

@@ -29,6 +29,7 @@ from hub.services.invitations import (
     invitation_send,
     invitation_url,
 )
+from hub.services.mail import MailNotSent
 from hub.services.organizations import (
     membership_add,
     membership_remove,
@@ -137,12 +138,16 @@ def invitation_new(request, namespace: str):
         except ValidationError as exc:
             validation_errors_to_form(invite_form, exc)
         else:
-            if send:
-                invitation_send(invitation=invitation, token=token)
-                messages.success(
-                    request, _("Invitation sent to %(email)s.") % {"email": invitation.email}
-                )
-            else:
+            try:
+                if send:
+                    invitation_send(invitation=invitation, token=token)
+                    messages.success(
+                        request, _("Invitation sent to %(email)s.") % {"email": invitation.email}
+                    )
+            except MailNotSent as exc:
+                messages.error(request, exc.messages[0])
+                send = False  # hand the link over another way
+            if not send:
                 request.session[NEW_INVITATION_SESSION_KEY] = invitation_url(token)
             return redirect("accounts:org-members", namespace=namespace)
     members_list = membership_list_visible(viewer=request.user, namespace=space)

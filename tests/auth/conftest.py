@@ -31,3 +31,14 @@ def mail_dir(settings, tmp_path) -> Path:
 
 def mail_files(directory: Path) -> list[str]:
     return [path.read_text() for path in sorted(directory.glob("*.log"))]
+
+
+@pytest.fixture
+def smtp_down(settings, tmp_path):
+    """EMAIL_URL names a loopback port nobody listens on: every send is refused."""
+    from tests.e2e.server import free_port
+
+    url = f"smtp://127.0.0.1:{free_port()}"
+    for name, value in email_settings(url, default_file_path=tmp_path).items():
+        setattr(settings, name, value)
+    settings.EMAIL_TIMEOUT = 2

@@ -252,3 +252,14 @@ def test_a_tampered_confirmation_link_is_refused(client, alice):
     assert client.post("/accounts/email/confirm/garbage/").status_code == 400
     alice.refresh_from_db()
     assert alice.email == "alice@example.com"
+
+
+def test_a_refusing_mail_server_is_never_a_500(client, alice, smtp_down):
+    reset = client.post(RESET, {"email": alice.email})
+    # The same answer as for an unknown address: no hint of which addresses have accounts.
+    assert reset.status_code == 302 and reset["Location"] == reverse("password_reset_done")
+    client.force_login(alice)
+    change = _ask_for(client, "new@example.org")
+    assert change.status_code == 400 and b"could not be sent" in change.content
+    alice.refresh_from_db()
+    assert alice.email == "alice@example.com"

@@ -372,3 +372,18 @@ def test_administrators_revoke_invitations_from_the_admin_site(client, alice, ac
     assert invitation.status == "revoked"
     client.logout()
     assert client.get(link).status_code == 410
+
+
+def test_when_the_mail_server_refuses_the_owner_gets_the_link_instead(
+    client, alice, acme, smtp_down
+):
+    client.force_login(alice)
+    page = client.post(
+        INVITE, {"email": "j@example.org", "role": "member", "send": "1"}, follow=True
+    )
+    assert page.status_code == 200
+    assert b"could not be sent" in page.content
+    link = page.context["new_invitation"]
+    assert invitation_from_token(link.rstrip("/").rsplit("/", 1)[1]).email == "j@example.org"
+    api = _api(alice).post(INVITATIONS, {"email": "j@example.org", "send": True}, format="json")
+    assert api.status_code == 201 and api.json()["sent"] is False
