@@ -14,6 +14,7 @@ from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 from config import data_dir, keys
+from config.email import email_settings
 from config.env import env_bool, env_choice, env_db, env_int, env_list, env_str, read_env
 from config.hosts import WILDCARD_BINDS, allowed_hosts_default
 
@@ -195,8 +196,11 @@ DEFAULT_VISIBILITY = env_choice(
     "DEFAULT_VISIBILITY", "private" if _PRIVATE_PROFILE else "public", ("private", "public")
 )
 
-# E-mail (password reset). EMAIL_HOST turns on SMTP; otherwise mails are written as files under
-# DATA_DIR/mail, so an embedded instance's administrator can still hand a reset link over.
+# E-mail (password reset, invitations, address changes). EMAIL_URL names where mail goes
+# (config/email.py); the older EMAIL_HOST/EMAIL_PORT/... variables still work when it is unset.
+# With neither, mails are written as files under DATA_DIR/mail, so an embedded instance needs no
+# mail server and its administrator can still hand a link over.
+EMAIL_FILE_PATH = DATA_DIR / "mail"
 EMAIL_HOST = env_str("EMAIL_HOST", "")
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
@@ -204,15 +208,21 @@ EMAIL_BACKEND = env_str(
     if EMAIL_HOST
     else "django.core.mail.backends.filebased.EmailBackend",
 )
-EMAIL_FILE_PATH = DATA_DIR / "mail"
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_URL = env_str("EMAIL_URL", "")
+if EMAIL_URL:
+    # Replaces every setting above that it names (backend, host, port, user, password, TLS).
+    globals().update(email_settings(EMAIL_URL, default_file_path=EMAIL_FILE_PATH))
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "dockyard@localhost")
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3 * 24 * 3600)
+# How long an invitation link and a link confirming a changed e-mail address stay valid.
+INVITATION_TTL_SECONDS = env_int("INVITATION_TTL_SECONDS", 7 * 24 * 3600)
+EMAIL_CONFIRM_TTL_SECONDS = env_int("EMAIL_CONFIRM_TTL_SECONDS", 3 * 24 * 3600)
 
 # Cache: Redis in production; a file cache shared by all local processes otherwise.
 REDIS_URL = env_str("REDIS_URL", "")
@@ -405,6 +415,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CollaboratorRoleEnum": "hub.models.Collaborator.Role",
         "MembershipRoleEnum": "hub.models.Membership.Role",
+        "InvitationStatusEnum": "hub.models.Invitation.STATUSES",
     },
 }
 INSTALLED_APPS += ["drf_spectacular_sidecar"]

@@ -1,4 +1,5 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import models
 
@@ -7,6 +8,8 @@ from hub.models import (
     AccessToken,
     Collaborator,
     Comment,
+    EmailChange,
+    Invitation,
     Membership,
     Namespace,
     Organization,
@@ -16,6 +19,13 @@ from hub.models import (
     TeamRepository,
     User,
 )
+from hub.services.invitations import (
+    invitation_create,
+    invitation_revoke,
+    invitation_send,
+    invitation_url,
+)
+from hub.services.mail import MailNotSent
 
 # Password guessing against staff is throttled like any other sign-in.
 admin.site.login_form = ThrottledAdminAuthenticationForm
@@ -126,3 +136,64 @@ class TeamAdmin(admin.ModelAdmin):
     list_select_related = ["organization"]
     autocomplete_fields = ["organization", "members"]
     inlines = [TeamRepositoryInline]
+
+
+class InvitationAdminForm(forms.ModelForm):
+    send_email = forms.BooleanField(
+        required=False, initial=True, help_text="Mail the link to the address (if one is given)."
+    )
+
+    class Meta:
+        model = Invitation
+        fields = ["organization", "email", "role"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("organization") and cleaned.get("role") == "owner":
+            self.add_error("role", "A site-wide invitation joins no organization: choose member.")
+        return cleaned
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Administrators invite from here, site-wide (no organization) or into one; the link is
+    shown once in a message, and mailed when asked."""
+
+    form = InvitationAdminForm
+    list_display = ["__str__", "status", "created_by", "created_at", "expires_at", "used_by"]
+    list_filter = ["role", "organization"]
+    search_fields = ["email", "organization__name", "created_by__username", "used_by__username"]
+    list_select_related = ["organization", "created_by", "used_by"]
+    autocomplete_fields = ["organization"]
+    actions = ["revoke"]
+
+    def has_change_permission(self, request, obj=None):
+        return False  # an invitation is made, used or revoked; never edited
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        invitation, token = invitation_create(
+            created_by=request.user,
+            organization=data["organization"],
+            email=data["email"],
+            role=data["role"],
+        )
+        form.instance = invitation
+        obj.pk, obj.uuid = invitation.pk, invitation.uuid
+        if data["send_email"] and invitation.email:
+            try:
+                invitation_send(invitation=invitation, token=token)
+            except MailNotSent as exc:
+                messages.warning(request, exc.messages[0])
+        messages.info(request, f"Invitation link (shown once): {invitation_url(token)}")
+
+    @admin.action(description="Revoke the selected pending invitations")
+    def revoke(self, request, queryset):
+        for invitation in queryset:
+            invitation_revoke(invitation=invitation)
+
+
+@admin.register(EmailChange)
+class EmailChangeAdmin(admin.ModelAdmin):
+    list_display = ["user", "email", "requested_at"]
+    search_fields = ["user__username", "email"]

@@ -6,6 +6,7 @@ from django.urls import include, path
 
 from hub.apis import (
     access_tokens,
+    invitations,
     organizations,
     repositories,
     search,
@@ -20,6 +21,7 @@ app_name = "hub-api"
 REPO = "repositories/<str:namespace>/<path:name>"
 
 urlpatterns = [
+    path("users/", users.UserListApi.as_view(), name="user-list"),
     path("users/me/", users.UserMeApi.as_view(), name="user-me"),
     path("", include("webhooks.api_urls")),
     path("repositories/", repositories.RepositoryListApi.as_view(), name="repository-list"),
@@ -52,6 +54,16 @@ urlpatterns = [
         "orgs/<str:name>/members/<str:username>/",
         organizations.MemberDetailApi.as_view(),
         name="member-detail",
+    ),
+    path(
+        "orgs/<str:name>/invitations/",
+        invitations.InvitationListApi.as_view(),
+        name="invitation-list",
+    ),
+    path(
+        "orgs/<str:name>/invitations/<str:invitation_id>/",
+        invitations.InvitationDetailApi.as_view(),
+        name="invitation-detail",
     ),
     path("orgs/<str:name>/teams/", teams.TeamListApi.as_view(), name="team-list"),
     path("orgs/<str:name>/teams/<str:team>/", teams.TeamDetailApi.as_view(), name="team-detail"),

@@ -7,4 +7,6 @@ def site(request) -> dict:
         "registry_host": request.get_host(),
         "site_name": "Dockyard",
         "settings_debug": settings.DEBUG,
+        # Sign-up links are shown only where anyone may sign up (SIGNUP=open).
+        "signup_open": settings.SIGNUP == "open",
     }

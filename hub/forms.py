@@ -7,7 +7,7 @@ from datetime import timedelta
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm
+from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -16,6 +16,7 @@ from hub.credentials import TooManyAttempts, client_ip, password_check
 from hub.models import AccessToken, Collaborator, Membership
 from hub.names import validate_namespace_name
 from hub.reserved_names import namespace_name_check
+from hub.services.mail import SEND_ERRORS, logger
 
 
 def validation_errors_to_form(form, exc: ValidationError) -> None:
@@ -47,6 +48,34 @@ class SignUpForm(BaseUserCreationForm):
         if get_user_model().objects.filter(email__iexact=email).exists():
             raise ValidationError(_("A user with that e-mail address already exists."))
         return email
+
+
+class EmailChangeForm(forms.Form):
+    """A new address for the signed-in user; the current password guards account takeover."""
+
+    email = forms.EmailField(label=_("New e-mail address"))
+    password = forms.CharField(label=_("Current password"), widget=forms.PasswordInput)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise ValidationError(_("That is not your current password."))
+        return password
+
+
+class ResetPasswordForm(PasswordResetForm):
+    """Django's reset form; a mail server that refuses is logged, and the page answers as
+    always (an error only for existing accounts would tell which addresses have one)."""
+
+    def send_mail(self, *args, **kwargs) -> None:
+        try:
+            super().send_mail(*args, **kwargs)
+        except SEND_ERRORS as exc:
+            logger.warning("Password reset mail not sent: %s: %s", type(exc).__name__, exc)
 
 
 class ThrottledAuthenticationForm(AuthenticationForm):
@@ -127,6 +156,29 @@ class MembershipAddForm(forms.Form):
     role = forms.ChoiceField(
         label=_("Role"), choices=Membership.Role.choices, initial=Membership.Role.MEMBER
     )
+
+
+class InvitationForm(forms.Form):
+    """Invite by e-mail (`send`) or create a one-time link to hand over (`link`)."""
+
+    email = forms.EmailField(
+        label=_("E-mail"),
+        required=False,
+        help_text=_("Needed to send the invitation; optional for a one-time link."),
+    )
+    role = forms.ChoiceField(
+        label=_("Role"), choices=Membership.Role.choices, initial=Membership.Role.MEMBER
+    )
+
+    def __init__(self, *args, send: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.send = send
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.send and not cleaned.get("email") and "email" not in self.errors:
+            self.add_error("email", _("Give an address to send the invitation to."))
+        return cleaned
 
 
 class MembershipRoleForm(forms.Form):

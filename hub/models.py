@@ -341,3 +341,75 @@ class AccessToken(models.Model):
         if self.revoked_at is not None:
             return False
         return self.expires_at is None or self.expires_at > timezone.now()
+
+
+class Invitation(models.Model):
+    """A link that lets someone create an account (and join an organization, when it names one).
+
+    The link carries `<uuid>.<secret>`; only the secret's SHA-256 is stored, so a database dump
+    holds no usable link. Single use: hub.services.invitations marks it used atomically."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Null: a site-wide invitation from an administrator (an account, no organization).
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="invitations"
+    )
+    # Blank for a one-time link handed over by other means than our e-mail.
+    email = models.EmailField(blank=True)
+    role = models.CharField(
+        max_length=10, choices=Membership.Role.choices, default=Membership.Role.MEMBER
+    )
+    token_hash = models.CharField(max_length=64, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    used_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(role__in=["owner", "member"]), name="invitation_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        target = self.organization.name if self.organization_id else _("the site")
+        return f"{self.email or _('one-time link')} → {target} ({self.role})"
+
+    STATUSES = ("pending", "used", "revoked", "expired")
+
+    @property
+    def status(self) -> str:
+        """One of STATUSES."""
+        if self.used_at is not None:
+            return "used"
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "pending"
+
+
+class EmailChange(models.Model):
+    """A new e-mail address a user asked for, not yet confirmed: User.email changes only when
+    the link mailed to this address is opened (so a password reset never goes to it before)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="email_change"
+    )
+    email = models.EmailField()
+    requested_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.email}"

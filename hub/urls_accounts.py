@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from hub.views import accounts, organizations, publishers, teams, token_service
+from hub.views import accounts, invitations, organizations, publishers, teams, token_service
 
 app_name = "accounts"
 
@@ -14,7 +14,10 @@ urlpatterns = [
     path("accounts/login/", accounts.LoginView.as_view(), name="login"),
     path("accounts/signup/", accounts.signup, name="signup"),
     path("accounts/password_reset/", accounts.PasswordResetView.as_view(), name="password-reset"),
+    path("accounts/invite/<str:token>/", invitations.invite, name="invite"),
+    path("accounts/email/confirm/<str:token>/", accounts.email_confirm, name="email-confirm"),
     path("settings/", accounts.settings_index, name="settings"),
+    path("settings/email/", accounts.email_change, name="email-change"),
     path("settings/tokens/", accounts.tokens, name="tokens"),
     path("settings/tokens/<int:pk>/revoke/", accounts.token_revoke, name="token-revoke"),
     path("orgs/new/", organizations.organization_new, name="org-create"),
@@ -24,6 +27,16 @@ urlpatterns = [
         "orgs/<str:namespace>/members/<str:username>/",
         organizations.member_change,
         name="org-member-change",
+    ),
+    path(
+        "orgs/<str:namespace>/invitations/",
+        organizations.invitation_new,
+        name="org-invitation-create",
+    ),
+    path(
+        "orgs/<str:namespace>/invitations/<uuid:invitation_id>/revoke/",
+        organizations.invitation_withdraw,
+        name="org-invitation-revoke",
     ),
     path("orgs/<str:namespace>/teams/", teams.team_index, name="org-teams"),
     path("orgs/<str:namespace>/teams/<str:team>/", teams.team_detail, name="org-team"),

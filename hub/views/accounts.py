@@ -1,9 +1,11 @@
-"""Account pages: sign up, sign in (throttled), password reset, settings and access tokens."""
+"""Account pages: sign up (as SIGNUP allows), sign in (throttled), password reset, settings,
+e-mail address changes and access tokens."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -15,13 +17,20 @@ from django.views.decorators.http import require_POST
 
 from hub.forms import (
     AccessTokenForm,
+    EmailChangeForm,
+    ResetPasswordForm,
     SignUpForm,
     ThrottledAuthenticationForm,
     validation_errors_to_form,
 )
-from hub.models import AccessToken
+from hub.models import AccessToken, EmailChange
 from hub.selectors_accounts import access_token_list, organization_list
 from hub.services.access_tokens import access_token_create, access_token_revoke
+from hub.services.email_changes import (
+    email_change_cancel,
+    email_change_confirm,
+    email_change_request,
+)
 from hub.site_url import site_url
 
 JUST_CREATED_SESSION_KEY = "accounts:just-created"
@@ -41,6 +50,7 @@ class LoginView(auth_views.LoginView):
 class PasswordResetView(auth_views.PasswordResetView):
     """Django's reset by e-mail; the link is on the configured site URL, not the request's Host."""
 
+    form_class = ResetPasswordForm
     email_template_name = "registration/password_reset_email.txt"
     subject_template_name = "registration/password_reset_subject.txt"
 
@@ -56,6 +66,10 @@ class PasswordResetView(auth_views.PasswordResetView):
 def signup(request):
     if request.user.is_authenticated:
         return redirect("hub:profile", request.user.username)
+    if settings.SIGNUP != "open":
+        # Nothing is read from a POST: with sign-up closed, no request creates an account here.
+        context = {"invite_only": settings.SIGNUP == "invite"}
+        return render(request, "registration/signup_closed.html", context, status=403)
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
@@ -67,8 +81,48 @@ def signup(request):
 
 @login_required
 def settings_index(request):
-    context = {"organizations": organization_list(user=request.user)}
+    context = {
+        "organizations": organization_list(user=request.user),
+        "email_change": EmailChange.objects.filter(user=request.user).first(),
+    }
     return render(request, "hub/account/settings.html", context)
+
+
+@login_required
+def email_change(request):
+    """Ask for a new address (mailed a confirmation link), or cancel the pending one."""
+    if request.method == "POST" and "cancel" in request.POST:
+        email_change_cancel(user=request.user)
+        messages.success(request, _("The address change was cancelled."))
+        return redirect("accounts:settings")
+    form = EmailChangeForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            change = email_change_request(user=request.user, email=form.cleaned_data["email"])
+        except ValidationError as exc:
+            validation_errors_to_form(form, exc)
+        else:
+            messages.success(
+                request,
+                _("We sent a link to %(email)s: your address changes once you open it.")
+                % {"email": change.email},
+            )
+            return redirect("accounts:settings")
+    status = 400 if form.errors else 200
+    return render(request, "registration/email_change_form.html", {"form": form}, status=status)
+
+
+def email_confirm(request, token: str):
+    """The mailed link: GET shows a button (mail scanners follow links), POST confirms."""
+    if request.method != "POST":
+        return render(request, "registration/email_change_confirm.html", {"token": token})
+    try:
+        user = email_change_confirm(token=token)
+    except ValidationError as exc:
+        context = {"token": token, "errors": exc.messages}
+        return render(request, "registration/email_change_confirm.html", context, status=400)
+    messages.success(request, _("Your e-mail address is now %(email)s.") % {"email": user.email})
+    return redirect("accounts:settings" if request.user == user else "login")
 
 
 @login_required
