@@ -4,7 +4,7 @@ brings it into a Dockyard of its own, and docker and skopeo pull the same digest
 registry:2 holds `centos:latest` (a single-component name, imported as library/centos),
 `team/app:1.0` and `:stable`, `team/app:multi` (an OCI index of two platforms, its children
 untagged) and an OCI artifact whose subject is `team/app:1.0` (pushed by digest with plain HTTP,
-as oras would). Until short names resolve over HTTP, the pulls name `library/centos`.
+as oras would). Pulls name it both ways, `centos` (as registry:2 users do) and `library/centos`.
 """
 
 from __future__ import annotations
@@ -189,6 +189,7 @@ def test_skopeo_reads_the_digests_registry2_reported(imported, dockyard, registr
     creds = ["--creds", f"alice:{PASSWORD}", "--tls-verify=false"]
     digests = registry2["digests"]
     for target, name in [
+        ("centos:latest", "centos:latest"),
         ("centos:latest", "library/centos:latest"),
         ("team/app:1.0", "team/app:1.0"),
         ("team/app:stable", "team/app:stable"),
@@ -214,6 +215,7 @@ def test_docker_pulls_the_same_digests(imported, dockyard, registry2, dockerd, t
     docker.cli("login", dockyard.address, "-u", "alice", "--password-stdin", input=PASSWORD)
     digests = registry2["digests"]
     for target, name in [
+        ("centos:latest", "centos:latest"),
         ("centos:latest", "library/centos:latest"),
         ("team/app:1.0", "team/app:1.0"),
         ("team/app:multi", "team/app:multi"),

@@ -5,6 +5,7 @@ them to sign in), `docker login` + push + pull + search work, and what is pushed
 from __future__ import annotations
 
 import re
+import time
 from urllib.parse import urlsplit
 
 import pytest
@@ -139,3 +140,76 @@ def test_docker_search_after_login(admin_docker, dockerd, private_server, pushed
     anonymous = dockerd.client(tmp_path / "anonymous")
     refused = anonymous.cli("search", f"{private_server.address}/app", check=False)
     assert refused.returncode != 0 and "admin/app" not in refused.stdout
+
+
+# The issue's "done when", in the order of the README's registry:2 walkthrough.
+
+
+@pytest.fixture(scope="module")
+def centos_pushed(admin_docker, private_server, small_archive):
+    """`docker push HOST:PORT/centos:latest` by the administrator; returns the digest."""
+    _, archive = small_archive
+    admin_docker.cli("load", "-i", str(archive))
+    reference = f"{private_server.address}/centos:latest"
+    admin_docker.cli("tag", "private-test/app:1", reference)
+    output = admin_docker.cli("push", reference).stdout
+    match = re.search(r"latest: digest: (sha256:[0-9a-f]{64})", output)
+    assert match, output
+    return match.group(1)
+
+
+def test_walkthrough_push_centos_then_list_it_with_curl(private_server, centos_pushed):
+    url, auth = private_server.url, ("admin", ADMIN_PASSWORD)
+    catalog = requests.get(f"{url}/v2/_catalog", auth=auth, timeout=10)
+    assert "centos" in catalog.json()["repositories"]
+    tags = requests.get(f"{url}/v2/centos/tags/list", auth=auth, timeout=10)
+    assert tags.status_code == 200 and tags.json() == {"name": "centos", "tags": ["latest"]}
+    for path in ("/v2/_catalog", "/v2/centos/tags/list"):
+        _challenged(requests.get(url + path, timeout=10))
+
+
+def test_walkthrough_sign_up_is_closed(private_server):
+    page = requests.get(f"{private_server.url}/accounts/signup/", timeout=10)
+    assert page.status_code == 403 and "Sign-up is closed" in page.text
+    session = requests.Session()
+    session.get(f"{private_server.url}/accounts/signup/", timeout=10)
+    session.post(
+        f"{private_server.url}/accounts/signup/",
+        data={
+            "csrfmiddlewaretoken": session.cookies.get("csrftoken", ""),
+            "username": "walkin",
+            "email": "walkin@example.com",
+            "password1": "a-long-unusual-phrase",
+            "password2": "a-long-unusual-phrase",
+        },
+        headers={"Referer": f"{private_server.url}/accounts/signup/"},
+        timeout=10,
+    )
+    created = private_server.python(
+        "from hub.models import User; print(User.objects.filter(username='walkin').exists())"
+    )
+    assert created.strip().endswith("False")
+
+
+def test_walkthrough_a_non_member_push_is_denied_at_once_naming_their_namespace(
+    dockerd, private_server, centos_pushed, small_archive, tmp_path
+):
+    private_server.create_user("bob", "bob-has-a-long-password")
+    dockerd.cli("load", "-i", str(small_archive[1]))
+    bob = dockerd.client(tmp_path / "docker-bob")
+    bob.cli(
+        "login",
+        private_server.address,
+        "-u",
+        "bob",
+        "--password-stdin",
+        input="bob-has-a-long-password",
+    )
+    reference = f"{private_server.address}/centos:bob"
+    bob.cli("tag", "private-test/app:1", reference)
+    started = time.monotonic()
+    result = bob.cli("push", reference, check=False, timeout=120)
+    elapsed = time.monotonic() - started
+    assert result.returncode != 0
+    assert "denied" in result.stderr and "bob/centos" in result.stderr, result.stderr
+    assert elapsed < 5, (elapsed, result.stderr)
