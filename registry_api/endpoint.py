@@ -116,12 +116,21 @@ def _challenge(request, scope: str = "", error: str = "") -> str:
     return value
 
 
+class RegistryJson(JsonResponse):
+    """JSON as registry:2 writes it: compact, one line ending in a newline, so `curl -u ...
+    /v2/_catalog` prints `{"repositories":["centos"]}` exactly as the registry it replaces did."""
+
+    def __init__(self, data, **kwargs):
+        super().__init__(data, json_dumps_params={"separators": (",", ":")}, **kwargs)
+        self.content += b"\n"
+
+
 def error_response(request, error: RegistryError) -> HttpResponse:
     """Render the OCI error body; HEAD answers carry the status and headers only."""
     if request.method == "HEAD":
         response = HttpResponse(status=error.status, content_type="application/json")
     else:
-        response = JsonResponse(error.as_json(), status=error.status)
+        response = RegistryJson(error.as_json(), status=error.status)
     for name, value in error.headers.items():
         response[name] = value
     return response

@@ -6,9 +6,7 @@ may not view are left out, exactly as if they did not exist.
 
 from __future__ import annotations
 
-from django.http import JsonResponse
-
-from registry_api.endpoint import registry_endpoint
+from registry_api.endpoint import RegistryJson, registry_endpoint
 from registry_api.selectors.repositories import catalog_names
 from registry_api.views.tags import next_link, page_size
 
@@ -24,7 +22,7 @@ def catalog_get(request, ctx):
     names = catalog_names(user=ctx.user, limit=n + 1, last=last) if n else []
     more = len(names) > n
     names = names[:n]
-    response = JsonResponse({"repositories": names})
+    response = RegistryJson({"repositories": names})
     if more:
         response["Link"] = next_link("/v2/_catalog", n=n, last=names[-1])
     return response

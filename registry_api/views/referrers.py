@@ -6,10 +6,8 @@ can tell "no referrers" from "no referrers API").
 
 from __future__ import annotations
 
-from django.http import JsonResponse
-
 from registry_api.digests import digest_parse
-from registry_api.endpoint import registry_endpoint
+from registry_api.endpoint import RegistryJson, registry_endpoint
 from registry_api.manifests import OCI_INDEX
 from registry_api.selectors.manifests import referrer_descriptors
 
@@ -21,7 +19,7 @@ def referrers_get(request, ctx, digest):
     descriptors = referrer_descriptors(
         repository=ctx.repository, subject=subject, artifact_type=artifact_type
     )
-    response = JsonResponse(
+    response = RegistryJson(
         {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": descriptors},
         content_type=OCI_INDEX,
     )

@@ -5,9 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlencode
 
-from django.http import JsonResponse
-
-from registry_api.endpoint import registry_endpoint
+from registry_api.endpoint import RegistryJson, registry_endpoint
 from registry_api.errors import NameUnknown, PaginationNumberInvalid
 from registry_api.selectors.tags import tag_names
 
@@ -43,7 +41,7 @@ def tags_list(request, ctx):
         names = tag_names(repository=ctx.repository, limit=None if n is None else n + 1, last=last)
         more = n is not None and len(names) > n
         names = names[:n] if more else names
-    response = JsonResponse({"name": ctx.client_name, "tags": names})
+    response = RegistryJson({"name": ctx.client_name, "tags": names})
     if more:
         response["Link"] = next_link(f"/v2/{ctx.client_name}/tags/list", n=n, last=names[-1])
     return response

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from hub.models import Namespace
 from tests import factories
 from tests.conftest import basic_auth
 from tests.registry_api.conftest import bearer
@@ -77,3 +78,16 @@ def test_catalog_needs_the_catalog_grant(client, repositories):
     assert 'scope="registry:catalog:*"' in response["WWW-Authenticate"]
     anonymous = client.get("/v2/_catalog")
     assert anonymous.status_code == 401
+
+
+def test_answers_are_written_as_registry2_writes_them(client, public_repo, alice):
+    # `curl -u ... /v2/_catalog` users compare (and grep) the exact text registry:2 printed.
+    factories.RepositoryFactory(namespace=Namespace.objects.get(name="library"), name="centos")
+    auth = {"HTTP_AUTHORIZATION": basic_auth("alice")}
+    assert (
+        client.get("/v2/_catalog", **auth).content == b'{"repositories":["alice/app","centos"]}\n'
+    )
+    assert client.get("/v2/centos/tags/list", **auth).content == b'{"name":"centos","tags":[]}\n'
+    assert client.get("/v2/", **auth).content == b"{}\n"
+    missing = client.get("/v2/alice/app/manifests/nope", **auth)
+    assert missing.status_code == 404 and missing.content.startswith(b'{"errors":[{"code":')

@@ -572,12 +572,12 @@ def test_pull_count_untouched_by_failed_get(client, public_repo, alice_push):
 def test_error_and_list_bodies_byte_for_byte(client, pushed, alice_push):
     unknown = client.get("/v2/alice/app/manifests/nope", **alice_push)
     assert unknown.content == (
-        b'{"errors": [{"code": "MANIFEST_UNKNOWN", "message": "manifest unknown to registry", '
-        b'"detail": {"reference": "nope"}}]}'
+        b'{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown to registry",'
+        b'"detail":{"reference":"nope"}}]}\n'
     )
     assert unknown["Content-Type"] == "application/json"
     tags = client.get("/v2/alice/app/tags/list", **alice_push)
-    assert tags.content == b'{"name": "alice/app", "tags": ["latest"]}'
+    assert tags.content == b'{"name":"alice/app","tags":["latest"]}\n'
 
 
 def test_other_methods_are_unsupported(client, pushed, alice_push):
