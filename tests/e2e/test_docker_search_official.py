@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 
-TERM = "beacon"
+# A word no other test module puts in a name or description on the shared server.
+TERM = "lodestar"
 
 
 def _names(stdout: str) -> list[str]:
@@ -17,21 +18,21 @@ def test_docker_search_shows_official_library_repository(server, dockerd, tmp_pa
     server.python(
         "from hub.models import Namespace\n"
         "from hub.services.repositories import repository_create\n"
-        "repository_create(namespace=Namespace.objects.get(name='library'), name='beacon',\n"
-        "                  description='The official beacon')\n"
-        "repository_create(namespace=Namespace.objects.get(name='harbor'), name='beacon',\n"
-        "                  description='A fork of beacon')\n"
+        "repository_create(namespace=Namespace.objects.get(name='library'), name='lodestar',\n"
+        "                  description='The official lodestar')\n"
+        "repository_create(namespace=Namespace.objects.get(name='harbor'), name='lodestar',\n"
+        "                  description='A fork of lodestar')\n"
     )
     docker = dockerd.client(tmp_path / "docker-config")
     table = docker.cli("search", "--no-trunc", f"{server.address}/{TERM}").stdout
     rows = {line.split()[0]: line for line in table.strip().splitlines()[1:]}
-    # "names" may show library/beacon as beacon: either way it is the one marked [OK].
+    # library/lodestar is shown by its short name, as Docker Hub shows its official images.
     official = [name for name, row in rows.items() if row.rstrip().endswith("[OK]")]
-    assert len(official) == 1 and official[0] in ("library/beacon", "beacon"), table
-    assert not rows["harbor/beacon"].rstrip().endswith("[OK]"), table
+    assert official == ["lodestar"], table
+    assert not rows["harbor/lodestar"].rstrip().endswith("[OK]"), table
 
     every = docker.cli("search", "--format", "{{json .}}", f"{server.address}/{TERM}").stdout
-    assert sorted(_names(every)) == sorted([official[0], "harbor/beacon"])
+    assert sorted(_names(every)) == sorted([official[0], "harbor/lodestar"])
     only = docker.cli(
         "search", "--filter", "is-official=true", "--format", "{{json .}}",
         f"{server.address}/{TERM}",
@@ -42,4 +43,4 @@ def test_docker_search_shows_official_library_repository(server, dockerd, tmp_pa
         "search", "--filter", "is-official=false", "--format", "{{json .}}",
         f"{server.address}/{TERM}",
     ).stdout  # fmt: skip
-    assert _names(none) == ["harbor/beacon"]
+    assert _names(none) == ["harbor/lodestar"]

@@ -49,18 +49,23 @@ def admin_docker(dockerd, private_server, tmp_path_factory):
     return docker
 
 
+def docker_push(docker, archive, reference: str) -> str:
+    """Load the test image, tag it `reference`, `docker push` it; return the pushed digest."""
+    docker.cli("load", "-i", str(archive))
+    docker.cli("tag", "private-test/app:1", reference)
+    output = docker.cli("push", reference).stdout
+    match = re.search(r": digest: (sha256:[0-9a-f]{64})", output)
+    assert match, output
+    return match.group(1)
+
+
 @pytest.fixture(scope="module")
 def pushed(admin_docker, private_server, small_archive):
     """admin/app:latest pushed by `docker push`; returns (reference, digest)."""
-    image, archive = small_archive
-    admin_docker.cli("load", "-i", str(archive))
     reference = f"{private_server.address}/admin/app:latest"
-    admin_docker.cli("tag", "private-test/app:1", reference)
-    output = admin_docker.cli("push", reference).stdout
-    match = re.search(r"latest: digest: (sha256:[0-9a-f]{64})", output)
-    assert match, output
+    digest = docker_push(admin_docker, small_archive[1], reference)
     admin_docker.cli("rmi", reference, "private-test/app:1")
-    return reference, match.group(1)
+    return reference, digest
 
 
 def _challenged(response) -> None:
@@ -148,14 +153,7 @@ def test_docker_search_after_login(admin_docker, dockerd, private_server, pushed
 @pytest.fixture(scope="module")
 def centos_pushed(admin_docker, private_server, small_archive):
     """`docker push HOST:PORT/centos:latest` by the administrator; returns the digest."""
-    _, archive = small_archive
-    admin_docker.cli("load", "-i", str(archive))
-    reference = f"{private_server.address}/centos:latest"
-    admin_docker.cli("tag", "private-test/app:1", reference)
-    output = admin_docker.cli("push", reference).stdout
-    match = re.search(r"latest: digest: (sha256:[0-9a-f]{64})", output)
-    assert match, output
-    return match.group(1)
+    return docker_push(admin_docker, small_archive[1], f"{private_server.address}/centos:latest")
 
 
 def test_walkthrough_push_centos_then_list_it_with_curl(private_server, centos_pushed):
