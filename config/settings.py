@@ -36,6 +36,8 @@ DEBUG = env_bool("DEBUG", False)
 # Where this server is reached. E-mailed links (password reset) are built from SITE_URL, never
 # from a request's Host header; unset, they use what `make run` serves (http://HOST:PORT).
 SITE_URL = env_str("SITE_URL", "").rstrip("/")
+# What pages and e-mails call this registry (a vendor's hub goes by the vendor's name).
+SITE_NAME = env_str("SITE_NAME", "Dockyard")
 _HOST = env_str("HOST", "127.0.0.1").strip().removeprefix("[").removesuffix("]")
 _SERVED_HOST = "127.0.0.1" if _HOST in WILDCARD_BINDS else _HOST
 SITE_URL_DEFAULT = "{scheme}://{host}:{port}".format(

@@ -36,7 +36,7 @@ def email_change_request(*, user, email: str) -> EmailChange:
         "user": user,
         "email": email,
         "url": site_url() + reverse("accounts:email-confirm", args=[token]),
-        "site_name": "Dockyard",
+        "site_name": settings.SITE_NAME,
         "hours": max(1, settings.EMAIL_CONFIRM_TTL_SECONDS // 3600),
     }
     mail_send(template="registration/email_change", context=context, to=email)

@@ -76,7 +76,7 @@ def invitation_send(*, invitation: Invitation, token: str) -> None:
     context = {
         "invitation": invitation,
         "url": invitation_url(token),
-        "site_name": "Dockyard",
+        "site_name": settings.SITE_NAME,
         "inviter": invitation.created_by.username if invitation.created_by else "",
         "days": max(1, settings.INVITATION_TTL_SECONDS // 86400),
     }

@@ -60,7 +60,7 @@ class PasswordResetView(auth_views.PasswordResetView):
 
     @property
     def extra_email_context(self) -> dict:
-        return {"site_url": site_url(), "site_name": "Dockyard"}
+        return {"site_url": site_url(), "site_name": settings.SITE_NAME}
 
 
 def signup(request):
