@@ -348,6 +348,18 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Lifecycle: online garbage collection, deletes, restore, quotas.
+# A blob or manifest nothing references is collected only after GC_GRACE_SECONDS (an upload may be
+# about to be referenced by a manifest push); GC runs every GC_INTERVAL_SECONDS (0: never).
+GC_INTERVAL_SECONDS = env_int("GC_INTERVAL_SECONDS", 3600)
+GC_GRACE_SECONDS = env_int("GC_GRACE_SECONDS", 24 * 3600)
+# A deleted manifest stays restorable (tag history) this long; its blobs are kept as long.
+TAG_RESTORE_SECONDS = max(GC_GRACE_SECONDS, env_int("TAG_RESTORE_SECONDS", GC_GRACE_SECONDS))
+# Deleting a manifest also deletes its referrers (signatures, SBOMs), as OCI 1.1 recommends.
+DELETE_REFERRERS_WITH_SUBJECT = env_bool("DELETE_REFERRERS_WITH_SUBJECT", True)
+# Every namespace's storage quota unless an administrator sets its own (0: unlimited).
+DEFAULT_NAMESPACE_QUOTA_BYTES = env_int("DEFAULT_NAMESPACE_QUOTA_BYTES", 0)
+
 # Webhooks
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
 WEBHOOK_RETRY_BACKOFF_SECONDS = env_int("WEBHOOK_RETRY_BACKOFF_SECONDS", 10)

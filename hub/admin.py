@@ -6,6 +6,7 @@ from django.db import models
 from hub.forms import ThrottledAdminAuthenticationForm
 from hub.models import (
     AccessToken,
+    AuditEntry,
     Collaborator,
     Comment,
     EmailChange,
@@ -197,3 +198,22 @@ class InvitationAdmin(admin.ModelAdmin):
 class EmailChangeAdmin(admin.ModelAdmin):
     list_display = ["user", "email", "requested_at"]
     search_fields = ["user__username", "email"]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """The audit log is written by services only: administrators read and filter it."""
+
+    list_display = ["created_at", "actor_name", "action", "target", "result", "client_address"]
+    list_filter = ["action", "result"]
+    search_fields = ["actor_name", "action", "target"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

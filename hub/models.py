@@ -413,3 +413,30 @@ class EmailChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} → {self.email}"
+
+
+class AuditEntry(models.Model):
+    """One security-relevant action, recorded once by the service that performed it
+    (hub.audit.audit_record). Never holds a secret."""
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The actor's name as it was (kept when the account goes), "" for the system (GC, schedules).
+    actor_name = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=64, db_index=True)  # e.g. "gc.run", "immutability.create"
+    target = models.CharField(max_length=300, blank=True, db_index=True)  # e.g. "alice/app:v1"
+    result = models.CharField(max_length=16, default="ok")  # ok | denied | failed
+    data = models.JSONField(default=dict, blank=True)
+    client_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        when = f"{self.created_at:%Y-%m-%d %H:%M:%S}"
+        return f"{when} {self.actor_name or '-'} {self.action} {self.target}"

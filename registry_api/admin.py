@@ -3,7 +3,16 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 
 from hub.models import Repository
-from registry_api.models import Blob, BlobUpload, Manifest, ProxyCache, RepositoryBlob, Tag
+from registry_api.models import (
+    Blob,
+    BlobUpload,
+    Manifest,
+    ManifestTombstone,
+    ProxyCache,
+    RepositoryBlob,
+    Tag,
+    TagEvent,
+)
 from registry_api.proxy.services import (
     proxy_cache_expire,
     proxy_cache_save,
@@ -52,6 +61,30 @@ class TagAdmin(ReadOnlyAdmin):
     list_display = ["repository", "name", "pushed_at", "pushed_by", "last_pulled_at"]
     search_fields = ["name", "repository__name"]
     list_select_related = ["repository__namespace", "pushed_by"]
+
+
+@admin.register(TagEvent)
+class TagEventAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "repository",
+        "tag",
+        "action",
+        "from_digest",
+        "to_digest",
+        "actor_name",
+    ]
+    list_filter = ["action"]
+    search_fields = ["tag", "repository__name", "from_digest", "to_digest"]
+    list_select_related = ["repository__namespace"]
+
+
+@admin.register(ManifestTombstone)
+class ManifestTombstoneAdmin(ReadOnlyAdmin):
+    list_display = ["repository", "digest", "media_type", "deleted_at", "deleted_by"]
+    search_fields = ["digest", "repository__name"]
+    list_select_related = ["repository__namespace", "deleted_by"]
+    exclude = ["payload", "blobs"]
 
 
 @admin.register(BlobUpload)

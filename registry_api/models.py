@@ -143,3 +143,64 @@ class ProxyCache(models.Model):
 
     def __str__(self) -> str:
         return f"{self.namespace} → {self.upstream_url}"
+
+
+class TagEvent(models.Model):
+    """One movement of a tag: the tag history that restore reads. Written by services.tags only."""
+
+    class Action(models.TextChoices):
+        PUSH = "push", "push"  # created or moved by a push
+        DELETE = "delete", "delete"  # the tag (or its manifest) was deleted
+        RETENTION = "retention", "retention"  # a retention policy deleted it
+        RESTORE = "restore", "restore"  # pointed back at an earlier digest
+        IMPORT = "import", "import"  # brought over by import_registry
+
+    repository = models.ForeignKey(
+        "hub.Repository", on_delete=models.CASCADE, related_name="tag_events"
+    )
+    tag = models.CharField(max_length=128)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    # "" when the tag did not exist before (from) or no longer exists after (to).
+    from_digest = models.CharField(max_length=150, blank=True)
+    to_digest = models.CharField(max_length=150, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["repository", "tag", "-created_at"], name="tag_event_history_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.repository}:{self.tag} {self.action} {self.from_digest} -> {self.to_digest}"
+
+
+class ManifestTombstone(models.Model):
+    """A deleted manifest, kept TAG_RESTORE_SECONDS so a tag can be restored to it: its payload,
+    and the blobs it used, which garbage collection keeps while the tombstone lives."""
+
+    repository = models.ForeignKey(
+        "hub.Repository", on_delete=models.CASCADE, related_name="manifest_tombstones"
+    )
+    digest = models.CharField(max_length=150)
+    media_type = models.CharField(max_length=255)
+    payload = models.BinaryField()
+    blobs = models.ManyToManyField(Blob, related_name="tombstones", blank=True)
+    deleted_at = models.DateTimeField(default=timezone.now, db_index=True)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["repository", "digest"], name="tombstone_unique_digest"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"deleted {self.repository}@{self.digest}"

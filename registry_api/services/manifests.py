@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from hub.names import TAG_RE
 from hub.services.repositories import repository_touch
@@ -31,7 +32,7 @@ from registry_api.manifests import (
     is_digest,
     manifest_parse,
 )
-from registry_api.models import Blob, Manifest, RepositoryBlob, Tag
+from registry_api.models import Blob, Manifest, ManifestTombstone, RepositoryBlob, Tag
 from registry_api.pulls import pull_record
 from registry_api.service_errors import (
     DigestMalformed,
@@ -41,7 +42,7 @@ from registry_api.service_errors import (
     ManifestTooLarge,
     TagNameInvalid,
 )
-from registry_api.services.tags import tag_point
+from registry_api.services.tags import tag_event_record, tag_point
 from webhooks.services.events import event_publish
 
 
@@ -199,13 +200,31 @@ def manifest_pull_record(*, manifest: Manifest, tag_name: str = "") -> None:
 def manifest_delete(*, manifest: Manifest, actor) -> None:
     """Delete a manifest and every tag on it; one delete event per removed tag (or one untagged).
 
-    Blobs stay (garbage collection decides); manifests that refer to it as `subject` stay too.
+    A tombstone keeps its payload and blobs restorable for TAG_RESTORE_SECONDS (tag history);
+    garbage collection decides about the blobs after that. Manifests that refer to it as
+    `subject` stay.
     """
     repository = manifest.repository
     tag_names = list(
         Tag.objects.filter(manifest=manifest).order_by("name").values_list("name", flat=True)
     )
     digest, media_type = manifest.digest, manifest.media_type
+    tombstone, _ = ManifestTombstone.objects.update_or_create(
+        repository=repository,
+        digest=digest,
+        defaults={
+            "media_type": media_type,
+            "payload": bytes(manifest.payload),
+            "deleted_at": timezone.now(),
+            "deleted_by": actor if getattr(actor, "is_authenticated", False) else None,
+        },
+    )
+    tombstone.blobs.set(manifest.blobs.all())
+    for name in tag_names:
+        tag_event_record(
+            repository=repository, tag=name, action="delete", from_digest=digest, to_digest="",
+            actor=actor,
+        )  # fmt: skip
     manifest.delete()
     for name in tag_names or [""]:
         event_publish(

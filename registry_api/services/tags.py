@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from hub.services.repositories import repository_touch
 from registry_api.lookups import repository_changed
-from registry_api.models import Manifest, Tag
+from registry_api.models import Manifest, Tag, TagEvent
 from webhooks.services.events import event_publish
 
 
@@ -20,12 +20,37 @@ def _actor_or_none(actor):
     return actor if getattr(actor, "is_authenticated", False) else None
 
 
+def tag_event_record(
+    *, repository, tag: str, action: str, from_digest: str, to_digest: str, actor=None
+) -> None:
+    """Add one line to the tag's history (who moved it when, from which digest to which)."""
+    user = _actor_or_none(actor)
+    TagEvent.objects.create(
+        repository=repository,
+        tag=tag,
+        action=action,
+        from_digest=from_digest,
+        to_digest=to_digest,
+        actor=user,
+        actor_name=getattr(user, "username", ""),
+    )
+
+
 @transaction.atomic
-def tag_point(*, repository, name: str, manifest: Manifest, actor) -> Tag:
-    """Point tag `name` at `manifest` (creating or moving it) and publish one push event.
+def tag_point(
+    *, repository, name: str, manifest: Manifest, actor, action: str = TagEvent.Action.PUSH
+) -> Tag:
+    """Point tag `name` at `manifest` (creating or moving it), record it in the tag's history as
+    `action` (a push, or a restore) and publish one push event.
 
     A re-push of the same digest is still a push: it records who pushed it when.
     """
+    previous = (
+        Tag.objects.select_for_update()
+        .filter(repository=repository, name=name)
+        .values_list("manifest__digest", flat=True)
+        .first()
+    )
     tag, _ = Tag.objects.update_or_create(
         repository=repository,
         name=name,
@@ -34,6 +59,14 @@ def tag_point(*, repository, name: str, manifest: Manifest, actor) -> Tag:
             "pushed_at": timezone.now(),
             "pushed_by": _actor_or_none(actor),
         },
+    )
+    tag_event_record(
+        repository=repository,
+        tag=name,
+        action=action,
+        from_digest=previous or "",
+        to_digest=manifest.digest,
+        actor=actor,
     )
     event_publish(
         action="push",
@@ -87,13 +120,22 @@ def tag_import(*, repository, name: str, manifest: Manifest, pushed_at) -> str:
     tag = Tag.objects.select_for_update().filter(repository=repository, name=name).first()
     if tag is not None and tag.manifest_id == manifest.pk:
         return "same"
+    previous = ""
     if tag is None:
         Tag.objects.create(repository=repository, name=name, manifest=manifest, pushed_at=pushed_at)
         outcome = "created"
     else:
+        previous = tag.manifest.digest
         tag.manifest, tag.pushed_at, tag.pushed_by = manifest, pushed_at, None
         tag.save(update_fields=["manifest", "pushed_at", "pushed_by"])
         outcome = "moved"
+    tag_event_record(
+        repository=repository,
+        tag=name,
+        action=TagEvent.Action.IMPORT,
+        from_digest=previous,
+        to_digest=manifest.digest,
+    )
     repository_touch(repository=repository)
     repository_changed(repository_id=repository.pk)
     return outcome
@@ -110,12 +152,21 @@ def tags_expire(*, namespace: str) -> int:
 
 
 @transaction.atomic
-def tag_delete(*, tag: Tag, actor) -> None:
-    """Remove a tag only; its manifest stays reachable by digest. Publishes a delete event."""
+def tag_delete(*, tag: Tag, actor, action: str = TagEvent.Action.DELETE) -> None:
+    """Remove a tag only; its manifest stays reachable by digest. Records it in the tag's history
+    as `action` (a delete, or a retention policy's) and publishes a delete event."""
     repository = tag.repository
     manifest = tag.manifest
     name = tag.name
     tag.delete()
+    tag_event_record(
+        repository=repository,
+        tag=name,
+        action=action,
+        from_digest=manifest.digest,
+        to_digest="",
+        actor=actor,
+    )
     event_publish(
         action="delete",
         repository=repository,
