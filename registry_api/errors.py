@@ -157,6 +157,9 @@ SERVICE_ERRORS: dict[type[service_errors.ServiceError], tuple[type[RegistryError
     # OCI distribution-spec, "Pushing Manifests": a manifest refused for its size gets 413.
     service_errors.ManifestTooLarge: (ManifestInvalid, 413),
     service_errors.TagNameInvalid: (ManifestInvalid, None),
+    # The spec has no code for "still in use" or "protected by a rule": DENIED, naming the cause.
+    service_errors.ManifestInUse: (Denied, None),
+    service_errors.TagImmutable: (Denied, None),
 }
 
 

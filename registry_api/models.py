@@ -204,3 +204,61 @@ class ManifestTombstone(models.Model):
 
     def __str__(self) -> str:
         return f"deleted {self.repository}@{self.digest}"
+
+
+class ImmutabilityRule(models.Model):
+    """Tags matching `pattern` in one repository, or in every repository of a namespace, may be
+    created but never moved nor deleted (services.immutability decides; lifting = deleting it).
+
+    `pattern` is a glob (`v*`, `release-*`, `*`) or, written `re:<regex>`, a regular expression
+    searched in the tag name (anchor it: `re:^v\\d+$`)."""
+
+    repository = models.ForeignKey(
+        "hub.Repository",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="immutability_rules",
+    )
+    namespace = models.ForeignKey(
+        "hub.Namespace",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="immutability_rules",
+    )
+    pattern = models.CharField(max_length=200)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(repository__isnull=False, namespace__isnull=True)
+                | Q(repository__isnull=True, namespace__isnull=False),
+                name="immutability_rule_one_scope",
+            ),
+            models.UniqueConstraint(
+                fields=["repository", "pattern"],
+                condition=Q(repository__isnull=False),
+                name="immutability_rule_unique_per_repository",
+            ),
+            models.UniqueConstraint(
+                fields=["namespace", "pattern"],
+                condition=Q(namespace__isnull=False),
+                name="immutability_rule_unique_per_namespace",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f'"{self.pattern}" on {self.scope_name}'
+
+    @property
+    def scope_name(self) -> str:
+        """What the rule covers, as people name it: `alice/app`, or `alice/*` for a namespace."""
+        if self.repository_id:
+            return self.repository.full_name
+        return f"{self.namespace.name}/*"

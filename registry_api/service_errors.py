@@ -46,3 +46,15 @@ class ManifestReferenceUnknown(ServiceError):
 
 class TagNameInvalid(ServiceError):
     message = "invalid tag"
+
+
+class ManifestInUse(ServiceError):
+    """A manifest an index of the repository still lists: deleting it would break the index."""
+
+    message = "manifest is referenced by an index: delete the index first"
+
+
+class TagImmutable(ServiceError):
+    """An immutability rule protects the tag: it may be created, never moved or deleted."""
+
+    message = "tag is immutable"

@@ -45,6 +45,12 @@ def errors(*codes: int) -> dict:
     return {code: _ERRORS[code] for code in (*codes, 429)}
 
 
+class Conflict(exceptions.APIException):
+    status_code = 409
+    default_detail = "The request conflicts with the current state of the resource."
+    default_code = "conflict"
+
+
 class PayloadTooLarge(exceptions.APIException):
     status_code = 413
     default_detail = "The request body is too large."
@@ -54,6 +60,8 @@ class PayloadTooLarge(exceptions.APIException):
 # Registry service refusals as DRF errors; any other refusal is a 400 with its message.
 SERVICE_ERRORS: dict[type[service_errors.ServiceError], type[exceptions.APIException]] = {
     service_errors.ManifestTooLarge: PayloadTooLarge,
+    service_errors.TagImmutable: exceptions.PermissionDenied,
+    service_errors.ManifestInUse: Conflict,
 }
 
 

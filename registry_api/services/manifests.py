@@ -13,6 +13,7 @@ no tag changed. The index or image pushed by tag afterwards publishes the one pu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -37,11 +38,13 @@ from registry_api.pulls import pull_record
 from registry_api.service_errors import (
     DigestMalformed,
     ManifestDigestMismatch,
+    ManifestInUse,
     ManifestMalformed,
     ManifestReferenceUnknown,
     ManifestTooLarge,
     TagNameInvalid,
 )
+from registry_api.services.immutability import tag_change_check
 from registry_api.services.tags import tag_event_record, tag_point
 from webhooks.services.events import event_publish
 
@@ -196,18 +199,169 @@ def manifest_pull_record(*, manifest: Manifest, tag_name: str = "") -> None:
     pull_record(repository_id=manifest.repository_id, tag_name=tag_name)
 
 
-@transaction.atomic
-def manifest_delete(*, manifest: Manifest, actor) -> None:
-    """Delete a manifest and every tag on it; one delete event per removed tag (or one untagged).
+# Tags in the referrers tag schema (OCI: `<alg>-<hex>` names the referrers index of a subject
+# without the referrers API) and cosign's (`.sig`, `.att`, `.sbom` suffixes): they name the
+# digest of the manifest their content is about, which makes them referrers of it.
+_REFERRER_TAG_RE = re.compile(r"(sha256|sha512)-([0-9a-f]{64}|[0-9a-f]{128})(\.(sig|att|sbom))?")
+_REFERRER_TAG_SUFFIXES = ("", ".sig", ".att", ".sbom")
 
-    A tombstone keeps its payload and blobs restorable for TAG_RESTORE_SECONDS (tag history);
-    garbage collection decides about the blobs after that. Manifests that refer to it as
-    `subject` stay.
+
+def _referrer_tag_names(digest: str) -> list[str]:
+    algorithm, _, hex_digest = digest.partition(":")
+    return [f"{algorithm}-{hex_digest}{suffix}" for suffix in _REFERRER_TAG_SUFFIXES]
+
+
+def _referrer_tag_subject(tag_name: str) -> str | None:
+    match = _REFERRER_TAG_RE.fullmatch(tag_name)
+    return f"{match.group(1)}:{match.group(2)}" if match else None
+
+
+@dataclass
+class DeletePlan:
+    """What deleting one manifest deletes: `manifests` (the manifest first), and what it keeps.
+
+    The rule: an index takes with it its untagged children that no other index of the
+    repository lists (Docker Hub deletes an image with its platforms); children another tag or
+    index still uses stay. With DELETE_REFERRERS_WITH_SUBJECT, every referrer of a deleted
+    manifest goes too (its `subject` is the manifest, or a referrers/cosign tag names it),
+    recursively (a signature of a signature), unless another index lists it or a tag not
+    about a deleted manifest points at it.
     """
-    repository = manifest.repository
-    tag_names = list(
-        Tag.objects.filter(manifest=manifest).order_by("name").values_list("name", flat=True)
+
+    manifests: list[Manifest]
+    tags: dict[int, list[str]]  # manifest pk -> its tag names, for the deleted ones
+    kept: list[Manifest]  # children and referrers found but kept (in use elsewhere)
+
+    @property
+    def digests(self) -> list[str]:
+        return [manifest.digest for manifest in self.manifests]
+
+
+def _links(*, parent_pks=None, child_pks=None) -> list[tuple[int, int]]:
+    """(index pk, child pk) pairs of the repository's indexes, by either end, in batches."""
+    through = Manifest.children.through
+    field, keys = (
+        ("from_manifest_id__in", parent_pks) if parent_pks is not None
+        else ("to_manifest_id__in", child_pks)
+    )  # fmt: skip
+    pairs = []
+    for batch in _batches(list(keys)):
+        rows = through.objects.filter(**{field: batch})
+        pairs += rows.values_list("from_manifest_id", "to_manifest_id")
+    return pairs
+
+
+def _manifests(*, pks=(), subject_digests=(), repository=None, untagged=False) -> list[Manifest]:
+    found = []
+    for batch in _batches(list(pks)):
+        rows = Manifest.objects.filter(pk__in=batch)
+        found += rows.filter(tags__isnull=True) if untagged else rows
+    for batch in _batches(list(subject_digests)):
+        found += Manifest.objects.filter(repository=repository, subject_digest__in=batch)
+    return found
+
+
+def _tags(*, repository=None, names=(), manifest_pks=()) -> list[Tag]:
+    found = []
+    for batch in _batches(list(names)):
+        found += Tag.objects.filter(repository=repository, name__in=batch).select_related(
+            "manifest"
+        )
+    for batch in _batches(list(manifest_pks)):
+        found += Tag.objects.filter(manifest_id__in=batch).order_by("name")
+    return found
+
+
+def _index_in_use(manifest: Manifest) -> None:
+    """Refuse to delete a manifest an index of its repository lists (it would dangle)."""
+    parents = list(manifest.parents.order_by("pk")[:5])
+    if not parents:
+        return
+    tags = list(
+        Tag.objects.filter(manifest__in=parents).order_by("name").values_list("name", flat=True)[:5]
     )
+    named = parents[0].digest + (f" (tag {', '.join(tags)})" if tags else "")
+    raise ManifestInUse(
+        {"digest": manifest.digest, "indexes": [parent.digest for parent in parents]},
+        message=f"manifest {manifest.digest} is part of index {named}: delete the index first",
+    )
+
+
+def manifest_delete_plan(*, manifest: Manifest) -> DeletePlan:
+    """Work out what deleting `manifest` deletes with it (see DeletePlan); nothing is changed.
+
+    Raises ManifestInUse when an index of the repository still lists `manifest`. Retention dry
+    runs list the plan; manifest_delete carries it out.
+    """
+    _index_in_use(manifest)
+    repository = manifest.repository
+    with_referrers = settings.DELETE_REFERRERS_WITH_SUBJECT
+    found: dict[int, Manifest] = {manifest.pk: manifest}
+    edges: dict[int, set[int]] = {manifest.pk: set()}  # what a member brought in
+    frontier = [manifest]
+    while frontier:
+        brought: list[tuple[int, Manifest]] = []
+        by_child: dict[int, list[int]] = {}
+        for parent_pk, child_pk in _links(parent_pks=[member.pk for member in frontier]):
+            by_child.setdefault(child_pk, []).append(parent_pk)
+        for child in _manifests(pks=by_child, untagged=True):
+            brought += [(parent_pk, child) for parent_pk in by_child[child.pk]]
+        if with_referrers:
+            by_digest = {member.digest: member.pk for member in frontier}
+            referrers = _manifests(subject_digests=by_digest, repository=repository)
+            brought += [(by_digest[referrer.subject_digest], referrer) for referrer in referrers]
+            names = [name for digest in by_digest for name in _referrer_tag_names(digest)]
+            for tag in _tags(repository=repository, names=names):
+                brought.append((by_digest[_referrer_tag_subject(tag.name)], tag.manifest))
+        frontier = []
+        for source_pk, member in brought:
+            edges.setdefault(source_pk, set()).add(member.pk)
+            if member.pk not in found:
+                found[member.pk] = member
+                edges.setdefault(member.pk, set())
+                frontier.append(member)
+    candidates = list(found)
+    parents: dict[int, set[int]] = {pk: set() for pk in candidates}
+    for parent_pk, child_pk in _links(child_pks=candidates):
+        parents[child_pk].add(parent_pk)
+    tags: dict[int, list[str]] = {pk: [] for pk in candidates}
+    for tag in _tags(manifest_pks=candidates):
+        tags[tag.manifest_id].append(tag.name)
+    members = _plan_settle(manifest.pk, found, edges, parents, tags)
+    ordered = [found[pk] for pk in candidates if pk in members]
+    kept = [found[pk] for pk in candidates if pk not in members]
+    return DeletePlan(manifests=ordered, tags={pk: tags[pk] for pk in members}, kept=kept)
+
+
+def _plan_settle(root_pk, found, edges, parents, tags) -> set[int]:
+    """Shrink the candidates to a fixpoint: a member another (kept) index lists, or that a tag
+    not about a deleted manifest points at, stays, and so does what only it brought in."""
+    members = set(found)
+    while True:
+        digests = {found[pk].digest for pk in members}
+        reachable, stack = {root_pk}, [root_pk]
+        while stack:
+            for pk in edges.get(stack.pop(), ()):
+                if pk in members and pk not in reachable:
+                    reachable.add(pk)
+                    stack.append(pk)
+        settled = {
+            pk
+            for pk in reachable
+            if pk == root_pk
+            or (
+                parents[pk] <= reachable
+                and all(_referrer_tag_subject(name) in digests for name in tags[pk])
+            )
+        }
+        if settled == members:
+            return members
+        members = settled
+
+
+def _manifest_remove(*, manifest: Manifest, tag_names: list[str], actor) -> None:
+    """Delete one manifest row (its tags go by cascade), leaving its tombstone and history."""
+    repository = manifest.repository
     digest, media_type = manifest.digest, manifest.media_type
     tombstone, _ = ManifestTombstone.objects.update_or_create(
         repository=repository,
@@ -233,5 +387,29 @@ def manifest_delete(*, manifest: Manifest, actor) -> None:
             actor=actor,
             data={"tag": name, "digest": digest, "media_type": media_type},
         )
+
+
+@transaction.atomic
+def manifest_delete(*, manifest: Manifest, actor) -> list[str]:
+    """Delete a manifest, every tag on it, and what goes with it (see DeletePlan); return the
+    deleted digests, the manifest's first.
+
+    Refused (nothing changes) when an index still lists the manifest (ManifestInUse) or when an
+    immutability rule protects one of the tags that would go (TagImmutable). Each deleted
+    manifest leaves a tombstone that keeps its payload and blobs restorable for
+    TAG_RESTORE_SECONDS (tag history), and one delete event per removed tag (or one untagged).
+    """
+    repository = manifest.repository
+    # Two deletes of one manifest at once: the second waits here, then finds nothing to plan.
+    manifest = Manifest.objects.select_for_update().get(pk=manifest.pk)
+    manifest.repository = repository
+    plan = manifest_delete_plan(manifest=manifest)
+    for member in plan.manifests:
+        for name in plan.tags[member.pk]:
+            tag_change_check(repository, name, action="delete")
+    for member in plan.manifests:
+        member.repository = repository
+        _manifest_remove(manifest=member, tag_names=plan.tags[member.pk], actor=actor)
     repository_touch(repository=repository)
     repository_changed(repository_id=repository.pk)
+    return plan.digests

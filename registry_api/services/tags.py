@@ -13,6 +13,7 @@ from django.utils import timezone
 from hub.services.repositories import repository_touch
 from registry_api.lookups import repository_changed
 from registry_api.models import Manifest, Tag, TagEvent
+from registry_api.services.immutability import tag_change_check
 from webhooks.services.events import event_publish
 
 
@@ -43,7 +44,8 @@ def tag_point(
     """Point tag `name` at `manifest` (creating or moving it), record it in the tag's history as
     `action` (a push, or a restore) and publish one push event.
 
-    A re-push of the same digest is still a push: it records who pushed it when.
+    A re-push of the same digest is still a push: it records who pushed it when. Moving a tag
+    an immutability rule protects is refused (TagImmutable).
     """
     previous = (
         Tag.objects.select_for_update()
@@ -51,6 +53,8 @@ def tag_point(
         .values_list("manifest__digest", flat=True)
         .first()
     )
+    if previous and previous != manifest.digest:
+        tag_change_check(repository, name)
     tag, _ = Tag.objects.update_or_create(
         repository=repository,
         name=name,
@@ -154,8 +158,10 @@ def tags_expire(*, namespace: str) -> int:
 @transaction.atomic
 def tag_delete(*, tag: Tag, actor, action: str = TagEvent.Action.DELETE) -> None:
     """Remove a tag only; its manifest stays reachable by digest. Records it in the tag's history
-    as `action` (a delete, or a retention policy's) and publishes a delete event."""
+    as `action` (a delete, or a retention policy's) and publishes a delete event. A tag an
+    immutability rule protects is refused (TagImmutable)."""
     repository = tag.repository
+    tag_change_check(repository, tag.name, action="delete")
     manifest = tag.manifest
     name = tag.name
     tag.delete()
