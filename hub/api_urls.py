@@ -6,6 +6,7 @@ from django.urls import include, path
 
 from hub.apis import (
     access_tokens,
+    immutability,
     invitations,
     organizations,
     repositories,
@@ -41,7 +42,27 @@ urlpatterns = [
         social.CollaboratorDetailApi.as_view(),
         name="collaborator-detail",
     ),
+    path(
+        f"{REPO}/immutability-rules/",
+        immutability.RepositoryRuleListApi.as_view(),
+        name="immutability-rule-list",
+    ),
+    path(
+        f"{REPO}/immutability-rules/<str:rule_id>/",
+        immutability.RepositoryRuleDetailApi.as_view(),
+        name="immutability-rule-detail",
+    ),
     path(f"{REPO}/", repositories.RepositoryDetailApi.as_view(), name="repository-detail"),
+    path(
+        "namespaces/<str:namespace>/immutability-rules/",
+        immutability.NamespaceRuleListApi.as_view(),
+        name="namespace-immutability-rule-list",
+    ),
+    path(
+        "namespaces/<str:namespace>/immutability-rules/<str:rule_id>/",
+        immutability.NamespaceRuleDetailApi.as_view(),
+        name="namespace-immutability-rule-detail",
+    ),
     path(
         "namespaces/<str:namespace>/",
         organizations.NamespaceDetailApi.as_view(),

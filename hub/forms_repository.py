@@ -123,3 +123,26 @@ class SearchForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=200)
     sort = forms.ChoiceField(label=_("Sort"), required=False, choices=SORT_CHOICES)
     org = forms.BooleanField(required=False, label=_("Organizations only"))
+
+
+class ImmutabilityRuleForm(forms.Form):
+    """A tag pattern to protect; namespace owners may make it cover the whole namespace."""
+
+    SCOPE_CHOICES = [
+        ("repository", _("This repository")),
+        ("namespace", _("Every repository of the namespace")),
+    ]
+    pattern = forms.CharField(
+        label=_("Tag pattern"),
+        max_length=200,
+        help_text=_(
+            "A glob: v*, release-*, or * for every tag; or a regular expression written "
+            "re:^v\\d+$ (searched in the tag name)."
+        ),
+    )
+    scope = forms.ChoiceField(label=_("Applies to"), choices=SCOPE_CHOICES, initial="repository")
+
+    def __init__(self, *args, namespace_admin: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not namespace_admin:
+            del self.fields["scope"]

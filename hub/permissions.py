@@ -248,6 +248,13 @@ def _creator_role(user, namespace: Namespace | None, scopes: Collection[str] | N
     return role if role in ("admin", "write") else None
 
 
+def can_admin_namespace(user, namespace: Namespace, scopes: Collection[str] | None = None) -> bool:
+    """May this caller administer every repository of the namespace at once (e.g. its
+    immutability rules)? Its owners: the user of a user namespace, an organization's owners,
+    superusers; an access token needs an admin scope."""
+    return _scope_allows(scopes, "admin") and namespace_role(user, namespace) == "admin"
+
+
 def can_manage_organization(user, namespace: Namespace) -> bool:
     return namespace.is_organization and namespace_role(user, namespace) == "admin"
 

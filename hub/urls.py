@@ -52,5 +52,15 @@ urlpatterns = [
         name="collaborator-update",
     ),
     path(R + "-/settings/tags/<str:tag>/delete/", settings.tag_delete, name="tag-delete"),
+    path(
+        R + "-/settings/immutability/",
+        settings.immutability_rule_add,
+        name="immutability-rule-add",
+    ),
+    path(
+        R + "-/settings/immutability/<int:rule_id>/delete/",
+        settings.immutability_rule_delete,
+        name="immutability-rule-delete",
+    ),
     path(R + "-/settings/delete/", settings.repository_delete, name="repository-delete"),
 ]

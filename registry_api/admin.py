@@ -6,6 +6,7 @@ from hub.models import Repository
 from registry_api.models import (
     Blob,
     BlobUpload,
+    ImmutabilityRule,
     Manifest,
     ManifestTombstone,
     ProxyCache,
@@ -18,6 +19,7 @@ from registry_api.proxy.services import (
     proxy_cache_save,
     proxy_cache_validate,
 )
+from registry_api.services import immutability
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -170,3 +172,57 @@ class ProxyCacheAdmin(admin.ModelAdmin):
     def expire_cached_tags(self, request, queryset) -> None:
         count = sum(proxy_cache_expire(proxy_cache=proxy_cache) for proxy_cache in queryset)
         self.message_user(request, f"{count} cached tag(s) will be revalidated on their next pull.")
+
+
+class ImmutabilityRuleForm(forms.ModelForm):
+    class Meta:
+        model = ImmutabilityRule
+        fields = ["repository", "namespace", "pattern"]
+        help_texts = {
+            "repository": "One repository, or leave empty and choose a namespace.",
+            "namespace": "Every repository of the namespace (leave the repository empty).",
+            "pattern": 'A glob ("v*", "release-*", "*" for all tags) or "re:<regex>", searched '
+            "in the tag name (anchor it: re:^v\\d+$).",
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        if bool(cleaned.get("repository")) == bool(cleaned.get("namespace")):
+            raise ValidationError("Choose a repository or a namespace, not both.")
+        try:
+            cleaned["pattern"] = immutability.pattern_validate(cleaned.get("pattern", ""))
+        except ValidationError as exc:
+            self.add_error("pattern", exc.message_dict["pattern"])
+        return cleaned
+
+
+@admin.register(ImmutabilityRule)
+class ImmutabilityRuleAdmin(admin.ModelAdmin):
+    """Rules are added and lifted through the service (audit log); a rule is never edited: lift
+    it and add another."""
+
+    form = ImmutabilityRuleForm
+    list_display = ["pattern", "repository", "namespace", "created_by", "created_at"]
+    search_fields = ["pattern", "repository__name", "namespace__name"]
+    list_select_related = ["repository__namespace", "namespace", "created_by"]
+    autocomplete_fields = ["repository", "namespace"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return obj is None and super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change) -> None:
+        rule = immutability.rule_create(
+            repository=form.cleaned_data.get("repository"),
+            namespace=form.cleaned_data.get("namespace"),
+            pattern=form.cleaned_data["pattern"],
+            actor=request.user,
+            request=request,
+        )
+        obj.pk = rule.pk
+
+    def delete_model(self, request, obj) -> None:
+        immutability.rule_delete(rule=obj, actor=request.user, request=request)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for rule in queryset:
+            immutability.rule_delete(rule=rule, actor=request.user, request=request)

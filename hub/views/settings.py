@@ -15,6 +15,7 @@ from hub import permissions, selectors
 from hub.forms_repository import (
     CollaboratorAddForm,
     CollaboratorRoleForm,
+    ImmutabilityRuleForm,
     RepositoryDeleteForm,
     RepositorySettingsForm,
 )
@@ -24,6 +25,8 @@ from hub.services import social
 from hub.views.repositories import repository_for_view
 from hub.views.tag_rows import tag_rows
 from registry_api.selectors.tags import tag_get
+from registry_api.service_errors import ServiceError
+from registry_api.services import immutability
 from registry_api.services import tags as tag_services
 
 
@@ -50,6 +53,9 @@ def _webhooks_url(repository: Repository) -> str | None:
 
 
 def _render_settings(request, repository, **forms):
+    tags = tag_rows(repository=repository)
+    namespace_admin = permissions.can_admin_namespace(request.user, repository.namespace)
+    protected = immutability.protected_tags(repository, [row.tag.name for row in tags])
     context = {
         "repository": repository,
         "can_admin": True,
@@ -58,8 +64,14 @@ def _render_settings(request, repository, **forms):
         "delete_form": forms.get("delete_form") or RepositoryDeleteForm(repository=repository),
         "collaborators": selectors.collaborator_list(repository=repository),
         "role_choices": Collaborator.Role.choices,
-        "tags": tag_rows(repository=repository),
+        "tags": tags,
         "webhooks_url": _webhooks_url(repository),
+        "immutability_rules": immutability.rules_for(repository).select_related("created_by"),
+        "tag_entries": [(row, protected.get(row.tag.name)) for row in tags],
+        "protected_tags": protected,
+        "namespace_admin": namespace_admin,
+        "immutability_form": forms.get("immutability_form")
+        or ImmutabilityRuleForm(namespace_admin=namespace_admin),
     }
     return render(request, "hub/repository_settings.html", context)
 
@@ -132,9 +144,59 @@ def tag_delete(request, namespace, name, tag):
     found = tag_get(repository=repository, name=tag)
     if found is None:
         raise Http404
-    tag_services.tag_delete(tag=found, actor=request.user)
-    messages.success(request, _("Tag %(tag)s deleted.") % {"tag": tag})
+    try:
+        tag_services.tag_delete(tag=found, actor=request.user)
+    except ServiceError as refusal:  # an immutability rule protects it
+        messages.error(request, refusal.message)
+    else:
+        messages.success(request, _("Tag %(tag)s deleted.") % {"tag": tag})
     return redirect(_settings_url(repository) + "#tags")
+
+
+@login_required
+@require_POST
+def immutability_rule_add(request, namespace, name):
+    repository = _repository_for_admin(request, namespace, name)
+    namespace_admin = permissions.can_admin_namespace(request.user, repository.namespace)
+    form = ImmutabilityRuleForm(request.POST, namespace_admin=namespace_admin)
+    if form.is_valid():
+        whole_namespace = form.cleaned_data.get("scope") == "namespace"
+        try:
+            rule = immutability.rule_create(
+                pattern=form.cleaned_data["pattern"],
+                actor=request.user,
+                request=request,
+                **(
+                    {"namespace": repository.namespace}
+                    if whole_namespace
+                    else {"repository": repository}
+                ),
+            )
+        except ValidationError as error:
+            form.add_error("pattern", error.message_dict.get("pattern", error.messages))
+        else:
+            messages.success(
+                request,
+                _("Tags matching %(pattern)s are now immutable.") % {"pattern": rule.pattern},
+            )
+            return redirect(_settings_url(repository) + "#immutability")
+    return _render_settings(request, repository, immutability_form=form)
+
+
+@login_required
+@require_POST
+def immutability_rule_delete(request, namespace, name, rule_id):
+    """Lift a rule: the repository's own (its admins), or its namespace's (the owners)."""
+    repository = _repository_for_admin(request, namespace, name)
+    rule = get_object_or_404(immutability.rules_for(repository), pk=rule_id)
+    if rule.namespace_id and not permissions.can_admin_namespace(
+        request.user, repository.namespace
+    ):
+        messages.error(request, _("Only the namespace's owners may lift a namespace rule."))
+        return redirect(_settings_url(repository) + "#immutability")
+    immutability.rule_delete(rule=rule, actor=request.user, request=request)
+    messages.success(request, _("Rule %(pattern)s lifted.") % {"pattern": rule.pattern})
+    return redirect(_settings_url(repository) + "#immutability")
 
 
 @login_required
