@@ -140,7 +140,9 @@ class ImmutabilityRuleForm(forms.Form):
             "re:^v\\d+$ (searched in the tag name)."
         ),
     )
-    scope = forms.ChoiceField(label=_("Applies to"), choices=SCOPE_CHOICES, initial="repository")
+    scope = forms.ChoiceField(
+        label=_("Applies to"), choices=SCOPE_CHOICES, initial="repository", required=False
+    )
 
     def __init__(self, *args, namespace_admin: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
