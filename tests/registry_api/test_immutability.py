@@ -288,3 +288,23 @@ def test_settings_page_rules_are_for_admins_only(client, public_repo, alice, cha
     url = f"/r/alice/app/-/settings/immutability/{rule.pk}/delete/"
     assert client.post(url).status_code == 404
     assert ImmutabilityRule.objects.count() == 1
+
+
+def test_admin_site_adds_and_lifts_rules_through_the_service(client, public_repo, alice):
+    root = factories.UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(root)
+    add = "/admin/registry_api/immutabilityrule/add/"
+    both = client.post(add, {"repository": public_repo.pk, "namespace": alice.namespace.pk,
+                             "pattern": "v*"})  # fmt: skip
+    assert both.status_code == 200 and not ImmutabilityRule.objects.exists()
+    bad = client.post(add, {"repository": public_repo.pk, "pattern": "re:(a+)+"})
+    assert bad.status_code == 200 and not ImmutabilityRule.objects.exists()
+    good = client.post(add, {"repository": public_repo.pk, "pattern": "v*"})
+    assert good.status_code == 302, good.content.decode()[:2000]
+    rule = ImmutabilityRule.objects.get()
+    assert rule.created_by == root
+    delete = f"/admin/registry_api/immutabilityrule/{rule.pk}/delete/"
+    assert client.post(delete, {"post": "yes"}).status_code == 302
+    assert not ImmutabilityRule.objects.exists()
+    actions = list(AuditEntry.objects.order_by("pk").values_list("action", "actor_name"))
+    assert actions == [("immutability.create", "root"), ("immutability.delete", "root")]
