@@ -11,6 +11,7 @@ push event and meets the same rules as a push (an immutable tag stays where it i
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from hub.audit import audit_record
 from hub.names import TAG_RE
@@ -26,19 +27,21 @@ MAX_DEPTH = 8
 
 
 class RestoreRefused(ServiceError):
-    message = "the tag cannot be restored to this digest"
+    message = _("The tag cannot be restored to this digest.")
 
 
 class DigestNotInHistory(RestoreRefused):
-    message = "this tag never pointed at this digest: only digests from its history can be restored"
+    message = _(
+        "This tag never pointed at this digest: only digests from its history can be restored."
+    )
 
 
 class RestoreExpired(RestoreRefused):
-    message = "the manifest was deleted too long ago and can no longer be restored"
+    message = _("The manifest was deleted too long ago and can no longer be restored.")
 
 
 class RestoreBlobGone(RestoreRefused):
-    message = "a blob of the manifest was garbage-collected: it can no longer be restored"
+    message = _("A blob of the manifest was garbage-collected: it can no longer be restored.")
 
 
 @transaction.atomic
@@ -80,7 +83,7 @@ def _manifest_revive(*, repository, digest: str, actor, depth: int = 0) -> Manif
         deleted = ManifestTombstone.objects.filter(repository=repository, digest=digest).exists()
         raise RestoreExpired(
             {"digest": digest},
-            message=None if deleted else "the manifest is no longer in the repository",
+            message=None if deleted else _("The manifest is no longer in the repository."),
         )
     valid = manifest_validate(
         reference=digest, body=bytes(tombstone.payload), content_type=tombstone.media_type
@@ -88,7 +91,7 @@ def _manifest_revive(*, repository, digest: str, actor, depth: int = 0) -> Manif
     for child in valid.parsed.child_digests:
         if not Manifest.objects.filter(repository=repository, digest=child).exists():
             if depth >= MAX_DEPTH:
-                raise RestoreRefused({"digest": child}, message="the index nests too deep")
+                raise RestoreRefused({"digest": child}, message=_("The index nests too deep."))
             _manifest_revive(repository=repository, digest=child, actor=actor, depth=depth + 1)
     _blobs_relink(repository=repository, tombstone=tombstone, valid=valid)
     manifest = manifest_push(repository=repository, valid=valid, actor=actor)
