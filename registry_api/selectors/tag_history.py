@@ -10,11 +10,14 @@ from django.conf import settings
 from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
+from hub.names import TAG_RE
 from registry_api.models import Manifest, ManifestTombstone, Tag, TagEvent
 
 
 def tag_history(*, repository, tag: str) -> QuerySet[TagEvent]:
     """The tag's movements, newest first (also for a tag that no longer exists)."""
+    if not TAG_RE.fullmatch(tag):
+        return TagEvent.objects.none()  # never a query with what no tag can be (NUL bytes)
     return TagEvent.objects.filter(repository=repository, tag=tag).order_by("-created_at", "-pk")
 
 
@@ -47,6 +50,8 @@ def digests_restorable(*, repository, digests: Iterable[str]) -> set[str]:
 
 def tag_current_digest(*, repository, tag: str) -> str:
     """The digest the tag points at now, "" if it does not exist."""
+    if not TAG_RE.fullmatch(tag):
+        return ""
     current = Tag.objects.filter(repository=repository, name=tag)
     return current.values_list("manifest__digest", flat=True).first() or ""
 

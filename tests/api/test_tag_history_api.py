@@ -140,3 +140,11 @@ def test_schema_documents_history_and_restore(api):
     assert history["get"]["operationId"] == "tags_history"
     assert restore["post"]["operationId"] == "tags_restore"
     assert set(restore["post"]["responses"]) >= {"200", "201", "400", "403", "404"}
+
+
+@pytest.mark.parametrize("tag", ["%00", "bad%00tag", "-lead", "x" * 129])
+def test_impossible_tag_names_are_404_or_400(as_user, alice, public_repo, tag):
+    api = as_user(alice)
+    assert api.get(f"{APP}/{tag}/history/").status_code == 404
+    answer = api.post(f"{APP}/{tag}/restore/", {"digest": "sha256:" + "0" * 64}, format="json")
+    assert answer.status_code in (400, 404)
