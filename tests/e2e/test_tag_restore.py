@@ -95,3 +95,46 @@ def test_a_deleted_manifest_is_restored_and_pulled(docker, server, images_dir):
     assert f"Digest: {digest}" in docker.cli("pull", reference).stdout
     assert docker.cli("run", "--rm", "--network", "none", reference).stdout == message + "\n"
     docker.cli("rmi", reference)
+
+
+def test_restore_button_in_a_browser_under_the_csp(docker, server, images_dir):
+    """The Restore button (a POST form with a confirmation from site.js) works in Chromium
+    without a Content-Security-Policy violation."""
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS
+
+    first, _ = _push(docker, server, images_dir, message="web A", seed=44, tag="web")
+    second, _ = _push(docker, server, images_dir, message="web B", seed=45, tag="web")
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_context().new_page()
+        page.set_default_timeout(15000)
+        violations = []
+        page.on(
+            "console",
+            lambda message: violations.append(message.text)
+            if "Content Security Policy" in message.text
+            else None,
+        )
+        page.goto(server.url + "/accounts/login/")
+        page.fill("input[name=username]", "alice")
+        page.fill("input[name=password]", PASSWORD)
+        page.locator("main form button[type=submit]").click()
+        page.wait_for_load_state()
+        page.goto(server.url + "/r/alice/timemachine/-/tags/web/")
+        page.get_by_role("link", name="History").click()
+        page.wait_for_url("**/tags/web/history/")
+        dialogs = []
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
+        page.get_by_role("button", name="Restore").click()
+        page.wait_for_url("**/tags/web/")
+        assert first in page.content()
+        browser.close()
+    assert dialogs and "web" in dialogs[0]
+    assert violations == []
+    tag = requests.get(
+        f"{server.url}/api/v1/repositories/alice/timemachine/tags/web/",
+        auth=("alice", PASSWORD),
+        timeout=30,
+    ).json()
+    assert tag["digest"] == first != second
