@@ -10,6 +10,7 @@ from hub.views import (
     search,
     settings,
     social,
+    tag_history,
 )
 
 
@@ -40,6 +41,9 @@ urlpatterns = [
     path("repositories/new/", repository_create.repository_new, name="repository-new"),
     path(R, repositories.repository_detail, name="repository-detail"),
     path(R + "-/tags/<str:tag>/", repositories.tag_detail, name="tag-detail"),
+    path(R + "-/tags/<str:tag>/history/", tag_history.tag_history, name="tag-history"),
+    path(R + "-/tags/<str:tag>/restore/", tag_history.tag_restore, name="tag-restore"),
+    path(R + "-/deleted-tags/", tag_history.tags_deleted, name="tags-deleted"),
     path(R + "-/star/", social.star_toggle, name="repository-star"),
     path(R + "-/comments/", social.comment_create, name="comment-create"),
     path(R + "-/comments/<int:pk>/edit/", social.comment_edit, name="comment-edit"),

@@ -154,6 +154,7 @@ class TagEvent(models.Model):
         RETENTION = "retention", "retention"  # a retention policy deleted it
         RESTORE = "restore", "restore"  # pointed back at an earlier digest
         IMPORT = "import", "import"  # brought over by import_registry
+        CACHE = "cache", "cache"  # a pull-through cache followed its upstream (no actor)
 
     repository = models.ForeignKey(
         "hub.Repository", on_delete=models.CASCADE, related_name="tag_events"

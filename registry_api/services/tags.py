@@ -88,27 +88,56 @@ def tag_point(
     return tag
 
 
+def _tag_locked(*, repository, name: str) -> Tag | None:
+    return (
+        Tag.objects.select_for_update()
+        .filter(repository=repository, name=name)
+        .select_related("manifest")
+        .first()
+    )
+
+
 @transaction.atomic
 def tag_cache(*, repository, name: str, manifest: Manifest) -> Tag:
     """Record what the upstream of a mirrored repository says tag `name` is, verified now.
 
-    No event: nobody pushed. Two processes caching the same tag at once both end at `manifest`.
+    No event: nobody pushed. A tag created or moved is recorded in the tag's history as a
+    "cache" movement without actor. Two processes caching the same tag at once both end at
+    `manifest`, and the movement is recorded once (the second finds it done under the lock).
     """
-    now = timezone.now()
     tag = Tag.objects.filter(repository=repository, name=name).first()
     if tag is not None and tag.manifest_id == manifest.pk:
         tag_verified(tag=tag)
         return tag
-    defaults = {"manifest": manifest, "pushed_at": now, "verified_at": now}
-    try:
-        with transaction.atomic():
-            tag, _ = Tag.objects.update_or_create(
-                repository=repository, name=name, defaults=defaults
-            )
-    except IntegrityError:
-        # Another process created the tag between our read and our insert: ours is as fresh.
-        Tag.objects.filter(repository=repository, name=name).update(**defaults)
-        tag = Tag.objects.get(repository=repository, name=name)
+    now = timezone.now()
+    tag = _tag_locked(repository=repository, name=name)
+    previous, created = "", False
+    if tag is None:
+        try:
+            with transaction.atomic():
+                tag = Tag.objects.create(
+                    repository=repository, name=name, manifest=manifest, pushed_at=now,
+                    verified_at=now,
+                )  # fmt: skip
+        except IntegrityError:
+            # Another process created the tag between our read and our insert.
+            tag = _tag_locked(repository=repository, name=name)
+        else:
+            created = True
+    if tag.manifest_id != manifest.pk:
+        previous = tag.manifest.digest
+        tag.manifest, tag.pushed_at, tag.verified_at = manifest, now, now
+        tag.save(update_fields=["manifest", "pushed_at", "verified_at"])
+    elif not created:
+        tag_verified(tag=tag)  # another process cached this digest first, and recorded it
+        return tag
+    tag_event_record(
+        repository=repository,
+        tag=name,
+        action=TagEvent.Action.CACHE,
+        from_digest=previous,
+        to_digest=manifest.digest,
+    )
     repository_touch(repository=repository)
     repository_changed(repository_id=repository.pk)
     return tag
