@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('registry_api', '0004_tag_history'),
+        ('registry_api', '0005_immutability_rules'),
     ]
 
     operations = [
