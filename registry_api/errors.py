@@ -157,6 +157,7 @@ SERVICE_ERRORS: dict[type[service_errors.ServiceError], tuple[type[RegistryError
     # OCI distribution-spec, "Pushing Manifests": a manifest refused for its size gets 413.
     service_errors.ManifestTooLarge: (ManifestInvalid, 413),
     service_errors.TagNameInvalid: (ManifestInvalid, None),
+    service_errors.QuotaExceeded: (Denied, None),
 }
 
 

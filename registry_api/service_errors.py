@@ -46,3 +46,9 @@ class ManifestReferenceUnknown(ServiceError):
 
 class TagNameInvalid(ServiceError):
     message = "invalid tag"
+
+
+class QuotaExceeded(ServiceError):
+    """The push would take the namespace over its storage quota (registry_api.services.quotas)."""
+
+    message = "quota exceeded"

@@ -54,6 +54,7 @@ class PayloadTooLarge(exceptions.APIException):
 # Registry service refusals as DRF errors; any other refusal is a 400 with its message.
 SERVICE_ERRORS: dict[type[service_errors.ServiceError], type[exceptions.APIException]] = {
     service_errors.ManifestTooLarge: PayloadTooLarge,
+    service_errors.QuotaExceeded: exceptions.PermissionDenied,
 }
 
 
