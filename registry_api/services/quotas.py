@@ -120,6 +120,11 @@ def quota_set(*, namespace, limit_bytes: int | None, actor, request=None):
             data={"limit_bytes": limit_bytes, "previous_limit_bytes": previous},
             request=request,
         )
+    # A lowered limit may put the namespace over a threshold already.
+    repository_ids = list(
+        namespace.repositories.order_by("-updated_at").values_list("pk", flat=True)[:1]
+    )
+    transaction.on_commit(lambda: quota_warnings_check(repository_ids=repository_ids))
     return quota
 
 
