@@ -13,6 +13,7 @@ from hub.apis import (
     social,
     tags,
     teams,
+    usage,
     users,
 )
 
@@ -41,7 +42,18 @@ urlpatterns = [
         social.CollaboratorDetailApi.as_view(),
         name="collaborator-detail",
     ),
+    path(f"{REPO}/usage/", usage.RepositoryUsageApi.as_view(), name="repository-usage"),
     path(f"{REPO}/", repositories.RepositoryDetailApi.as_view(), name="repository-detail"),
+    path(
+        "namespaces/<str:namespace>/usage/",
+        usage.NamespaceUsageApi.as_view(),
+        name="namespace-usage",
+    ),
+    path(
+        "namespaces/<str:namespace>/quota/",
+        usage.NamespaceQuotaApi.as_view(),
+        name="namespace-quota",
+    ),
     path(
         "namespaces/<str:namespace>/",
         organizations.NamespaceDetailApi.as_view(),
