@@ -88,6 +88,10 @@ def dockerhub_payload(delivery: Delivery) -> dict:
     }
     if event.action != "push":
         body["action"] = event.action
+    if event.action.startswith("quota_"):
+        body["quota"] = {
+            key: data.get(key) for key in ("namespace", "used_bytes", "limit_bytes", "percent")
+        }
     return body
 
 
