@@ -133,7 +133,8 @@ def usage_changed(*, repository_id: int) -> None:
     ):
         batch = _Batch()
         connection._usage_batch = batch
-        transaction.on_commit(batch.flush)
+        # Robust: the write is committed; a failed refresh is logged, and recount repairs it.
+        transaction.on_commit(batch.flush, robust=True)
     batch.repository_ids.add(repository_id)
 
 

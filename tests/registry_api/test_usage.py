@@ -274,3 +274,46 @@ def test_warnings_at_80_and_100_percent_are_published_once_per_crossing(client, 
     with on_commit():
         quota_set(namespace=alice.namespace, limit_bytes=used + 1, actor=None)
     assert Event.objects.filter(action="quota_warning").count() == 2
+
+
+def test_each_figure_is_a_fixed_number_of_queries_whatever_the_size(
+    client, alice, django_assert_num_queries
+):
+    image_push(client, "alice/app", "v1", layer=A)
+    app = _repo("alice/app")
+    with django_assert_num_queries(3):
+        small = repository_usage(app)
+    for number in range(6):
+        image_push(client, "alice/app", f"many{number}", layer=bytes([number]) * 500)
+    with django_assert_num_queries(3):
+        assert repository_usage(app).stored_bytes == small.stored_bytes + 6 * 500
+    with django_assert_num_queries(3):
+        namespace_usage(alice.namespace)
+    with django_assert_num_queries(7):  # the manifest set deleting the tag takes, one aggregate
+        tag_exclusive_bytes(app, "many0")
+
+
+def _manifest(repository, name, blobs=(), children=()):
+    manifest = Manifest.objects.create(
+        repository=repository, digest=f"sha256:{name:0>64}", media_type="x", payload=b"{}", size=2
+    )
+    manifest.blobs.set(blobs)
+    manifest.children.set(children)
+    return manifest
+
+
+def test_a_tag_on_an_index_frees_the_children_no_other_index_or_tag_keeps(public_repo):
+    x, y, z = (
+        Blob.objects.create(digest=f"sha256:{n:0>64}", size=size)
+        for n, size in (("a1", 100), ("a2", 2000), ("a3", 30000))
+    )
+    amd64, arm64 = _manifest(public_repo, "c1", [x]), _manifest(public_repo, "c2", [y])
+    multi = _manifest(public_repo, "i1", children=[amd64, arm64])
+    _manifest(public_repo, "i2", children=[arm64])  # another index still needs arm64
+    Tag.objects.create(repository=public_repo, name="multi", manifest=multi)
+    assert tag_exclusive_bytes(public_repo, "multi") == 100
+    Tag.objects.create(repository=public_repo, name="same", manifest=multi)
+    assert tag_exclusive_bytes(public_repo, "multi") == 0  # the other tag keeps the index
+    single = _manifest(public_repo, "m1", [y, z])
+    Tag.objects.create(repository=public_repo, name="single", manifest=single)
+    assert tag_exclusive_bytes(public_repo, "single") == 30000  # y is arm64's too
