@@ -317,3 +317,41 @@ def test_a_tag_on_an_index_frees_the_children_no_other_index_or_tag_keeps(public
     single = _manifest(public_repo, "m1", [y, z])
     Tag.objects.create(repository=public_repo, name="single", manifest=single)
     assert tag_exclusive_bytes(public_repo, "single") == 30000  # y is arm64's too
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_push_announces_quota_exceeded_once(client, alice):
+    # Committed transactions, as in production: the refusal's event is not rolled back.
+    quota_set(namespace=alice.namespace, limit_bytes=1000, actor=None)
+    factories.RepositoryFactory(namespace=alice.namespace, name="app")
+    for _attempt in range(2):
+        assert _upload_answer(client, "alice/app", B).status_code == 403
+    exceeded = Event.objects.get(action="quota_exceeded")
+    assert exceeded.data["limit_bytes"] == 1000 and exceeded.repository.name == "app"
+
+
+def test_quota_events_reach_hooks_subscribed_to_quota_in_both_formats(client, alice, on_commit):
+    from webhooks.models import Delivery, Webhook
+    from webhooks.payloads import cloudevents_payload, dockerhub_payload
+
+    repository = factories.RepositoryFactory(namespace=alice.namespace, name="app")
+    for format_name in ("dockerhub", "cloudevents"):
+        Webhook.objects.create(
+            repository=repository, name=format_name, url="http://127.0.0.1:9/", events=["quota"],
+            payload_format=format_name,
+        )  # fmt: skip
+    Webhook.objects.create(repository=repository, name="push", url="http://127.0.0.1:9/")
+    quota_set(namespace=alice.namespace, limit_bytes=CONFIG + len(A), actor=None)
+    with on_commit():
+        image_push(client, "alice/app", "v1", layer=A)  # exactly 100 %
+    deliveries = Delivery.objects.filter(event__action="quota_exceeded").select_related("webhook")
+    assert sorted(d.webhook.name for d in deliveries) == ["cloudevents", "dockerhub"]
+    by_name = {d.webhook.name: d for d in deliveries}
+    quota = {"namespace": "alice", "used_bytes": CONFIG + len(A), "limit_bytes": CONFIG + len(A)}
+    hub_body = dockerhub_payload(by_name["dockerhub"])
+    assert hub_body["action"] == "quota_exceeded"
+    assert hub_body["quota"] == {**quota, "percent": 100.0}
+    cloud = cloudevents_payload(by_name["cloudevents"])
+    assert cloud["type"].endswith("quota_exceeded") and cloud["data"]["used_bytes"] == CONFIG + len(
+        A
+    )
