@@ -114,3 +114,20 @@ def test_a_read_only_token_of_an_administrator_cannot_set_a_quota(as_token, push
     client = as_token(quota_admin, "repo:read")
     answer = client.put(f"{API}/namespaces/alice/quota/", {"limit_bytes": 1}, format="json")
     assert answer.status_code == 403
+
+
+def test_administrators_set_quotas_in_the_admin_site_audited(client, pushed):
+    root = factories.UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(root)
+    assert client.get("/admin/hub/namespacequota/add/").status_code == 200
+    answer = client.post(
+        "/admin/hub/namespacequota/add/", {"namespace": pushed.pk, "limit_bytes": "777"}
+    )
+    assert answer.status_code == 302, answer.content
+    quota = NamespaceQuota.objects.get(namespace=pushed)
+    assert quota.limit_bytes == 777
+    assert AuditEntry.objects.get(action="quota.set").actor == root
+    listing = client.get("/admin/hub/namespacequota/").content.decode()
+    assert "777" in listing and "unlimited" not in listing
+    page = client.get(f"/admin/hub/repository/{pushed.repositories.get(name='app').pk}/change/")
+    assert page.status_code == 200 and b"exclusive bytes" in page.content.lower()
