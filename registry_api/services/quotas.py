@@ -23,7 +23,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from registry_api.selectors import usage as usage_selectors
 from registry_api.service_errors import QuotaExceeded
@@ -56,14 +55,11 @@ def quota_limit(namespace) -> int:
 
 
 def _refuse(*, namespace, used: int, new: int, limit: int, repository) -> None:
-    message = _(
-        "quota exceeded for namespace %(namespace)s: %(used)s used + %(new)s new > %(limit)s limit"
-    ) % {
-        "namespace": namespace.name,
-        "used": bytes_human(used),
-        "new": bytes_human(new),
-        "limit": bytes_human(limit),
-    }
+    # Protocol text, like every /v2/ message: English, stable for scripts that match it.
+    message = (
+        f"quota exceeded for namespace {namespace.name}: {bytes_human(used)} used"
+        f" + {bytes_human(new)} new > {bytes_human(limit)} limit"
+    )
     if not transaction.get_connection().in_atomic_block:
         _announce(namespace=namespace, repository=repository, used=used, limit=limit, level=100)
     raise QuotaExceeded(

@@ -34,5 +34,6 @@ def test_the_namespace_page_shows_usage_and_quota_to_its_owner_only(client, push
     client.force_login(alice)
     page = client.get("/u/alice/").content.decode()
     assert "storage-usage" in page
-    assert f"{filesizeformat(pushed.stored_bytes)} of {filesizeformat(100000)} quota" in page
+    assert f'<dd class="usage-stored">{filesizeformat(pushed.stored_bytes)}</dd>' in page
+    assert f'<dd class="usage-quota">{filesizeformat(100000)} <meter' in page
     assert 'value="13"' in page  # 13,050 of 100,000 bytes
