@@ -13,6 +13,7 @@ from hub.models import (
     Invitation,
     Membership,
     Namespace,
+    NamespaceQuota,
     Organization,
     Repository,
     Star,
@@ -70,6 +71,45 @@ class NamespaceAdmin(admin.ModelAdmin):
     readonly_fields = ["user", "organization"]
 
 
+@admin.register(NamespaceQuota)
+class NamespaceQuotaAdmin(admin.ModelAdmin):
+    """Administrators set quotas here or by the REST API; both write through quota_set (audit)."""
+
+    list_display = ["namespace", "limit_bytes", "effective_limit", "used", "warned_percent"]
+    search_fields = ["namespace__name"]
+    autocomplete_fields = ["namespace"]
+    readonly_fields = ["warned_percent", "updated_at"]
+    fields = ["namespace", "limit_bytes", "warned_percent", "updated_at"]
+
+    @admin.display(description="limit in force")
+    def effective_limit(self, quota):
+        from registry_api.services.quotas import bytes_human, quota_limit
+
+        limit = quota_limit(quota.namespace)
+        return bytes_human(limit) if limit else "unlimited"
+
+    @admin.display(description="used (stored bytes)")
+    def used(self, quota):
+        from registry_api.selectors.usage import namespace_stored_bytes
+        from registry_api.services.quotas import bytes_human
+
+        return bytes_human(namespace_stored_bytes(quota.namespace))
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "namespace"] if obj else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        from registry_api.services.quotas import quota_set
+
+        saved = quota_set(
+            namespace=obj.namespace,
+            limit_bytes=obj.limit_bytes,
+            actor=request.user,
+            request=request,
+        )
+        obj.pk = saved.pk
+
+
 class CollaboratorInline(admin.TabularInline):
     model = Collaborator
     extra = 0
@@ -78,7 +118,18 @@ class CollaboratorInline(admin.TabularInline):
 
 @admin.register(Repository)
 class RepositoryAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "is_private", "star_count", "pull_count", "mirror_of", "updated_at"]
+    list_display = [
+        "__str__", "is_private", "star_count", "pull_count", "stored_bytes", "mirror_of",
+        "updated_at",
+    ]  # fmt: skip
+    readonly_fields = ["logical_bytes", "stored_bytes", "exclusive_bytes", "usage_updated_at"]
+
+    @admin.display(description="exclusive bytes")
+    def exclusive_bytes(self, repository):
+        from registry_api.services.usage import repository_exclusive_bytes
+
+        return repository_exclusive_bytes(repository) if repository.pk else 0
+
     list_filter = ["is_private", "comments_enabled", "namespace__kind"]
     search_fields = ["name", "namespace__name", "description"]
     list_select_related = ["namespace"]

@@ -15,6 +15,7 @@ from hub.apis import (
     tag_history,
     tags,
     teams,
+    usage,
     users,
 )
 
@@ -63,6 +64,7 @@ urlpatterns = [
         immutability.RepositoryRuleDetailApi.as_view(),
         name="immutability-rule-detail",
     ),
+    path(f"{REPO}/usage/", usage.RepositoryUsageApi.as_view(), name="repository-usage"),
     path(f"{REPO}/", repositories.RepositoryDetailApi.as_view(), name="repository-detail"),
     path(
         "namespaces/<str:namespace>/immutability-rules/",
@@ -73,6 +75,16 @@ urlpatterns = [
         "namespaces/<str:namespace>/immutability-rules/<str:rule_id>/",
         immutability.NamespaceRuleDetailApi.as_view(),
         name="namespace-immutability-rule-detail",
+    ),
+    path(
+        "namespaces/<str:namespace>/usage/",
+        usage.NamespaceUsageApi.as_view(),
+        name="namespace-usage",
+    ),
+    path(
+        "namespaces/<str:namespace>/quota/",
+        usage.NamespaceQuotaApi.as_view(),
+        name="namespace-quota",
     ),
     path(
         "namespaces/<str:namespace>/",

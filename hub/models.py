@@ -142,6 +142,26 @@ class Namespace(models.Model):
         return self.kind == self.Kind.ORGANIZATION
 
 
+class NamespaceQuota(models.Model):
+    """A namespace's storage limit, set by administrators; without a row the namespace has
+    DEFAULT_NAMESPACE_QUOTA_BYTES. The row also remembers which warning was last sent, so the
+    80 % and 100 % webhook events go out once per crossing."""
+
+    namespace = models.OneToOneField(Namespace, on_delete=models.CASCADE, related_name="quota")
+    # None: the default setting; 0: unlimited.
+    limit_bytes = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        help_text=_("Bytes; empty for the default (DEFAULT_NAMESPACE_QUOTA_BYTES), 0 unlimited."),
+    )
+    # 0, 80 or 100: the highest threshold crossed and announced; lowered when usage falls back.
+    warned_percent = models.PositiveSmallIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"quota of {self.namespace}"
+
+
 class Repository(models.Model):
     namespace = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="repositories")
     name = models.CharField(max_length=255, validators=[validate_repository_name])
@@ -156,6 +176,11 @@ class Repository(models.Model):
     # Denormalised counters, updated with F() by services; lists sort on them.
     pull_count = models.PositiveBigIntegerField(default=0)
     star_count = models.PositiveIntegerField(default=0)
+    # Storage counters (registry_api.selectors.usage has the definitions), recomputed by
+    # registry_api.services.usage after each write that changes them; `usage_recount` verifies.
+    logical_bytes = models.PositiveBigIntegerField(default=0)
+    stored_bytes = models.PositiveBigIntegerField(default=0)
+    usage_updated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "repositories"

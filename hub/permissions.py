@@ -267,3 +267,20 @@ def can_grant_badges(user) -> bool:
         and user.is_staff
         and user.has_perm("hub.change_organization")
     )
+
+
+def can_set_quota(user) -> bool:
+    """Only administrators set storage quotas: superusers, or staff with the quota permission
+    (never an organization's owners, whose usage the quota bounds)."""
+    return (
+        _authenticated(user)
+        and user.is_active
+        and user.is_staff
+        and user.has_perm("hub.change_namespacequota")
+    )
+
+
+def can_view_usage(user, namespace: Namespace) -> bool:
+    """A namespace's storage usage and quota are for its owner or members and administrators:
+    the sizes of private repositories are not for visitors."""
+    return namespace_role(user, namespace) is not None or can_set_quota(user)

@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save
 
 
 class RegistryApiConfig(AppConfig):
@@ -15,6 +15,22 @@ class RegistryApiConfig(AppConfig):
         for model in (Namespace, Repository):
             post_save.connect(names_changed, sender=model, dispatch_uid=f"lookups-{model}-save")
             post_delete.connect(names_changed, sender=model, dispatch_uid=f"lookups-{model}-del")
+
+        # Storage usage counters follow every change of what a repository holds, whoever makes
+        # it (registry_api.services.usage).
+        from registry_api.models import Manifest, ManifestTombstone, RepositoryBlob
+        from registry_api.services.usage import holding_references_changed, holding_row_changed
+
+        for model in (Manifest, ManifestTombstone, RepositoryBlob):
+            for name, signal in (("save", post_save), ("delete", post_delete)):
+                uid = f"usage-{model.__name__}-{name}"
+                signal.connect(holding_row_changed, sender=model, dispatch_uid=uid)
+        for model in (Manifest, ManifestTombstone):
+            m2m_changed.connect(
+                holding_references_changed,
+                sender=model.blobs.through,
+                dispatch_uid=f"usage-{model.__name__}-blobs",
+            )
 
         # The authorization decision (hub.permissions) reads which names the pull-through
         # cache serves from here, so hub never imports the registry.

@@ -160,6 +160,7 @@ SERVICE_ERRORS: dict[type[service_errors.ServiceError], tuple[type[RegistryError
     # The spec has no code for "still in use" or "protected by a rule": DENIED, naming the cause.
     service_errors.ManifestInUse: (Denied, None),
     service_errors.TagImmutable: (Denied, None),
+    service_errors.QuotaExceeded: (Denied, None),
 }
 
 

@@ -58,3 +58,9 @@ class TagImmutable(ServiceError):
     """An immutability rule protects the tag: it may be created, never moved or deleted."""
 
     message = "tag is immutable"
+
+
+class QuotaExceeded(ServiceError):
+    """The push would take the namespace over its storage quota (registry_api.services.quotas)."""
+
+    message = "quota exceeded"

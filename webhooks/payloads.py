@@ -2,6 +2,12 @@
 
 Repository facts are captured when the event is published (`repository_snapshot`), so a payload
 renders the same on every attempt and still renders after the repository is gone.
+
+Quota events (`quota_warning` at 80 %, `quota_exceeded` at 100 % or on a refused push; hooks
+subscribe to the kind `quota`) name the repository whose push crossed the threshold and carry
+`{"namespace", "used_bytes", "limit_bytes", "percent"}`: in CloudEvents as `data` (type
+io.dockyard.quota_warning), in the Docker Hub format as a top-level `quota` object beside
+`action`, with push_data's tag and digest empty.
 """
 
 from __future__ import annotations
@@ -88,6 +94,10 @@ def dockerhub_payload(delivery: Delivery) -> dict:
     }
     if event.action != "push":
         body["action"] = event.action
+    if event.action.startswith("quota_"):
+        body["quota"] = {
+            key: data.get(key) for key in ("namespace", "used_bytes", "limit_bytes", "percent")
+        }
     return body
 
 

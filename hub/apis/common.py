@@ -62,6 +62,7 @@ SERVICE_ERRORS: dict[type[service_errors.ServiceError], type[exceptions.APIExcep
     service_errors.ManifestTooLarge: PayloadTooLarge,
     service_errors.TagImmutable: exceptions.PermissionDenied,
     service_errors.ManifestInUse: Conflict,
+    service_errors.QuotaExceeded: exceptions.PermissionDenied,
 }
 
 

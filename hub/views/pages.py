@@ -60,6 +60,18 @@ def _org_members_url(namespace) -> str | None:
         return None
 
 
+def _storage_context(namespace) -> dict:
+    """Usage and quota, for the namespace's owners, members and administrators only: the
+    sizes of private repositories are not for visitors."""
+    from registry_api.services.quotas import quota_limit
+    from registry_api.services.usage import namespace_usage_read
+
+    usage = namespace_usage_read(namespace)
+    limit = quota_limit(namespace)
+    percent = min(100, round(usage.stored_bytes * 100 / limit)) if limit else None
+    return {"usage": usage, "quota_limit": limit, "quota_percent": percent}
+
+
 def profile(request, namespace):
     owner = selectors.namespace_get(name=namespace)
     if owner is None:
@@ -75,6 +87,8 @@ def profile(request, namespace):
         "repositories": repositories,
         "can_create": permissions.can_create(request.user, owner),
     }
+    if permissions.can_view_usage(request.user, owner):
+        context.update(_storage_context(owner))
     if owner.is_organization:
         context["members"] = membership_list_visible(viewer=request.user, namespace=owner)
         context["is_official_namespace"] = owner.name == OFFICIAL_NAMESPACE

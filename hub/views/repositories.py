@@ -11,6 +11,7 @@ from hub.forms_repository import CommentForm
 from hub.models import Repository, Star
 from hub.views import tag_rows
 from registry_api.selectors.tags import tag_get, tag_list
+from registry_api.services.usage import repository_usage_read
 
 TAGS_PER_PAGE = 25
 COMMENTS_PER_PAGE = 20
@@ -56,6 +57,8 @@ def repository_detail(request, namespace, name):
         tag_filter=tag_filter,
         comment_page=_comment_page(repository, request.GET.get("comments")),
         comment_form=CommentForm(),
+        # Whoever may see the repository sees its sizes (registry_api.selectors.usage).
+        usage=repository_usage_read(repository),
     )
     return render(request, "hub/repository_detail.html", context)
 

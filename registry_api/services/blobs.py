@@ -42,6 +42,9 @@ def blob_mount(*, repository, source, digest: str) -> Blob | None:
     blob = Blob.objects.filter(digest=digest, repository_links__repository=source).first()
     if blob is None:
         return None
+    from registry_api.services.quotas import quota_check_blobs
+
+    quota_check_blobs(repository=repository, blob_ids=[blob.pk])
     blob_link(repository=repository, blob=blob)
     return blob
 

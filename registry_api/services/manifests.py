@@ -45,6 +45,7 @@ from registry_api.service_errors import (
     TagNameInvalid,
 )
 from registry_api.services.immutability import tag_change_check
+from registry_api.services.quotas import quota_check_blobs
 from registry_api.services.tags import tag_event_record, tag_point
 from webhooks.services.events import event_publish
 
@@ -181,6 +182,7 @@ def manifest_store(
 def manifest_push(*, repository, valid: ValidManifest, actor) -> Manifest:
     """Store a validated manifest in `repository`, link its references, point its tag."""
     blobs, children = _references_resolve(repository=repository, parsed=valid.parsed)
+    quota_check_blobs(repository=repository, blob_ids=[blob.pk for blob in blobs])
     manifest = manifest_store(
         repository=repository, valid=valid, actor=actor, blobs=blobs, children=children
     )

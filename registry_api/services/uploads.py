@@ -30,7 +30,9 @@ from registry_api.errors import (
     UploadStorageUnavailable,
 )
 from registry_api.models import Blob, BlobUpload
+from registry_api.service_errors import QuotaExceeded
 from registry_api.services.blobs import blob_link, blob_register
+from registry_api.services.quotas import quota_check_blob
 
 # What a client is told to wait before retrying when storage is full or failing.
 RETRY_AFTER_SECONDS = 60
@@ -199,6 +201,11 @@ def upload_complete(*, upload: BlobUpload, digest: str, chunk: Chunk | None = No
         if actual != str(expected):
             upload_cancel(upload=upload)
             raise DigestInvalid({"digest": str(expected), "actual": actual})
+        try:  # before the bytes are stored: a refused blob leaves nothing behind
+            quota_check_blob(repository=upload.repository, digest=actual, size=upload.offset)
+        except QuotaExceeded:
+            upload_cancel(upload=upload)
+            raise
         # Content-addressed: when the blob is already stored, the store keeps one copy.
         with _storage_errors():
             staged.finalize(str(expected), storage.blobs())

@@ -17,11 +17,15 @@ from webhooks.services.queue import enqueue_after_commit
 EVENT_KINDS = {
     "repository_create": "repository",
     "repository_delete": "repository",
+    "quota_warning": "quota",
+    "quota_exceeded": "quota",
 }
 EVENT_CHOICES = [
     ("push", _("Push: a tag now points at a manifest")),
     ("delete", _("Delete: a tag or manifest was deleted")),
     ("repository", _("Repository created or deleted")),
+    # Data: namespace, used_bytes, limit_bytes, percent (registry_api.services.quotas).
+    ("quota", _("Quota: the namespace reached 80 % (warning) or 100 % (exceeded) of its quota")),
 ]
 
 
