@@ -10,6 +10,7 @@ from registry_api.models import (
     ManifestTombstone,
     ProxyCache,
     RepositoryBlob,
+    RetentionPolicy,
     Tag,
     TagEvent,
 )
@@ -170,3 +171,36 @@ class ProxyCacheAdmin(admin.ModelAdmin):
     def expire_cached_tags(self, request, queryset) -> None:
         count = sum(proxy_cache_expire(proxy_cache=proxy_cache) for proxy_cache in queryset)
         self.message_user(request, f"{count} cached tag(s) will be revalidated on their next pull.")
+
+
+@admin.register(RetentionPolicy)
+class RetentionPolicyAdmin(admin.ModelAdmin):
+    """Policies are edited here as in the UI and API; "Preview" and "Run now" are actions."""
+
+    list_display = ["pk", "repository", "namespace", "enabled", "schedule", "last_run_at"]
+    list_filter = ["enabled", "schedule"]
+    search_fields = ["repository__name", "namespace__name"]
+    list_select_related = ["repository__namespace", "namespace"]
+    raw_id_fields = ["repository", "namespace", "created_by"]
+    readonly_fields = ["created_at", "last_run_at", "last_result"]
+    actions = ["preview", "run_now"]
+
+    def _report(self, request, queryset, dry_run: bool) -> None:
+        from registry_api.services.retention import retention_run
+
+        for policy in queryset:
+            result = retention_run(policy, dry_run=dry_run, actor=request.user)
+            verb = "would delete" if dry_run else "deleted"
+            self.message_user(
+                request,
+                f"{policy}: {verb} {len(result.tags)} tag(s), {len(result.manifests)} "
+                f"manifest(s), {result.freed_bytes} bytes freed.",
+            )
+
+    @admin.action(description="Preview (dry run)")
+    def preview(self, request, queryset):
+        self._report(request, queryset, dry_run=True)
+
+    @admin.action(description="Run now")
+    def run_now(self, request, queryset):
+        self._report(request, queryset, dry_run=False)
