@@ -9,6 +9,7 @@ from hub.apis import (
     invitations,
     organizations,
     repositories,
+    retention,
     search,
     social,
     tags,
@@ -41,7 +42,37 @@ urlpatterns = [
         social.CollaboratorDetailApi.as_view(),
         name="collaborator-detail",
     ),
+    path(
+        f"{REPO}/retention-policies/",
+        retention.RepositoryPolicyListApi.as_view(),
+        name="retention-policy-list",
+    ),
+    path(
+        f"{REPO}/retention-policies/<str:policy_id>/",
+        retention.RepositoryPolicyDetailApi.as_view(),
+        name="retention-policy-detail",
+    ),
+    path(
+        f"{REPO}/retention-policies/<str:policy_id>/run/",
+        retention.RepositoryPolicyRunApi.as_view(),
+        name="retention-policy-run",
+    ),
     path(f"{REPO}/", repositories.RepositoryDetailApi.as_view(), name="repository-detail"),
+    path(
+        "namespaces/<str:namespace>/retention-policies/",
+        retention.NamespacePolicyListApi.as_view(),
+        name="namespace-retention-policy-list",
+    ),
+    path(
+        "namespaces/<str:namespace>/retention-policies/<str:policy_id>/",
+        retention.NamespacePolicyDetailApi.as_view(),
+        name="namespace-retention-policy-detail",
+    ),
+    path(
+        "namespaces/<str:namespace>/retention-policies/<str:policy_id>/run/",
+        retention.NamespacePolicyRunApi.as_view(),
+        name="namespace-retention-policy-run",
+    ),
     path(
         "namespaces/<str:namespace>/",
         organizations.NamespaceDetailApi.as_view(),
