@@ -22,6 +22,7 @@ from hub.models import Collaborator, Repository
 from hub.services import repositories as repository_services
 from hub.services import social
 from hub.views.repositories import repository_for_view
+from hub.views.retention_settings import retention_context
 from hub.views.tag_rows import tag_rows
 from registry_api.selectors.tags import tag_get
 from registry_api.services import tags as tag_services
@@ -60,6 +61,7 @@ def _render_settings(request, repository, **forms):
         "role_choices": Collaborator.Role.choices,
         "tags": tag_rows(repository=repository),
         "webhooks_url": _webhooks_url(repository),
+        **retention_context(repository, **forms),
     }
     return render(request, "hub/repository_settings.html", context)
 
