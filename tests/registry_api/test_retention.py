@@ -325,3 +325,29 @@ def test_management_command_dry_run_lists_and_keeps(client, public_repo, alice, 
     assert _remaining(public_repo) == ["v1", "v2"]
     call_command("retention_run")
     assert _remaining(public_repo) == ["v2"]
+
+
+def test_the_beat_task_is_scheduled_and_runs_the_due_policies(client, public_repo, alice, settings):
+    from registry_api.tasks import retention_run_all
+
+    entry = settings.CELERY_BEAT_SCHEDULE["retention-run"]
+    assert entry["task"] == "registry_api.tasks.retention_run_all"
+    assert entry["schedule"] == float(settings.RETENTION_INTERVAL_SECONDS) == 86400.0
+    _push_series(client, public_repo, ["v1", "v2"])
+    _policy(alice, keep_last=1)
+    assert retention_run_all.delay().get() == 1
+    assert _remaining(public_repo) == ["v2"]
+
+
+def test_admin_actions_preview_and_run(client, public_repo, alice, admin_client):
+    _push_series(client, public_repo, ["v1", "v2"])
+    policy = _policy(alice, keep_last=1)
+    url = "/admin/registry_api/retentionpolicy/"
+    assert admin_client.get(url).status_code == 200
+    answer = admin_client.post(
+        url, {"action": "preview", "_selected_action": [policy.pk]}, follow=True
+    )
+    assert "would delete 1 tag(s)" in answer.content.decode()
+    assert _remaining(public_repo) == ["v1", "v2"]
+    admin_client.post(url, {"action": "run_now", "_selected_action": [policy.pk]})
+    assert _remaining(public_repo) == ["v2"]
