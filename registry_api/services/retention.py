@@ -153,15 +153,9 @@ class _Scope:
         ).values_list(
             "pk", "repository_id", "digest", "media_type", "subject_digest", "created_at"
         ):
-            self.manifests[pk] = _Row(
-                pk,
-                repository_id,
-                digest,
-                media_type,
-                subject,
-                created_at,
-                media_type in index_types,
-            )
+            row = _Row(pk, repository_id, digest, media_type, subject, created_at)
+            row.is_index = media_type in index_types
+            self.manifests[pk] = row
         self.tags = list(
             Tag.objects.filter(repository__in=scope)
             .order_by("-pushed_at", "-pk")
@@ -225,29 +219,51 @@ def _close(kept: set[int], scope: _Scope, referrers: dict[str, list[int]]) -> No
                 pending.append(follower)
 
 
-def _repository_plan(policy, scope: _Scope, repository: Repository, tags: list, now, plan: Plan):
-    rows = {pk: row for pk, row in scope.manifests.items() if row.repository_id == repository.pk}
+@dataclass
+class _Repo:
+    """One repository of the scope while it is being decided."""
+
+    repository: Repository
+    rows: dict[int, _Row]  # its manifests by pk
+    by_digest: dict[str, _Row]
+    referrers: dict[str, list[int]]  # subject digest → manifests that refer to it
+    child_ids: set[int]
+    evict_before: object  # a datetime for a proxy cache with an eviction rule, else None
+
+
+def _repo(policy, scope: _Scope, repository: Repository, rows: dict[int, _Row], now) -> _Repo:
     by_digest = {row.digest: row for row in rows.values()}
-    proxy = repository.pk in scope.proxy_ids
-    evict_before = (
-        now - timedelta(days=policy.evict_not_pulled_days)
-        if proxy and policy.evict_not_pulled_days is not None
-        else None
+    referrers: dict[str, list[int]] = defaultdict(list)
+    for row in rows.values():
+        if row.subject in by_digest:
+            referrers[row.subject].append(row.pk)
+    evicting = repository.pk in scope.proxy_ids and policy.evict_not_pulled_days is not None
+    return _Repo(
+        repository=repository,
+        rows=rows,
+        by_digest=by_digest,
+        referrers=referrers,
+        child_ids={child for pk in rows for child in scope.children.get(pk, ())},
+        evict_before=now - timedelta(days=policy.evict_not_pulled_days) if evicting else None,
     )
+
+
+def _tags_decide(policy, repo: _Repo, tags: list, now):
+    """Split the tags: (tag, reason) that go, referrer tags waiting for their subject, and the
+    manifests the kept tags hold."""
+    going: list[tuple] = []
+    followers: list[tuple] = []  # (tag, subject row)
+    roots: set[int] = set()
 
     def protected(name: str) -> bool:
         if policy.protect_pattern and fnmatchcase(name, policy.protect_pattern):
             return True
-        return _tag_is_immutable(repository, name)
+        return _tag_is_immutable(repo.repository, name)
 
-    # Tags: rules and eviction first; referrer tags wait for their subject.
-    going: list[tuple] = []
-    followers: list[tuple] = []  # (tag, subject row)
-    roots: set[int] = set()
     rank = 0
     for tag in tags:  # newest push first
-        pk, _, name, manifest_id, pushed_at, pulled_at = tag
-        subject = _tag_follows(name, rows[manifest_id], by_digest)
+        _, _, name, manifest_id, pushed_at, pulled_at = tag
+        subject = _tag_follows(name, repo.rows[manifest_id], repo.by_digest)
         if subject is not None:
             if protected(name):
                 roots.update((manifest_id, subject.pk))  # a kept signature keeps its subject
@@ -255,61 +271,63 @@ def _repository_plan(policy, scope: _Scope, repository: Repository, tags: list, 
                 followers.append((tag, subject))
             continue
         matches = fnmatchcase(name, policy.tag_pattern)
-        evicted = evict_before is not None and (pulled_at or pushed_at) < evict_before
+        evicted = repo.evict_before is not None and (pulled_at or pushed_at) < repo.evict_before
         ruled = matches and _tag_goes(policy, tag, rank, now)
         rank += matches
         if (evicted or ruled) and not protected(name):
             going.append((tag, "evicted" if evicted else "rules"))
         else:
             roots.add(manifest_id)
+    return going, followers, roots
 
-    # Manifests: mark what stays from the remaining tags and the young untagged manifests.
+
+def _manifests_keep(policy, scope: _Scope, repo: _Repo, roots: set[int], followers, now):
+    """Mark what stays: the kept tags' manifests, young untagged ones, and what those need."""
     limits = [policy.untagged_older_than_days]
-    if evict_before is not None:
+    if repo.evict_before is not None:
         limits.append(policy.evict_not_pulled_days)
     limits = [days for days in limits if days is not None]
-    referrers: dict[str, list[int]] = defaultdict(list)
-    for row in rows.values():
-        if row.subject in by_digest:
-            referrers[row.subject].append(row.pk)
     if not limits:
-        kept = set(rows)
-    else:
-        cutoff = now - timedelta(days=min(limits))
-        child_ids = {child for pk in rows for child in scope.children.get(pk, ())}
-        for row in rows.values():
-            follows = row.pk in child_ids or (
-                row.subject in by_digest and settings.DELETE_REFERRERS_WITH_SUBJECT
-            )
-            if not follows and row.created_at >= cutoff:
-                roots.add(row.pk)
-        kept = set(roots)
-        _close(kept, scope, referrers)
-        # A referrer tag stays while its subject stays, and keeps its own manifest then.
-        more = {tag[3] for tag, subject in followers if subject.pk in kept}
-        kept |= more
-        _close(kept, scope, referrers)
-    going += [(tag, "referrer") for tag, subject in followers if subject.pk not in kept]
+        return set(repo.rows)  # no manifest rule: tag deletes only
+    cutoff = now - timedelta(days=min(limits))
+    for row in repo.rows.values():
+        follows = row.pk in repo.child_ids or (
+            row.subject in repo.by_digest and settings.DELETE_REFERRERS_WITH_SUBJECT
+        )
+        if not follows and row.created_at >= cutoff:
+            roots.add(row.pk)
+    kept = set(roots)
+    _close(kept, scope, repo.referrers)
+    # A referrer tag stays while its subject stays, and keeps its own manifest then.
+    kept |= {tag[3] for tag, subject in followers if subject.pk in kept}
+    _close(kept, scope, repo.referrers)
+    return kept
 
-    full_name = repository.full_name
+
+def _manifest_reason(repo: _Repo, row: _Row) -> str:
+    if row.subject in repo.by_digest:
+        return "referrer"
+    if row.pk in repo.child_ids:
+        return "child"
+    return "evicted" if repo.evict_before is not None else "untagged"
+
+
+def _repository_plan(policy, scope: _Scope, repo: _Repo, tags: list, now, plan: Plan) -> None:
+    going, followers, roots = _tags_decide(policy, repo, tags, now)
+    kept = _manifests_keep(policy, scope, repo, roots, followers, now)
+    going += [(tag, "referrer") for tag, subject in followers if subject.pk not in kept]
+    full_name = repo.repository.full_name
     for tag, reason in going:
-        plan.tags.append(
-            PlannedTag(tag[0], full_name, tag[2], rows[tag[3]].digest, reason)
-        )  # fmt: skip
-    child_ids = {child for pk in rows for child in scope.children.get(pk, ())}
-    doomed = [row for pk, row in rows.items() if pk not in kept]
+        digest = repo.rows[tag[3]].digest
+        plan.tags.append(PlannedTag(tag[0], full_name, tag[2], digest, reason))
+    doomed = [row for pk, row in repo.rows.items() if pk not in kept]
     # Referrers first, then indexes, then images: nothing is deleted while a doomed manifest
     # still refers to it.
     doomed.sort(
-        key=lambda row: (0 if row.subject in by_digest else 1 if row.is_index else 2, row.pk)
+        key=lambda row: (0 if row.subject in repo.by_digest else 1 if row.is_index else 2, row.pk)
     )
     for row in doomed:
-        if row.subject in by_digest:
-            reason = "referrer"
-        elif row.pk in child_ids:
-            reason = "child"
-        else:
-            reason = "evicted" if evict_before is not None else "untagged"
+        reason = _manifest_reason(repo, row)
         plan.manifests.append(
             PlannedManifest(row.pk, full_name, row.digest, row.media_type, reason)
         )
@@ -331,9 +349,13 @@ def retention_plan(policy: RetentionPolicy, *, now=None) -> Plan:
     tags_by_repository: dict[int, list] = defaultdict(list)
     for tag in scope.tags:
         tags_by_repository[tag[1]].append(tag)
+    rows_by_repository: dict[int, dict[int, _Row]] = defaultdict(dict)
+    for row in scope.manifests.values():
+        rows_by_repository[row.repository_id][row.pk] = row
     plan = Plan()
     for repository in sorted(scope.repositories.values(), key=lambda r: r.name):
-        _repository_plan(policy, scope, repository, tags_by_repository[repository.pk], now, plan)
+        repo = _repo(policy, scope, repository, rows_by_repository[repository.pk], now)
+        _repository_plan(policy, scope, repo, tags_by_repository[repository.pk], now, plan)
     plan.freed_bytes = _freed_bytes(scope, {m.manifest_id for m in plan.manifests})
     return plan
 

@@ -230,10 +230,15 @@ def test_a_multi_arch_image_and_its_signature_survive_deleting_an_unrelated_tag(
     Tag.objects.filter(repository=public_repo, name="multi").update(pushed_at=timezone.now())
     policy = _policy(alice, keep_last=1, untagged_older_than_days=7)
 
-    plan = retention_plan(policy)
-    assert _tags(plan) == ["unrelated"]
-    assert [m.digest for m in plan.manifests] == [unrelated]
-    retention_run(policy, dry_run=False, actor=alice)
+    dry = retention_run(policy, dry_run=True, actor=alice)
+    assert _tags(dry) == ["unrelated"]
+    assert [m.digest for m in dry.manifests] == [unrelated]
+    real = retention_run(policy, dry_run=False, actor=alice)
+    assert (real.tags, real.manifests, real.freed_bytes) == (
+        dry.tags,
+        dry.manifests,
+        dry.freed_bytes,
+    )
 
     kept = {digest_bytes(index), digest_bytes(signature), legacy}
     kept |= {child["digest"] for child in children}
@@ -351,3 +356,23 @@ def test_admin_actions_preview_and_run(client, public_repo, alice, admin_client)
     assert _remaining(public_repo) == ["v1", "v2"]
     admin_client.post(url, {"action": "run_now", "_selected_action": [policy.pk]})
     assert _remaining(public_repo) == ["v2"]
+
+
+def test_what_changed_since_the_plan_is_skipped_not_deleted(client, public_repo, alice):
+    from registry_api.services.retention import (
+        PlannedManifest,
+        PlannedTag,
+        _manifest_remove,
+        _tag_remove,
+    )
+
+    first = image_push(client, "alice/app", "v1", layer=b"first")
+    image_push(client, "alice/app", "v1", layer=b"second")  # v1 moved after the plan saw it
+    tag = Tag.objects.get(repository=public_repo, name="v1")
+    assert _tag_remove(PlannedTag(tag.pk, "alice/app", "v1", first, "rules"), alice) == "moved"
+    manifest = Manifest.objects.get(pk=tag.manifest_id)  # tagged again since
+    planned = PlannedManifest(manifest.pk, "alice/app", manifest.digest, "x", "untagged")
+    assert _manifest_remove(planned, alice) == "tagged"
+    assert (
+        Tag.objects.filter(pk=tag.pk).exists() and Manifest.objects.filter(pk=manifest.pk).exists()
+    )
