@@ -60,6 +60,11 @@ urlpatterns = [
         name="retention-policy-add",
     ),
     path(
+        R + "-/settings/retention/<int:policy_id>/",
+        retention_settings.retention_policy_change,
+        name="retention-policy-change",
+    ),
+    path(
         R + "-/settings/retention/<int:policy_id>/preview/",
         retention_settings.retention_policy_preview,
         name="retention-policy-preview",

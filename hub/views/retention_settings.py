@@ -20,6 +20,7 @@ from registry_api.services.retention_policies import (
     RULE_FIELDS,
     retention_policy_create,
     retention_policy_delete,
+    retention_policy_update,
 )
 
 
@@ -39,11 +40,19 @@ class RetentionPolicyForm(forms.ModelForm):
         }
 
 
-def retention_context(repository, *, retention_form=None, retention_preview=None, **_) -> dict:
-    """What the settings template's Retention include needs."""
+def _edit_form(policy, bound=None) -> RetentionPolicyForm:
+    if bound is not None and bound.instance.pk == policy.pk:
+        return bound
+    return RetentionPolicyForm(instance=policy, prefix=f"policy-{policy.pk}")
+
+
+def retention_context(
+    repository, *, retention_form=None, retention_edit=None, retention_preview=None, **_
+) -> dict:
+    """What the settings template's Retention include needs: each policy with its edit form."""
     policies = RetentionPolicy.objects.filter(repository=repository).order_by("pk")
     return {
-        "retention_policies": policies,
+        "retention_policies": [(policy, _edit_form(policy, retention_edit)) for policy in policies],
         "retention_form": retention_form or RetentionPolicyForm(),
         "retention_preview": retention_preview,
     }
@@ -88,6 +97,19 @@ def _policy(repository, policy_id: int) -> RetentionPolicy:
         pk=policy_id,
         repository=repository,
     )
+
+
+@login_required
+@require_POST
+def retention_policy_change(request, namespace, name, policy_id):
+    repository = _admin_repository(request, namespace, name)
+    policy = _policy(repository, policy_id)
+    form = RetentionPolicyForm(request.POST, instance=policy, prefix=f"policy-{policy.pk}")
+    if form.is_valid():
+        retention_policy_update(policy=policy, actor=request.user, **form.cleaned_data)
+        messages.success(request, _("Retention policy saved."))
+        return redirect(_section_url(repository))
+    return _render(request, repository, retention_edit=form)
 
 
 @login_required

@@ -68,3 +68,17 @@ def test_non_admins_get_404(client, public_repo, bob):
     assert client.post(f"{SETTINGS}retention/", _rules(keep_last="1")).status_code == 404
     assert client.post(f"{SETTINGS}retention/{policy.pk}/run/").status_code == 404
     assert RetentionPolicy.objects.count() == 1
+
+
+def test_edit_a_policy_and_see_its_errors(as_alice, public_repo):
+    policy = RetentionPolicy.objects.create(repository=public_repo, keep_last=3)
+    prefix = f"policy-{policy.pk}-"
+    fields = {prefix + key: value for key, value in _rules(keep_last="5").items()}
+    assert as_alice.post(f"{SETTINGS}retention/{policy.pk}/", fields).status_code == 302
+    policy.refresh_from_db()
+    assert policy.keep_last == 5
+    fields[prefix + "keep_last"] = ""
+    answer = as_alice.post(f"{SETTINGS}retention/{policy.pk}/", fields)
+    assert answer.status_code == 200 and "Set at least one rule." in answer.content.decode()
+    policy.refresh_from_db()
+    assert policy.keep_last == 5
