@@ -3,7 +3,8 @@
 services (tag history, events, tombstones), never by deleting rows itself.
 
 The plan reads the scope in a fixed number of queries (tags, manifests, index edges, blob links,
-blob sizes) and decides in memory, so a repository of 10,000 tags costs the same 8 queries.
+blobs held elsewhere, blob sizes) and decides in memory: a repository of 10,000 tags costs the
+same 10 queries as one of ten (plus, once merged, one per repository for immutability rules).
 
 How a policy decides, per repository of its scope:
 - Tags. A tag matching `protect_pattern`, or immutable, is kept. A tag that names a referrer
@@ -21,7 +22,9 @@ How a policy decides, per repository of its scope:
   of the repository goes, children with their index and referrers with their subject (with
   DELETE_REFERRERS_WITH_SUBJECT off a referrer also needs to be old enough itself).
 - Freed bytes: the blobs of the deleted manifests that no remaining manifest of the whole
-  registry uses (they are freed once the tombstones' restore window passes and GC runs).
+  registry uses, no other repository links and no live tombstone keeps (the definition of
+  exclusive bytes in selectors.usage); they are freed once the deleted manifests' own
+  tombstones expire (TAG_RESTORE_SECONDS) and garbage collection runs.
 """
 
 from __future__ import annotations
@@ -38,7 +41,16 @@ from django.utils import timezone
 
 from hub.audit import audit_record
 from hub.models import Repository
-from registry_api.models import Blob, Manifest, ProxyCache, RetentionPolicy, Tag, TagEvent
+from registry_api.models import (
+    Blob,
+    Manifest,
+    ManifestTombstone,
+    ProxyCache,
+    RepositoryBlob,
+    RetentionPolicy,
+    Tag,
+    TagEvent,
+)
 from registry_api.service_errors import ServiceError
 from registry_api.services.manifests import manifest_delete
 from registry_api.services.tags import tag_delete
@@ -101,11 +113,12 @@ def _public(row: dict, key: str) -> dict:
     return row
 
 
-def _tag_is_immutable(repository: Repository, name: str) -> bool:
+def _immutable_tags(repository: Repository, names: list[str]) -> set[str]:
     # MERGE: the single call site of immutability rules. Helper "deletes" adds
-    # registry_api.services.immutability.tag_is_immutable(repository, name); this branch has
-    # no rules yet, so no tag is immutable here. Replace the body with that call.
-    return False
+    # registry_api.services.immutability.protected_tags(repository, names) (one query for all
+    # names); this branch has no rules yet, so no tag is immutable here. Replace the body with
+    # `return set(protected_tags(repository, names))`.
+    return set()
 
 
 # Reading the scope ----------------------------------------------------------------------------
@@ -171,13 +184,22 @@ class _Scope:
         self.blobs: dict[int, set[int]] = defaultdict(set)
         for manifest_id, blob_id in links.values_list("manifest_id", "blob_id"):
             self.blobs[manifest_id].add(blob_id)
+        # Blobs the scope's manifests use that stay anyway: used by a manifest outside the
+        # scope, linked by another repository, or kept by a live tombstone (restorable).
         scope_blobs = Subquery(links.values("blob_id"))
-        self.used_elsewhere = set(
+        live = timezone.now() - timedelta(seconds=settings.TAG_RESTORE_SECONDS)
+        held = (
             Manifest.blobs.through.objects.filter(blob_id__in=scope_blobs)
             .exclude(manifest__repository__in=scope)
-            .values_list("blob_id", flat=True)
-            .distinct()
+            .values_list("blob_id", flat=True),
+            RepositoryBlob.objects.filter(blob_id__in=scope_blobs)
+            .exclude(repository__in=scope)
+            .values_list("blob_id", flat=True),
+            ManifestTombstone.blobs.through.objects.filter(
+                blob_id__in=scope_blobs, manifesttombstone__deleted_at__gte=live
+            ).values_list("blob_id", flat=True),
         )
+        self.used_elsewhere = {blob_id for query in held for blob_id in query.distinct()}
         self.sizes = dict(Blob.objects.filter(pk__in=scope_blobs).values_list("pk", "size"))
 
 
@@ -255,10 +277,12 @@ def _tags_decide(policy, repo: _Repo, tags: list, now):
     followers: list[tuple] = []  # (tag, subject row)
     roots: set[int] = set()
 
+    immutable = _immutable_tags(repo.repository, [tag[2] for tag in tags])
+
     def protected(name: str) -> bool:
         if policy.protect_pattern and fnmatchcase(name, policy.protect_pattern):
             return True
-        return _tag_is_immutable(repo.repository, name)
+        return name in immutable
 
     rank = 0
     for tag in tags:  # newest push first

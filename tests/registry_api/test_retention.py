@@ -20,7 +20,7 @@ from registry_api.services.retention_policies import retention_policy_create
 from registry_api.services.tags import tag_delete
 from tests import factories
 from tests.registry_api.conftest import bearer, image_push, push_access
-from tests.registry_api.test_manifests import _multi_arch, manifest_put
+from tests.registry_api.test_manifests import _multi_arch, image_body, manifest_put
 from tests.registry_api.test_referrers import referrer_push
 
 pytestmark = pytest.mark.django_db
@@ -114,8 +114,10 @@ def test_untagged_older_than_deletes_old_untagged_manifests_and_counts_exclusive
     plan = retention_plan(policy)
     assert [(m.digest, m.reason) for m in plan.manifests] == [(digests["old"], "untagged")]
     assert plan.freed_bytes == 0  # the config is shared by all, the layer by alice/other
-    Tag.objects.filter(repository__name="other").delete()
+    # Its manifest gone, alice/other still links the layer (an upload record): still held.
     Manifest.objects.filter(repository__name="other").delete()
+    assert retention_plan(policy).freed_bytes == 0
+    alice.namespace.repositories.get(name="other").delete()
     assert retention_plan(policy).freed_bytes == len(b"old")
 
     retention_run(policy, dry_run=False, actor=alice)
@@ -304,7 +306,7 @@ def test_the_plan_reads_a_bounded_number_of_queries(
             )  # fmt: skip
             manifest.blobs.add(*blobs)
             Tag.objects.create(repository=public_repo, name=f"t{count}-{n}", manifest=manifest)
-        with django_assert_max_num_queries(8):
+        with django_assert_max_num_queries(10):
             plan = retention_plan(policy)
         assert len(plan.tags) == Tag.objects.filter(repository=public_repo).count() - 2
 
@@ -376,3 +378,18 @@ def test_what_changed_since_the_plan_is_skipped_not_deleted(client, public_repo,
     assert (
         Tag.objects.filter(pk=tag.pk).exists() and Manifest.objects.filter(pk=manifest.pk).exists()
     )
+
+
+def test_a_live_tombstone_keeps_its_blobs_out_of_the_freed_bytes(client, public_repo, alice):
+    from registry_api.services.manifests import manifest_delete
+
+    headers = bearer("alice", push_access("alice/app"))
+    one = image_push(client, "alice/app", "one", layer=b"shared")
+    two = image_body(client, "alice/app", headers, layers=(b"shared", b"own"))
+    assert manifest_put(client, "alice/app", "two", two, headers).status_code == 201
+    manifest_delete(manifest=Manifest.objects.get(digest=one), actor=alice)  # a live tombstone
+    tag_delete(tag=Tag.objects.get(repository=public_repo, name="two"), actor=alice)
+    Manifest.objects.filter(repository=public_repo).update(created_at=timezone.now() - 60 * DAY)
+    plan = retention_plan(_policy(alice, untagged_older_than_days=7))
+    assert [m.digest for m in plan.manifests] == [digest_bytes(two)]
+    assert plan.freed_bytes == len(b"own")  # config and `shared` are the tombstone's
