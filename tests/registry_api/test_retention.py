@@ -306,7 +306,8 @@ def test_the_plan_reads_a_bounded_number_of_queries(
             )  # fmt: skip
             manifest.blobs.add(*blobs)
             Tag.objects.create(repository=public_repo, name=f"t{count}-{n}", manifest=manifest)
-        with django_assert_max_num_queries(10):
+        # 10 reads, and one for the immutability rules once they are merged (_immutable_tags).
+        with django_assert_max_num_queries(11):
             plan = retention_plan(policy)
         assert len(plan.tags) == Tag.objects.filter(repository=public_repo).count() - 2
 
@@ -393,3 +394,14 @@ def test_a_live_tombstone_keeps_its_blobs_out_of_the_freed_bytes(client, public_
     plan = retention_plan(_policy(alice, untagged_older_than_days=7))
     assert [m.digest for m in plan.manifests] == [digest_bytes(two)]
     assert plan.freed_bytes == len(b"own")  # config and `shared` are the tombstone's
+
+
+def test_immutable_tags_are_skipped(client, public_repo, alice):
+    # Runs once helper "deletes"' immutability rules are merged (see _immutable_tags).
+    pytest.importorskip("registry_api.services.immutability")
+    from registry_api.models import ImmutabilityRule
+
+    _push_series(client, public_repo, ["v1", "v2", "v3"])
+    ImmutabilityRule.objects.create(repository=public_repo, pattern="v1")
+    plan = retention_plan(_policy(alice, keep_last=1))
+    assert _tags(plan) == ["v2"]
