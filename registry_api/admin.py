@@ -185,6 +185,20 @@ class RetentionPolicyAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at", "last_run_at", "last_result"]
     actions = ["preview", "run_now"]
 
+    def save_model(self, request, obj, form, change) -> None:
+        from registry_api.services import retention_policies
+
+        if not obj.created_by_id:
+            obj.created_by = request.user
+        obj.save()  # validated by the form (the model's clean)
+        action = "retention.policy_update" if change else "retention.policy_create"
+        retention_policies.policy_audit(action, obj, request.user)
+
+    def delete_model(self, request, obj) -> None:
+        from registry_api.services.retention_policies import retention_policy_delete
+
+        retention_policy_delete(policy=obj, actor=request.user)
+
     def _report(self, request, queryset, dry_run: bool) -> None:
         from registry_api.services.retention import retention_run
 

@@ -306,6 +306,8 @@ class RetentionPolicy(models.Model):
         return self.repository.full_name if self.repository_id else f"{self.namespace.name}/*"
 
     def clean(self) -> None:
+        if (self.repository_id is None) == (self.namespace_id is None):
+            raise ValidationError("Choose one repository or one namespace.")
         rules = (
             self.keep_last,
             self.keep_pulled_within_days,

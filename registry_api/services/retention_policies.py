@@ -20,7 +20,8 @@ RULE_FIELDS = (
 )
 
 
-def _audit(action: str, policy: RetentionPolicy, actor) -> None:
+def policy_audit(action: str, policy: RetentionPolicy, actor) -> None:
+    """One audit entry for a policy's creation, change or deletion, with its rules."""
     rules = {name: getattr(policy, name) for name in RULE_FIELDS}
     audit_record(
         action=action, actor=actor, target=policy.scope_name, data={"policy": policy.pk, **rules}
@@ -38,7 +39,7 @@ def retention_policy_create(*, actor, repository=None, namespace=None, **rules) 
     )
     policy.full_clean()
     policy.save()
-    _audit("retention.policy_create", policy, actor)
+    policy_audit("retention.policy_create", policy, actor)
     return policy
 
 
@@ -49,11 +50,11 @@ def retention_policy_update(*, policy: RetentionPolicy, actor, **rules) -> Reten
             setattr(policy, name, value)
     policy.full_clean()
     policy.save()
-    _audit("retention.policy_update", policy, actor)
+    policy_audit("retention.policy_update", policy, actor)
     return policy
 
 
 @transaction.atomic
 def retention_policy_delete(*, policy: RetentionPolicy, actor) -> None:
-    _audit("retention.policy_delete", policy, actor)
+    policy_audit("retention.policy_delete", policy, actor)
     policy.delete()

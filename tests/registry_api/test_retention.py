@@ -405,3 +405,17 @@ def test_immutable_tags_are_skipped(client, public_repo, alice):
     ImmutabilityRule.objects.create(repository=public_repo, pattern="v1")
     plan = retention_plan(_policy(alice, keep_last=1))
     assert _tags(plan) == ["v2"]
+
+
+def test_admin_form_needs_exactly_one_scope(public_repo, alice, admin_client):
+    url = "/admin/registry_api/retentionpolicy/add/"
+    fields = {"tag_pattern": "*", "keep_last": "2", "schedule": "daily", "enabled": "on"}
+    for scope in ({}, {"repository": public_repo.pk, "namespace": alice.namespace.pk}):
+        answer = admin_client.post(url, {**fields, **scope})
+        assert answer.status_code == 200
+        assert "Choose one repository or one namespace." in answer.content.decode()
+    assert admin_client.post(url, {**fields, "repository": public_repo.pk}).status_code == 302
+    policy = RetentionPolicy.objects.get()
+    assert policy.repository == public_repo and policy.created_by.username == "admin"
+    entry = AuditEntry.objects.get(action="retention.policy_create")
+    assert entry.target == "alice/app" and entry.data["keep_last"] == 2
