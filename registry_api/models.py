@@ -10,6 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from hub.encryption import EncryptedTextField
 
@@ -211,7 +212,7 @@ class ManifestTombstone(models.Model):
 # Tag names and glob wildcards: what a retention pattern may contain.
 RETENTION_PATTERN_VALIDATOR = RegexValidator(
     r"^[A-Za-z0-9_.*?\[\]!-]{1,128}$",
-    "Use tag characters (letters, digits, _ . -) and the wildcards * ? [ ].",
+    _("Use tag characters (letters, digits, _ . -) and the wildcards * ? [ ]."),
 )
 _DAYS = [MinValueValidator(1), MaxValueValidator(36500)]
 
@@ -245,37 +246,37 @@ class RetentionPolicy(models.Model):
         max_length=128,
         default="*",
         validators=[RETENTION_PATTERN_VALIDATOR],
-        help_text="Glob of the tags the keep rules apply to; other tags are left alone.",
+        help_text=_("Glob of the tags the keep rules apply to; other tags are left alone."),
     )
     keep_last = models.PositiveIntegerField(
         null=True,
         blank=True,
         validators=[MinValueValidator(1), MaxValueValidator(100000)],
-        help_text="Keep the N most recently pushed matching tags.",
+        help_text=_("Keep the N most recently pushed matching tags."),
     )
     keep_pulled_within_days = models.PositiveIntegerField(
         null=True,
         blank=True,
         validators=_DAYS,
-        help_text="Keep matching tags pulled (or pushed, if never pulled) within D days.",
+        help_text=_("Keep matching tags pulled (or pushed, if never pulled) within D days."),
     )
     untagged_older_than_days = models.PositiveIntegerField(
         null=True,
         blank=True,
         validators=_DAYS,
-        help_text="Delete untagged manifests older than D days.",
+        help_text=_("Delete untagged manifests older than D days."),
     )
     protect_pattern = models.CharField(
         max_length=128,
         blank=True,
         validators=[RETENTION_PATTERN_VALIDATOR],
-        help_text="Tags matching this glob are always kept.",
+        help_text=_("Tags matching this glob are always kept."),
     )
     evict_not_pulled_days = models.PositiveIntegerField(
         null=True,
         blank=True,
         validators=_DAYS,
-        help_text="Proxy caches only: evict cached tags and manifests not pulled for D days.",
+        help_text=_("Proxy caches only: evict cached tags and manifests not pulled for D days."),
     )
     enabled = models.BooleanField(default=True)
     schedule = models.CharField(max_length=8, choices=Schedule.choices, default=Schedule.DAILY)
@@ -307,7 +308,7 @@ class RetentionPolicy(models.Model):
 
     def clean(self) -> None:
         if (self.repository_id is None) == (self.namespace_id is None):
-            raise ValidationError("Choose one repository or one namespace.")
+            raise ValidationError(_("Choose one repository or one namespace."))
         rules = (
             self.keep_last,
             self.keep_pulled_within_days,
@@ -315,10 +316,10 @@ class RetentionPolicy(models.Model):
             self.evict_not_pulled_days,
         )
         if all(rule is None for rule in rules):
-            raise ValidationError("Set at least one rule.")
+            raise ValidationError(_("Set at least one rule."))
         if self.evict_not_pulled_days is not None and not self.is_proxy_cache:
             raise ValidationError(
-                {"evict_not_pulled_days": "Only proxy-cache repositories and namespaces evict."}
+                {"evict_not_pulled_days": _("Only proxy-cache repositories and namespaces evict.")}
             )
 
     @property
