@@ -336,6 +336,30 @@ def _manifest_reason(repo: _Repo, row: _Row) -> str:
     return "evicted" if repo.evict_before is not None else "untagged"
 
 
+def _deletion_order(doomed: dict[int, _Row], scope: _Scope, repo: _Repo) -> list[_Row]:
+    """Referrers before their subject, an index before its children (nested ones too): the
+    manifest service refuses to delete a child an index still lists."""
+    order: list[_Row] = []
+    seen: set[int] = set()
+
+    def after(row: _Row) -> list[int]:  # what must be deleted after `row`
+        children = [pk for pk in scope.children.get(row.pk, ()) if pk in doomed]
+        subject = repo.by_digest.get(row.subject)
+        return children + ([subject.pk] if subject is not None and subject.pk in doomed else [])
+
+    def visit(row: _Row) -> None:
+        seen.add(row.pk)
+        for pk in after(row):
+            if pk not in seen:
+                visit(doomed[pk])
+        order.append(row)
+
+    for pk in sorted(doomed):
+        if pk not in seen:
+            visit(doomed[pk])
+    return order[::-1]
+
+
 def _repository_plan(policy, scope: _Scope, repo: _Repo, tags: list, now, plan: Plan) -> None:
     going, followers, roots = _tags_decide(policy, repo, tags, now)
     kept = _manifests_keep(policy, scope, repo, roots, followers, now)
@@ -344,13 +368,8 @@ def _repository_plan(policy, scope: _Scope, repo: _Repo, tags: list, now, plan: 
     for tag, reason in going:
         digest = repo.rows[tag[3]].digest
         plan.tags.append(PlannedTag(tag[0], full_name, tag[2], digest, reason))
-    doomed = [row for pk, row in repo.rows.items() if pk not in kept]
-    # Referrers first, then indexes, then images: nothing is deleted while a doomed manifest
-    # still refers to it.
-    doomed.sort(
-        key=lambda row: (0 if row.subject in repo.by_digest else 1 if row.is_index else 2, row.pk)
-    )
-    for row in doomed:
+    doomed = {pk: row for pk, row in repo.rows.items() if pk not in kept}
+    for row in _deletion_order(doomed, scope, repo):
         reason = _manifest_reason(repo, row)
         plan.manifests.append(
             PlannedManifest(row.pk, full_name, row.digest, row.media_type, reason)

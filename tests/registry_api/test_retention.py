@@ -419,3 +419,28 @@ def test_admin_form_needs_exactly_one_scope(public_repo, alice, admin_client):
     assert policy.repository == public_repo and policy.created_by.username == "admin"
     entry = AuditEntry.objects.get(action="retention.policy_create")
     assert entry.target == "alice/app" and entry.data["keep_last"] == 2
+
+
+def test_nested_indexes_go_outermost_first_and_the_run_skips_nothing(client, public_repo, alice):
+    headers = bearer("alice", push_access("alice/app"))
+    inner, children = _multi_arch(client, headers)
+    inner_digest = digest_bytes(inner)
+    put = manifest_put(client, "alice/app", inner_digest, inner, headers, OCI_INDEX)
+    assert put.status_code == 201
+    outer = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": [{"mediaType": OCI_INDEX, "digest": inner_digest, "size": len(inner)}],
+        }
+    ).encode()
+    assert manifest_put(client, "alice/app", "nested", outer, headers, OCI_INDEX).status_code == 201
+    Manifest.objects.filter(repository=public_repo).update(created_at=timezone.now() - 60 * DAY)
+    tag_delete(tag=Tag.objects.get(repository=public_repo, name="nested"), actor=alice)
+    policy = _policy(alice, untagged_older_than_days=7)
+    planned = [m.digest for m in retention_plan(policy).manifests]
+    assert planned[:2] == [digest_bytes(outer), inner_digest]
+    assert set(planned[2:]) == {child["digest"] for child in children}
+    result = retention_run(policy, dry_run=False, actor=alice)
+    assert result.skipped == [] and [m.digest for m in result.manifests] == planned
+    assert not Manifest.objects.filter(repository=public_repo).exists()
