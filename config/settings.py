@@ -347,6 +347,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(min(3600, max(60, UPLOAD_PURGE_AFTER_SECONDS // 4))),
     },
 }
+# Retention policies are looked at this often; each runs when its schedule (daily, weekly) is due.
+RETENTION_INTERVAL_SECONDS = env_int("RETENTION_INTERVAL_SECONDS", 86400)
+if RETENTION_INTERVAL_SECONDS > 0:
+    CELERY_BEAT_SCHEDULE["retention-run"] = {
+        "task": "registry_api.tasks.retention_run_all",
+        "schedule": float(RETENTION_INTERVAL_SECONDS),
+    }
 
 # Lifecycle: online garbage collection, deletes, restore, quotas.
 # A blob or manifest nothing references is collected only after GC_GRACE_SECONDS (an upload may be

@@ -10,6 +10,7 @@ from hub.apis import (
     invitations,
     organizations,
     repositories,
+    retention,
     search,
     social,
     tag_history,
@@ -65,6 +66,21 @@ urlpatterns = [
         name="immutability-rule-detail",
     ),
     path(f"{REPO}/usage/", usage.RepositoryUsageApi.as_view(), name="repository-usage"),
+    path(
+        f"{REPO}/retention-policies/",
+        retention.RepositoryPolicyListApi.as_view(),
+        name="retention-policy-list",
+    ),
+    path(
+        f"{REPO}/retention-policies/<str:policy_id>/",
+        retention.RepositoryPolicyDetailApi.as_view(),
+        name="retention-policy-detail",
+    ),
+    path(
+        f"{REPO}/retention-policies/<str:policy_id>/run/",
+        retention.RepositoryPolicyRunApi.as_view(),
+        name="retention-policy-run",
+    ),
     path(f"{REPO}/", repositories.RepositoryDetailApi.as_view(), name="repository-detail"),
     path(
         "namespaces/<str:namespace>/immutability-rules/",
@@ -85,6 +101,21 @@ urlpatterns = [
         "namespaces/<str:namespace>/quota/",
         usage.NamespaceQuotaApi.as_view(),
         name="namespace-quota",
+    ),
+    path(
+        "namespaces/<str:namespace>/retention-policies/",
+        retention.NamespacePolicyListApi.as_view(),
+        name="namespace-retention-policy-list",
+    ),
+    path(
+        "namespaces/<str:namespace>/retention-policies/<str:policy_id>/",
+        retention.NamespacePolicyDetailApi.as_view(),
+        name="namespace-retention-policy-detail",
+    ),
+    path(
+        "namespaces/<str:namespace>/retention-policies/<str:policy_id>/run/",
+        retention.NamespacePolicyRunApi.as_view(),
+        name="namespace-retention-policy-run",
     ),
     path(
         "namespaces/<str:namespace>/",

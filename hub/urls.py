@@ -7,6 +7,7 @@ from hub.views import (
     pages,
     repositories,
     repository_create,
+    retention_settings,
     search,
     settings,
     social,
@@ -67,4 +68,29 @@ urlpatterns = [
         name="immutability-rule-delete",
     ),
     path(R + "-/settings/delete/", settings.repository_delete, name="repository-delete"),
+    path(
+        R + "-/settings/retention/",
+        retention_settings.retention_policy_add,
+        name="retention-policy-add",
+    ),
+    path(
+        R + "-/settings/retention/<int:policy_id>/",
+        retention_settings.retention_policy_change,
+        name="retention-policy-change",
+    ),
+    path(
+        R + "-/settings/retention/<int:policy_id>/preview/",
+        retention_settings.retention_policy_preview,
+        name="retention-policy-preview",
+    ),
+    path(
+        R + "-/settings/retention/<int:policy_id>/run/",
+        retention_settings.retention_policy_run,
+        name="retention-policy-run",
+    ),
+    path(
+        R + "-/settings/retention/<int:policy_id>/delete/",
+        retention_settings.retention_policy_remove,
+        name="retention-policy-remove",
+    ),
 ]

@@ -11,6 +11,7 @@ from registry_api.models import (
     ManifestTombstone,
     ProxyCache,
     RepositoryBlob,
+    RetentionPolicy,
     Tag,
     TagEvent,
 )
@@ -226,3 +227,50 @@ class ImmutabilityRuleAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset) -> None:
         for rule in queryset:
             immutability.rule_delete(rule=rule, actor=request.user, request=request)
+
+
+@admin.register(RetentionPolicy)
+class RetentionPolicyAdmin(admin.ModelAdmin):
+    """Policies are edited here as in the UI and API; "Preview" and "Run now" are actions."""
+
+    list_display = ["pk", "repository", "namespace", "enabled", "schedule", "last_run_at"]
+    list_filter = ["enabled", "schedule"]
+    search_fields = ["repository__name", "namespace__name"]
+    list_select_related = ["repository__namespace", "namespace"]
+    raw_id_fields = ["repository", "namespace", "created_by"]
+    readonly_fields = ["created_at", "last_run_at", "last_result"]
+    actions = ["preview", "run_now"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        from registry_api.services import retention_policies
+
+        if not obj.created_by_id:
+            obj.created_by = request.user
+        obj.save()  # validated by the form (the model's clean)
+        action = "retention.policy_update" if change else "retention.policy_create"
+        retention_policies.policy_audit(action, obj, request.user)
+
+    def delete_model(self, request, obj) -> None:
+        from registry_api.services.retention_policies import retention_policy_delete
+
+        retention_policy_delete(policy=obj, actor=request.user)
+
+    def _report(self, request, queryset, dry_run: bool) -> None:
+        from registry_api.services.retention import retention_run
+
+        for policy in queryset:
+            result = retention_run(policy, dry_run=dry_run, actor=request.user)
+            verb = "would delete" if dry_run else "deleted"
+            self.message_user(
+                request,
+                f"{policy}: {verb} {len(result.tags)} tag(s), {len(result.manifests)} "
+                f"manifest(s), {result.freed_bytes} bytes freed.",
+            )
+
+    @admin.action(description="Preview (dry run)")
+    def preview(self, request, queryset):
+        self._report(request, queryset, dry_run=True)
+
+    @admin.action(description="Run now")
+    def run_now(self, request, queryset):
+        self._report(request, queryset, dry_run=False)

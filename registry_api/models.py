@@ -5,9 +5,12 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from hub.encryption import EncryptedTextField
 
@@ -263,3 +266,126 @@ class ImmutabilityRule(models.Model):
         if self.repository_id:
             return self.repository.full_name
         return f"{self.namespace.name}/*"
+
+
+# Tag names and glob wildcards: what a retention pattern may contain.
+RETENTION_PATTERN_VALIDATOR = RegexValidator(
+    r"^[A-Za-z0-9_.*?\[\]!-]{1,128}$",
+    _("Use tag characters (letters, digits, _ . -) and the wildcards * ? [ ]."),
+)
+_DAYS = [MinValueValidator(1), MaxValueValidator(36500)]
+
+
+class RetentionPolicy(models.Model):
+    """Rules that delete a repository's (or a whole namespace's) old tags and untagged manifests,
+    run on a schedule or on demand by services.retention. Every rule is optional; a tag is kept
+    when any keep rule keeps it."""
+
+    class Schedule(models.TextChoices):
+        DAILY = "daily", "daily"
+        WEEKLY = "weekly", "weekly"
+        MANUAL = "manual", "manual (on demand only)"
+
+    # Exactly one of the two scopes (check constraint below).
+    repository = models.ForeignKey(
+        "hub.Repository",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="retention_policies",
+    )
+    namespace = models.ForeignKey(
+        "hub.Namespace",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="retention_policies",
+    )
+    tag_pattern = models.CharField(
+        max_length=128,
+        default="*",
+        validators=[RETENTION_PATTERN_VALIDATOR],
+        help_text=_("Glob of the tags the keep rules apply to; other tags are left alone."),
+    )
+    keep_last = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(100000)],
+        help_text=_("Keep the N most recently pushed matching tags."),
+    )
+    keep_pulled_within_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=_DAYS,
+        help_text=_("Keep matching tags pulled (or pushed, if never pulled) within D days."),
+    )
+    untagged_older_than_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=_DAYS,
+        help_text=_("Delete untagged manifests older than D days."),
+    )
+    protect_pattern = models.CharField(
+        max_length=128,
+        blank=True,
+        validators=[RETENTION_PATTERN_VALIDATOR],
+        help_text=_("Tags matching this glob are always kept."),
+    )
+    evict_not_pulled_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=_DAYS,
+        help_text=_("Proxy caches only: evict cached tags and manifests not pulled for D days."),
+    )
+    enabled = models.BooleanField(default=True)
+    schedule = models.CharField(max_length=8, choices=Schedule.choices, default=Schedule.DAILY)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_result = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name_plural = "retention policies"
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(repository__isnull=False, namespace__isnull=True)
+                    | Q(repository__isnull=True, namespace__isnull=False)
+                ),
+                name="retention_policy_one_scope",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"retention policy {self.pk} of {self.scope_name}"
+
+    @property
+    def scope_name(self) -> str:
+        return self.repository.full_name if self.repository_id else f"{self.namespace.name}/*"
+
+    def clean(self) -> None:
+        if (self.repository_id is None) == (self.namespace_id is None):
+            raise ValidationError(_("Choose one repository or one namespace."))
+        rules = (
+            self.keep_last,
+            self.keep_pulled_within_days,
+            self.untagged_older_than_days,
+            self.evict_not_pulled_days,
+        )
+        if all(rule is None for rule in rules):
+            raise ValidationError(_("Set at least one rule."))
+        if self.evict_not_pulled_days is not None and not self.is_proxy_cache:
+            raise ValidationError(
+                {"evict_not_pulled_days": _("Only proxy-cache repositories and namespaces evict.")}
+            )
+
+    @property
+    def is_proxy_cache(self) -> bool:
+        if self.repository_id:
+            return (
+                bool(self.repository.mirror_of)
+                or ProxyCache.objects.filter(namespace=self.repository.namespace.name).exists()
+            )
+        return ProxyCache.objects.filter(namespace=self.namespace.name).exists()

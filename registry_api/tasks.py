@@ -17,3 +17,11 @@ def purge_stale_uploads() -> int:
     (run by Celery beat; `garbage_collect` does the same on demand)."""
     cutoff = timezone.now() - timedelta(seconds=settings.UPLOAD_PURGE_AFTER_SECONDS)
     return upload_expire(older_than=cutoff)
+
+
+# Retention policies (services.retention): run the due ones on every beat.
+@shared_task
+def retention_run_all() -> int:
+    from registry_api.services.retention import retention_run_due
+
+    return retention_run_due()

@@ -23,6 +23,7 @@ from hub.models import Collaborator, Repository
 from hub.services import repositories as repository_services
 from hub.services import social
 from hub.views.repositories import repository_for_view
+from hub.views.retention_settings import retention_context
 from hub.views.tag_rows import tag_rows
 from registry_api.selectors.tags import tag_get
 from registry_api.service_errors import ServiceError
@@ -72,6 +73,7 @@ def _render_settings(request, repository, **forms):
         "namespace_admin": namespace_admin,
         "immutability_form": forms.get("immutability_form")
         or ImmutabilityRuleForm(namespace_admin=namespace_admin),
+        **retention_context(repository, **forms),
     }
     return render(request, "hub/repository_settings.html", context)
 
