@@ -12,7 +12,9 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task
-def garbage_collect(trigger: str = "schedule", actor_id: int | None = None) -> int | None:
+def garbage_collect(
+    trigger: str = "schedule", actor_id: int | None = None, dry_run: bool = False
+) -> int | None:
     """One garbage collection (Celery beat every GC_INTERVAL_SECONDS, or the admin's button);
     abandoned upload sessions are purged in it. Returns the GcRun's id, None when another
     collection was running (the lock makes two workers never collect at once)."""
@@ -22,7 +24,7 @@ def garbage_collect(trigger: str = "schedule", actor_id: int | None = None) -> i
 
         actor = get_user_model().objects.filter(pk=actor_id).first()
     try:
-        return gc_run(trigger=trigger, actor=actor).pk
+        return gc_run(trigger=trigger, actor=actor, dry_run=dry_run).pk
     except GcBusy:
         logger.info("gc: skipped, another collection is running")
         return None

@@ -70,12 +70,12 @@ class S3BlobStore(DjangoBlobStore):
             raise StorageUnavailable(f"the object store refused the blob: {exc}") from exc
         staged.unlink(missing_ok=True)
 
-    def _delete_objects(self, digests: tuple[str, ...]) -> list[str]:
+    def _delete_objects(self, client, digests: tuple[str, ...]) -> list[str]:
         """One DeleteObjects request; the digests S3 did not delete (deleting a missing key is
         a success in S3)."""
         keys = {self.storage._normalize_name(blob_path(digest)): digest for digest in digests}
         try:
-            response = self.storage.bucket.meta.client.delete_objects(
+            response = client.delete_objects(
                 Bucket=self.storage.bucket_name,
                 Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True},
             )
@@ -90,9 +90,9 @@ class S3BlobStore(DjangoBlobStore):
     def delete_many(self, digests: Iterable[str]) -> list[str]:
         unique = iter(dict.fromkeys(digests))
         requests = iter(lambda: tuple(islice(unique, DELETE_OBJECTS_MAX)), ())
+        # One client for every thread (boto3 clients are thread-safe; the storage's connection
+        # is per thread, so each thread would otherwise build its own).
+        client = self.storage.bucket.meta.client
         with ThreadPoolExecutor(max_workers=DELETE_PARALLELISM) as pool:
-            return [
-                failed
-                for failures in pool.map(self._delete_objects, requests)
-                for failed in failures
-            ]
+            results = pool.map(lambda batch: self._delete_objects(client, batch), requests)
+            return [failed for failures in results for failed in failures]
