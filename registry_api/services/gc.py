@@ -188,7 +188,7 @@ def links_drop(*, cutoffs: Cutoffs, dry_run: bool) -> int:
                 RepositoryBlob.objects.filter(pk__in=keys).values_list("pk", flat=True)
             )
             still = RepositoryBlob.objects.filter(pk__in=locked).filter(_link_unused_now())
-            dropped += still._raw_delete(still.db)
+            dropped += still._raw_delete(still.db) or 0  # None when nothing was lockable
     return dropped
 
 
