@@ -10,7 +10,8 @@ DATABASE_URL names a server: a throwaway database beside it):
 1. seeds `--blobs` Blob rows, older than any grace, each with a small stored file or object,
    nothing referencing them, plus one pushed image that GC must keep;
 2. starts a reader process: a loop of manifest GETs by tag through Django's test client (the
-   whole /v2/ view stack and the database, no HTTP server), timing each;
+   whole /v2/ view stack and the database, no HTTP server; pulls buffered and written once a
+   second, as in a gunicorn worker), timing each;
 3. runs one collection (registry_api.services.gc.collect, grace 0) and times it;
 4. reports blobs/s and the manifest GET p50/p99 before and during the collection.
 
@@ -178,7 +179,11 @@ def reader_loop(args) -> None:
     from django.test import Client
 
     from hub.registry_tokens import token_issue
+    from registry_api.pulls import flusher_start, flusher_stop
 
+    # As a gunicorn worker does (config/gunicorn.py): pulls are counted in memory and written
+    # once a second, not one write per GET.
+    flusher_start()
     access = [{"type": "repository", "name": REPOSITORY, "actions": ["pull"]}]
     token, _ = token_issue(subject="bench", audience=settings.REGISTRY_SERVICE, access=access)
     client, headers = Client(), {"HTTP_AUTHORIZATION": f"Bearer {token}", "HTTP_ACCEPT": OCI}
@@ -190,6 +195,7 @@ def reader_loop(args) -> None:
         timings.append((at, time.time() - at))
         if answer.status_code != 200:
             raise SystemExit(f"manifest GET answered {answer.status_code}: {answer.content[:200]}")
+    flusher_stop()
     (workdir / "samples.json").write_text(json.dumps(timings))
 
 

@@ -59,30 +59,41 @@ def blob_bytes_guard():
 
 
 def blob_register(*, digest: str, size: int) -> Blob:
-    """The Blob row for a stored digest; concurrent identical uploads end on one row."""
-    try:
-        with transaction.atomic():
-            blob, _ = Blob.objects.get_or_create(digest=digest, defaults={"size": size})
-    except IntegrityError:
-        blob = Blob.objects.get(digest=digest)
-    if transaction.get_connection().in_atomic_block:
-        # Held until the caller commits its link: a GC sweep skips the row meanwhile.
-        rows_lock_for_share(Blob.objects.filter(pk=blob.pk).values_list("pk"))
-    return blob
+    """The Blob row for a stored digest; concurrent identical uploads end on one row.
+
+    Inside a transaction the row is locked until the caller commits (its link, its manifest): a
+    GC sweep skips it. A row a sweep deleted just before the lock is registered anew.
+    """
+    for _ in range(3):
+        try:
+            with transaction.atomic():
+                blob, _ = Blob.objects.get_or_create(digest=digest, defaults={"size": size})
+        except IntegrityError:
+            blob = Blob.objects.get(digest=digest)
+        if not transaction.get_connection().in_atomic_block:
+            return blob
+        if rows_lock_for_share(Blob.objects.filter(pk=blob.pk).values_list("pk")):
+            return blob
+    raise RuntimeError(f"blob {digest} was swept by garbage collection three times in a row")
 
 
 def blob_link(*, repository, blob: Blob) -> RepositoryBlob:
     """Let `repository` read `blob` (idempotent, safe under concurrency)."""
-    try:
-        with transaction.atomic():
-            link, created = RepositoryBlob.objects.get_or_create(repository=repository, blob=blob)
-    except IntegrityError:
-        link, created = RepositoryBlob.objects.get(repository=repository, blob=blob), False
-    if not created:
-        # Linked again (re-upload, mount): the grace period before GC may drop an unused link
-        # counts from now, so a manifest push that follows finds it.
-        RepositoryBlob.objects.filter(pk=link.pk).update(created_at=timezone.now())
-    return link
+    for _ in range(3):
+        try:
+            with transaction.atomic():
+                link, created = RepositoryBlob.objects.get_or_create(
+                    repository=repository, blob=blob
+                )
+        except IntegrityError:
+            link, created = RepositoryBlob.objects.get(repository=repository, blob=blob), False
+        if created:
+            return link
+        # Linked again (re-upload, mount): the grace before GC may drop an unused link counts
+        # from now. The update also locks the row; 0 rows means a sweep just dropped it.
+        if RepositoryBlob.objects.filter(pk=link.pk).update(created_at=timezone.now()):
+            return link
+    raise RuntimeError(f"link to {blob.digest} was swept by garbage collection three times")
 
 
 def blob_unlink(*, repository, digest: str) -> bool:
