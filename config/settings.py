@@ -354,6 +354,11 @@ if GC_INTERVAL_SECONDS > 0:  # one collection also purges abandoned upload sessi
         "task": "registry_api.tasks.garbage_collect",
         "schedule": float(GC_INTERVAL_SECONDS),
     }
+else:  # GC only on demand: upload sessions are still purged on their own schedule
+    CELERY_BEAT_SCHEDULE["uploads-purge"] = {
+        "task": "registry_api.tasks.purge_stale_uploads",
+        "schedule": float(min(3600, max(60, UPLOAD_PURGE_AFTER_SECONDS // 4))),
+    }
 # A deleted manifest stays restorable (tag history) this long; its blobs are kept as long.
 TAG_RESTORE_SECONDS = max(GC_GRACE_SECONDS, env_int("TAG_RESTORE_SECONDS", GC_GRACE_SECONDS))
 # Deleting a manifest also deletes its referrers (signatures, SBOMs), as OCI 1.1 recommends.

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
 
 from registry_api.services.gc import GcBusy, gc_run
+from registry_api.services.uploads import upload_expire
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +35,8 @@ def garbage_collect(
 
 
 @shared_task
-def purge_stale_uploads() -> int | None:
-    """Kept so queued messages of the former beat entry still run: now a whole collection."""
-    return garbage_collect(trigger="schedule")
+def purge_stale_uploads() -> int:
+    """Cancel upload sessions idle for UPLOAD_PURGE_AFTER_SECONDS and drop stray staged bytes:
+    scheduled on its own only when GC_INTERVAL_SECONDS is 0 (a collection includes it)."""
+    cutoff = timezone.now() - timedelta(seconds=settings.UPLOAD_PURGE_AFTER_SECONDS)
+    return upload_expire(older_than=cutoff)

@@ -261,6 +261,27 @@ def test_beat_runs_one_collection_every_interval():
     assert "uploads-purge" not in django_settings.CELERY_BEAT_SCHEDULE  # part of the collection
 
 
+def test_with_gc_off_uploads_are_still_purged_on_their_own(repo, settings):
+    import subprocess
+
+    from registry_api.tasks import purge_stale_uploads
+
+    # Settings are read at import: ask a fresh interpreter with GC_INTERVAL_SECONDS=0.
+    code = (
+        "import django, json; django.setup(); from django.conf import settings as s; "
+        "print(json.dumps(sorted(e['task'] for e in s.CELERY_BEAT_SCHEDULE.values())))"
+    )
+    env = {**os.environ, "GC_INTERVAL_SECONDS": "0", "DJANGO_SETTINGS_MODULE": "config.settings"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, check=True)
+    tasks = json.loads(out.stdout.decode().strip().splitlines()[-1])
+    assert purge_stale_uploads.name in tasks
+    assert "registry_api.tasks.garbage_collect" not in tasks
+    settings.UPLOAD_PURGE_AFTER_SECONDS = HOUR
+    upload = upload_start(repository=repo)
+    BlobUpload.objects.filter(pk=upload.pk).update(updated_at=timezone.now() - timedelta(hours=2))
+    assert purge_stale_uploads.delay().get() == 1
+
+
 def test_the_command_prints_what_it_freed(repo, settings):
     settings.GC_GRACE_SECONDS = 0
     _upload(repo, b"12345")
