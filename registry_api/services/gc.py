@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -188,7 +189,9 @@ def links_drop(*, cutoffs: Cutoffs, dry_run: bool) -> int:
                 RepositoryBlob.objects.filter(pk__in=keys).values_list("pk", flat=True)
             )
             still = RepositoryBlob.objects.filter(pk__in=locked).filter(_link_unused_now())
-            dropped += still._raw_delete(still.db) or 0  # None when nothing was lockable
+            # The ORM delete (one DELETE with this WHERE unless receivers listen, e.g. usage
+            # counters; then it reads the rows, locked already, and signals each).
+            dropped += still.delete()[1].get(RepositoryBlob._meta.label, 0)
     return dropped
 
 
@@ -226,8 +229,29 @@ def blobs_sweep(*, cutoffs: Cutoffs, dry_run: bool, freed: Freed) -> None:
         freed.storage_failures += len(failures)
 
 
+@contextmanager
+def _without_jit():
+    """GC's queries are many and short, but the planner's cost estimate for the mark (anti-joins
+    over every blob) makes PostgreSQL JIT-compile each one, about 30 ms spent for nothing."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET jit = off")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET jit")
+
+
 def collect(*, cutoffs: Cutoffs, dry_run: bool = False) -> Freed:
     """One collection, every kind in order; a step that fails is reported, the others run."""
+    with _without_jit():
+        return _collect(cutoffs=cutoffs, dry_run=dry_run)
+
+
+def _collect(*, cutoffs: Cutoffs, dry_run: bool) -> Freed:
     freed = Freed()
     counted = [
         ("uploads_purged", uploads_purge),
