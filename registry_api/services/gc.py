@@ -198,6 +198,8 @@ def links_drop(*, cutoffs: Cutoffs, dry_run: bool) -> int:
 def _bytes_delete(digests: list[str]) -> list[str]:
     """Delete the bytes of swept blobs unless an upload registered the digest again meanwhile
     (it kept the stored copy): the exclusive side of the uploads' bytes lock."""
+    if not digests:
+        return []
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
