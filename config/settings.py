@@ -342,10 +342,6 @@ CELERY_BEAT_SCHEDULE = {
         "task": "webhooks.tasks.sweep_deliveries",
         "schedule": float(env_int("WEBHOOK_SWEEP_SECONDS", 30)),
     },
-    "uploads-purge": {
-        "task": "registry_api.tasks.purge_stale_uploads",
-        "schedule": float(min(3600, max(60, UPLOAD_PURGE_AFTER_SECONDS // 4))),
-    },
 }
 # Retention policies are looked at this often; each runs when its schedule (daily, weekly) is due.
 RETENTION_INTERVAL_SECONDS = env_int("RETENTION_INTERVAL_SECONDS", 86400)
@@ -360,6 +356,16 @@ if RETENTION_INTERVAL_SECONDS > 0:
 # about to be referenced by a manifest push); GC runs every GC_INTERVAL_SECONDS (0: never).
 GC_INTERVAL_SECONDS = env_int("GC_INTERVAL_SECONDS", 3600)
 GC_GRACE_SECONDS = env_int("GC_GRACE_SECONDS", 24 * 3600)
+if GC_INTERVAL_SECONDS > 0:  # one collection also purges abandoned upload sessions
+    CELERY_BEAT_SCHEDULE["garbage-collect"] = {
+        "task": "registry_api.tasks.garbage_collect",
+        "schedule": float(GC_INTERVAL_SECONDS),
+    }
+else:  # GC only on demand: upload sessions are still purged on their own schedule
+    CELERY_BEAT_SCHEDULE["uploads-purge"] = {
+        "task": "registry_api.tasks.purge_stale_uploads",
+        "schedule": float(min(3600, max(60, UPLOAD_PURGE_AFTER_SECONDS // 4))),
+    }
 # A deleted manifest stays restorable (tag history) this long; its blobs are kept as long.
 TAG_RESTORE_SECONDS = max(GC_GRACE_SECONDS, env_int("TAG_RESTORE_SECONDS", GC_GRACE_SECONDS))
 # Deleting a manifest also deletes its referrers (signatures, SBOMs), as OCI 1.1 recommends.

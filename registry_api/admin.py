@@ -1,11 +1,16 @@
 from django import forms
-from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.defaultfilters import filesizeformat
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
 
 from hub.models import Repository
 from registry_api.models import (
     Blob,
     BlobUpload,
+    GcRun,
     ImmutabilityRule,
     Manifest,
     ManifestTombstone,
@@ -274,3 +279,61 @@ class RetentionPolicyAdmin(admin.ModelAdmin):
     @admin.action(description="Run now")
     def run_now(self, request, queryset):
         self._report(request, queryset, dry_run=False)
+
+
+@admin.register(GcRun)
+class GcRunAdmin(ReadOnlyAdmin):
+    """Every garbage collection, and a button that starts one: on Celery (a worker runs it;
+    with CELERY_TASK_ALWAYS_EAGER, as a small instance may set, inline in this request)."""
+
+    list_display = [
+        "started_at", "trigger", "dry_run", "blobs_freed", "freed", "links_dropped",
+        "tombstones_expired", "uploads_purged", "storage_failures", "finished_at",
+    ]  # fmt: skip
+    list_filter = ["trigger", "dry_run"]
+
+    @admin.display(description=_("bytes freed"), ordering="bytes_freed")
+    def freed(self, obj: GcRun) -> str:
+        return filesizeformat(obj.bytes_freed)
+
+    def get_urls(self):
+        run = path("run/", self.admin_site.admin_view(self.run_view), name="registry_api_gcrun_run")
+        return [run, *super().get_urls()]
+
+    def run_view(self, request):
+        from registry_api.services.gc import gc_summary
+        from registry_api.tasks import garbage_collect
+
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        latest = GcRun.objects.first()
+        dry_run = bool(request.POST.get("dry_run"))
+        result = garbage_collect.apply_async(
+            kwargs={"trigger": "admin", "actor_id": request.user.pk, "dry_run": dry_run}
+        )
+        run = GcRun.objects.first()
+        if run is not None and run != latest and result.ready():
+            summary = gc_summary(run)
+            self.message_user(
+                request,
+                _("Garbage collection %(verb)s %(blobs)d blobs (%(bytes)s), %(links)d links, "
+                  "%(tombstones)d tombstones, %(uploads)d upload sessions.")
+                % {
+                    "verb": _("would free") if dry_run else _("freed"),
+                    "blobs": summary["blobs_freed"], "bytes": filesizeformat(run.bytes_freed),
+                    "links": summary["links_dropped"], "tombstones": summary["tombstones_expired"],
+                    "uploads": summary["uploads_purged"],
+                },
+                messages.WARNING if run.errors else messages.SUCCESS,
+            )  # fmt: skip
+        elif result.ready() and result.get() is None:
+            self.message_user(
+                request, _("Another garbage collection is running."), messages.WARNING
+            )
+        else:
+            self.message_user(
+                request, _("Garbage collection started; its run appears here when it ends.")
+            )
+        return HttpResponseRedirect(reverse("admin:registry_api_gcrun_changelist"))

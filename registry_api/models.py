@@ -389,3 +389,31 @@ class RetentionPolicy(models.Model):
                 or ProxyCache.objects.filter(namespace=self.repository.namespace.name).exists()
             )
         return ProxyCache.objects.filter(namespace=self.namespace.name).exists()
+
+
+class GcRun(models.Model):
+    """One garbage collection: when, why, and what it freed (or, dry, would free)."""
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", "schedule"
+        ADMIN = "admin", "admin"
+        COMMAND = "command", "command"
+
+    started_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    dry_run = models.BooleanField(default=False)
+    trigger = models.CharField(max_length=16, choices=Trigger.choices)
+    uploads_purged = models.PositiveIntegerField(default=0)
+    tombstones_expired = models.PositiveIntegerField(default=0)
+    links_dropped = models.PositiveIntegerField(default=0)
+    blobs_freed = models.PositiveIntegerField(default=0)
+    bytes_freed = models.PositiveBigIntegerField(default=0)
+    # Bytes whose storage delete failed: their rows are gone, the next run's orphan walk finds them.
+    storage_failures = models.PositiveIntegerField(default=0)
+    errors = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"gc {self.started_at:%Y-%m-%d %H:%M:%S} ({self.trigger})"

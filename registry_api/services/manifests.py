@@ -33,7 +33,7 @@ from registry_api.manifests import (
     is_digest,
     manifest_parse,
 )
-from registry_api.models import Blob, Manifest, ManifestTombstone, RepositoryBlob, Tag
+from registry_api.models import Blob, Manifest, ManifestTombstone, Tag
 from registry_api.pulls import pull_record
 from registry_api.service_errors import (
     DigestMalformed,
@@ -44,6 +44,7 @@ from registry_api.service_errors import (
     ManifestTooLarge,
     TagNameInvalid,
 )
+from registry_api.services.blobs import blobs_linked_lock
 from registry_api.services.immutability import tag_change_check
 from registry_api.services.quotas import quota_check_blobs
 from registry_api.services.tags import tag_event_record, tag_point
@@ -103,8 +104,8 @@ def _batches(digests: list[str]):
 def _blobs_present(*, repository, digests: list[str]) -> dict[str, Blob]:
     present = {}
     for batch in _batches(digests):
-        links = RepositoryBlob.objects.filter(repository=repository, blob__digest__in=batch)
-        present.update({link.blob.digest: link.blob for link in links.select_related("blob")})
+        # Locked until the push commits, so a concurrent GC sweep cannot take them (GC lock).
+        present.update(blobs_linked_lock(repository=repository, digests=batch))
     return present
 
 

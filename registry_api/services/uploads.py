@@ -16,7 +16,6 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from registry_api import storage
@@ -31,7 +30,7 @@ from registry_api.errors import (
 )
 from registry_api.models import Blob, BlobUpload
 from registry_api.service_errors import QuotaExceeded
-from registry_api.services.blobs import blob_link, blob_register
+from registry_api.services.blobs import blob_bytes_guard, blob_link, blob_register
 from registry_api.services.quotas import quota_check_blob
 
 # What a client is told to wait before retrying when storage is full or failing.
@@ -207,9 +206,10 @@ def upload_complete(*, upload: BlobUpload, digest: str, chunk: Chunk | None = No
             upload_cancel(upload=upload)
             raise
         # Content-addressed: when the blob is already stored, the store keeps one copy.
-        with _storage_errors():
-            staged.finalize(str(expected), storage.blobs())
-        with transaction.atomic():
+        # The guard keeps bytes found already stored from being collected before the row exists.
+        with blob_bytes_guard():
+            with _storage_errors():
+                staged.finalize(str(expected), storage.blobs())
             blob = blob_register(digest=str(expected), size=upload.offset)
             blob_link(repository=upload.repository, blob=blob)
             BlobUpload.objects.filter(pk=upload.pk).delete()

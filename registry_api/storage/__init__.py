@@ -29,6 +29,8 @@ from django.utils.module_loading import import_string
 from registry_api.digests import digest_parse
 
 READ_CHUNK = 1024 * 1024
+# Storage deletes in flight at once during garbage collection (threads; S3: DeleteObjects calls).
+DELETE_PARALLELISM = 8
 # OS errors that mean "no room or no quota left": retriable once an operator frees space.
 FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 
@@ -92,6 +94,12 @@ class BlobStore(ABC):
     @abstractmethod
     def delete(self, digest: str) -> None:
         """Remove a blob's bytes (garbage collection only: callers checked no link is left)."""
+
+    @abstractmethod
+    def delete_many(self, digests: Iterable[str]) -> list[str]:
+        """Remove many blobs' bytes, in parallel; return the digests that could not be removed
+        (garbage collection retries them: their rows are gone, so they are orphans now).
+        A digest whose bytes are already gone counts as removed."""
 
     @abstractmethod
     def digests(self) -> Iterator[str]:

@@ -202,15 +202,17 @@ def _gc(*args) -> str:
 
 def test_garbage_collect_deletes_unlinked_blobs_after_grace(client, alice_all, digest):
     from registry_api import storage
+    from tests.registry_api.conftest import image_push
 
-    kept = blob_upload(client, "alice/app", b"still linked", alice_all)
+    image_push(client, "alice/app", "v1", layer=b"still used")  # a manifest keeps its blobs
+    kept = digest_bytes(b"still used")
     client.delete(f"/v2/alice/app/blobs/{digest}", **alice_all)
     # Within the grace period nothing goes.
-    assert "deleted 0" in _gc()
-    assert "would delete 1" in _gc("--grace-minutes=0", "--dry-run")
+    assert "freed 0 blob(s)" in _gc()
+    assert f"would free 1 blob(s) ({len(DATA)} bytes" in _gc("--grace-seconds=0", "--dry-run")
     assert storage.blobs().exists(digest)
-    output = _gc("--grace-minutes=0")
-    assert f"deleted 1 unreferenced blob(s)\n  {digest}" in output
+    output = _gc("--grace-seconds=0")
+    assert f"freed 1 blob(s) ({len(DATA)} bytes" in output
     assert not storage.blobs().exists(digest) and not Blob.objects.filter(digest=digest).exists()
     assert storage.blobs().exists(kept)
 
@@ -228,10 +230,10 @@ def test_garbage_collect_expires_stale_uploads_and_orphans(client, alice_all, di
     os.utime(stray, (0, 0))
     (settings.UPLOAD_STAGING_DIR / "proxy").mkdir()
     # The stray file is old; the live session is not.
-    assert "removed 1 stale" in _gc()
+    assert "freed 1 stale" in _gc()
     assert not stray.exists() and (settings.UPLOAD_STAGING_DIR / session_id).exists()
     BlobUpload.objects.update(updated_at="2000-01-01T00:00Z")
-    assert "removed 1 stale" in _gc()
+    assert "freed 1 stale" in _gc()
     assert not (settings.UPLOAD_STAGING_DIR / session_id).exists()
     assert client.get(location, **alice_all).status_code == 404
     # Bytes without a row (a crash between store and register).

@@ -76,6 +76,15 @@ def _read_back(staging, upload_id) -> bytes:
 # Blob store -----------------------------------------------------------------------------------
 
 
+def test_delete_many_removes_every_blob_and_reports_no_failure(store, settings):
+    digests = [_put(store, settings, DATA + bytes([i])) for i in range(5)]
+    missing = digest_bytes(b"never stored")  # already gone counts as removed
+    assert store.delete_many([*digests[:4], missing]) == []
+    assert [store.exists(digest) for digest in digests] == [False] * 4 + [True]
+    assert store.delete_many([]) == []
+    assert list(store.digests()) == [digests[4]]
+
+
 def test_put_exists_stat_open_range_delete(store, settings):
     digest = digest_bytes(DATA)
     assert not store.exists(digest)

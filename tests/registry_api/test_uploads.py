@@ -639,11 +639,12 @@ def test_an_unreachable_object_store_is_507_and_the_put_can_be_retried(
 
 
 def test_stale_upload_sessions_are_purged_on_a_schedule(client, alice_push, settings):
-    from registry_api.tasks import purge_stale_uploads
+    from registry_api.models import GcRun
+    from registry_api.tasks import garbage_collect
 
-    entry = settings.CELERY_BEAT_SCHEDULE["uploads-purge"]
-    assert entry["task"] == purge_stale_uploads.name
-    assert 0 < entry["schedule"] <= settings.UPLOAD_PURGE_AFTER_SECONDS
+    # Garbage collection purges them: one beat entry (GC_INTERVAL_SECONDS) runs both.
+    entry = settings.CELERY_BEAT_SCHEDULE["garbage-collect"]
+    assert entry["task"] == garbage_collect.name
     settings.UPLOAD_PURGE_AFTER_SECONDS = 3600
     stale = _start(client, alice_push)["Location"]
     fresh = _start(client, alice_push)["Location"]
@@ -651,7 +652,8 @@ def test_stale_upload_sessions_are_purged_on_a_schedule(client, alice_push, sett
     BlobUpload.objects.filter(uuid=stale_id).update(
         updated_at=timezone.now() - timedelta(seconds=3601)
     )
-    assert purge_stale_uploads.delay().get() == 1
+    run = GcRun.objects.get(pk=garbage_collect.delay().get())
+    assert run.uploads_purged == 1
     assert client.get(stale, **alice_push).status_code == 404
     assert not (settings.UPLOAD_STAGING_DIR / stale_id).exists()
     assert client.get(fresh, **alice_push).status_code == 204
