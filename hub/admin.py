@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import models
 
+from hub.admin_read_only import ReadOnlyAdmin
 from hub.forms import ThrottledAdminAuthenticationForm
 from hub.models import (
     AccessToken,
@@ -252,19 +253,10 @@ class EmailChangeAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdmin):
     """The audit log is written by services only: administrators read and filter it."""
 
     list_display = ["created_at", "actor_name", "action", "target", "result", "client_address"]
     list_filter = ["action", "result"]
     search_fields = ["actor_name", "action", "target"]
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

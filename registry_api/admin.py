@@ -6,6 +6,7 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 
+from hub.admin_read_only import ReadOnlyAdmin
 from hub.models import Repository
 from registry_api.models import (
     Blob,
@@ -26,20 +27,6 @@ from registry_api.proxy.services import (
     proxy_cache_validate,
 )
 from registry_api.services import immutability
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Registry content changes only through the protocol (and its services, which events,
-    pull lookups and later audit hang off); the admin shows it."""
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Blob)
