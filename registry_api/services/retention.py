@@ -2,9 +2,9 @@
 (`retention_run`). The real run deletes what the plan lists, through the tag and manifest
 services (tag history, events, tombstones), never by deleting rows itself.
 
-The plan reads the scope in a fixed number of queries (tags, manifests, index edges, blob links,
-blobs held elsewhere, blob sizes) and decides in memory: a repository of 10,000 tags costs the
-same 10 queries as one of ten (plus, once merged, one per repository for immutability rules).
+The plan reads the scope in a fixed number of queries (tags, manifests, index edges) and decides
+in memory, plus one query per repository for immutability rules and one aggregate for the freed
+bytes: a repository of 10,000 tags costs the same queries as one of ten.
 
 How a policy decides, per repository of its scope:
 - Tags. A tag matching `protect_pattern`, or immutable, is kept. A tag that names a referrer
@@ -23,7 +23,7 @@ How a policy decides, per repository of its scope:
   DELETE_REFERRERS_WITH_SUBJECT off a referrer also needs to be old enough itself).
 - Freed bytes: the blobs of the deleted manifests that no remaining manifest of the whole
   registry uses, no other repository links and no live tombstone keeps (the definition of
-  exclusive bytes in selectors.usage); they are freed once the deleted manifests' own
+  exclusive bytes: selectors.usage.exclusive_bytes_of computes it); they are freed once the deleted manifests' own
   tombstones expire (TAG_RESTORE_SECONDS) and garbage collection runs.
 """
 
@@ -36,21 +36,18 @@ from datetime import timedelta
 from fnmatch import fnmatchcase
 
 from django.conf import settings
-from django.db.models import Subquery
 from django.utils import timezone
 
 from hub.audit import audit_record
 from hub.models import Repository
 from registry_api.models import (
-    Blob,
     Manifest,
-    ManifestTombstone,
     ProxyCache,
-    RepositoryBlob,
     RetentionPolicy,
     Tag,
     TagEvent,
 )
+from registry_api.selectors.usage import exclusive_bytes_of
 from registry_api.service_errors import ServiceError
 from registry_api.services.immutability import protected_tags
 from registry_api.services.manifests import manifest_delete
@@ -178,27 +175,6 @@ class _Scope:
         edges = Manifest.children.through.objects.filter(from_manifest__repository__in=scope)
         for parent, child in edges.values_list("from_manifest_id", "to_manifest_id"):
             self.children[parent].append(child)
-        links = Manifest.blobs.through.objects.filter(manifest__repository__in=scope)
-        self.blobs: dict[int, set[int]] = defaultdict(set)
-        for manifest_id, blob_id in links.values_list("manifest_id", "blob_id"):
-            self.blobs[manifest_id].add(blob_id)
-        # Blobs the scope's manifests use that stay anyway: used by a manifest outside the
-        # scope, linked by another repository, or kept by a live tombstone (restorable).
-        scope_blobs = Subquery(links.values("blob_id"))
-        live = timezone.now() - timedelta(seconds=settings.TAG_RESTORE_SECONDS)
-        held = (
-            Manifest.blobs.through.objects.filter(blob_id__in=scope_blobs)
-            .exclude(manifest__repository__in=scope)
-            .values_list("blob_id", flat=True),
-            RepositoryBlob.objects.filter(blob_id__in=scope_blobs)
-            .exclude(repository__in=scope)
-            .values_list("blob_id", flat=True),
-            ManifestTombstone.blobs.through.objects.filter(
-                blob_id__in=scope_blobs, manifesttombstone__deleted_at__gte=live
-            ).values_list("blob_id", flat=True),
-        )
-        self.used_elsewhere = {blob_id for query in held for blob_id in query.distinct()}
-        self.sizes = dict(Blob.objects.filter(pk__in=scope_blobs).values_list("pk", "size"))
 
 
 # Deciding -------------------------------------------------------------------------------------
@@ -374,15 +350,6 @@ def _repository_plan(policy, scope: _Scope, repo: _Repo, tags: list, now, plan: 
         )
 
 
-def _freed_bytes(scope: _Scope, doomed: set[int]) -> int:
-    freed = set().union(*(scope.blobs.get(pk, set()) for pk in doomed)) if doomed else set()
-    for pk, blobs in scope.blobs.items():
-        if pk not in doomed:
-            freed -= blobs
-    freed -= scope.used_elsewhere
-    return sum(scope.sizes.get(blob_id, 0) for blob_id in freed)
-
-
 def retention_plan(policy: RetentionPolicy, *, now=None) -> Plan:
     """Exactly what running `policy` now would delete, and the bytes it would free."""
     now = now or timezone.now()
@@ -397,7 +364,7 @@ def retention_plan(policy: RetentionPolicy, *, now=None) -> Plan:
     for repository in sorted(scope.repositories.values(), key=lambda r: r.name):
         repo = _repo(policy, scope, repository, rows_by_repository[repository.pk], now)
         _repository_plan(policy, scope, repo, tags_by_repository[repository.pk], now, plan)
-    plan.freed_bytes = _freed_bytes(scope, {m.manifest_id for m in plan.manifests})
+    plan.freed_bytes = exclusive_bytes_of(m.manifest_id for m in plan.manifests)
     return plan
 
 
