@@ -22,9 +22,9 @@ How a policy decides, per repository of its scope:
   of the repository goes, children with their index and referrers with their subject (with
   DELETE_REFERRERS_WITH_SUBJECT off a referrer also needs to be old enough itself).
 - Freed bytes: the blobs of the deleted manifests that no remaining manifest of the whole
-  registry uses, no other repository links and no live tombstone keeps (the definition of
-  exclusive bytes: selectors.usage.exclusive_bytes_of computes it); they are freed once the deleted manifests' own
-  tombstones expire (TAG_RESTORE_SECONDS) and garbage collection runs.
+  registry uses, no other repository links and no live tombstone keeps (exclusive bytes, as
+  selectors.usage.exclusive_bytes_of computes them); they are freed once the deleted
+  manifests' own tombstones expire (TAG_RESTORE_SECONDS) and garbage collection runs.
 """
 
 from __future__ import annotations
