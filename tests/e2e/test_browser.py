@@ -73,10 +73,22 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-def sign_in(page, site, username: str) -> None:
+def csp_violations(page) -> list[str]:
+    """The Content-Security-Policy violations the page reports from now on (filled as it runs)."""
+    messages: list[str] = []
+    page.on(
+        "console",
+        lambda message: messages.append(message.text)
+        if "Content Security Policy" in message.text
+        else None,
+    )
+    return messages
+
+
+def sign_in(page, site, username: str, password: str = PASSWORD) -> None:
     page.goto(site.url + "/accounts/login/")
     page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
+    page.fill("input[name=password]", password)
     page.locator("main form button[type=submit]").click()
     page.wait_for_load_state()
     assert page.locator("header .nav-user", has_text=username).count() == 1

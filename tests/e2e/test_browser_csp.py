@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD
+from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD, csp_violations
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -53,19 +53,8 @@ class _Pixel(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def _csp_violations(page) -> list[str]:
-    messages: list[str] = []
-    page.on(
-        "console",
-        lambda message: messages.append(message.text)
-        if "Content Security Policy" in message.text
-        else None,
-    )
-    return messages
-
-
 def test_pages_and_api_docs_work_without_csp_violations(page, site):
-    violations = _csp_violations(page)
+    violations = csp_violations(page)
     for path in ("/", "/r/purser/csp-harbor/", "/accounts/login/"):
         page.goto(site.url + path)
         page.wait_for_load_state("networkidle")
@@ -86,7 +75,7 @@ def test_readme_image_from_another_origin_is_blocked(page, site):
             "Repository.objects.filter(namespace__name='purser', name='csp-harbor').update(\n"
             f"    full_description='# Harbor notes\\n\\n![pixel]({pixel})')\n"
         )
-        violations = _csp_violations(page)
+        violations = csp_violations(page)
         page.goto(site.url + "/r/purser/csp-harbor/")
         page.wait_for_load_state("networkidle")
         assert page.locator(f".markdown img[src='{pixel}']").count() == 1

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD, shot
+from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD, csp_violations, shot, sign_in
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -38,18 +38,8 @@ def page():
 
 
 def test_create_a_private_repository_in_an_organization(page, site):
-    violations: list[str] = []
-    page.on(
-        "console",
-        lambda message: violations.append(message.text)
-        if "Content Security Policy" in message.text
-        else None,
-    )
-    page.goto(site.url + "/accounts/login/")
-    page.fill("input[name=username]", "shipwright")
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_load_state()
+    violations = csp_violations(page)
+    sign_in(page, site, "shipwright")
 
     page.click("header a:text-is('New repository')")
     page.wait_for_url(re.compile(r"/repositories/new/$"))

@@ -101,7 +101,7 @@ def test_restore_button_in_a_browser_under_the_csp(docker, server, images_dir):
     """The Restore button (a POST form with a confirmation from site.js) works in Chromium
     without a Content-Security-Policy violation."""
     playwright_api = pytest.importorskip("playwright.sync_api")
-    from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS
+    from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, csp_violations, sign_in
 
     first, _ = _push(docker, server, images_dir, message="web A", seed=44, tag="web")
     second, _ = _push(docker, server, images_dir, message="web B", seed=45, tag="web")
@@ -109,18 +109,8 @@ def test_restore_button_in_a_browser_under_the_csp(docker, server, images_dir):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_context().new_page()
         page.set_default_timeout(15000)
-        violations = []
-        page.on(
-            "console",
-            lambda message: violations.append(message.text)
-            if "Content Security Policy" in message.text
-            else None,
-        )
-        page.goto(server.url + "/accounts/login/")
-        page.fill("input[name=username]", "alice")
-        page.fill("input[name=password]", PASSWORD)
-        page.locator("main form button[type=submit]").click()
-        page.wait_for_load_state()
+        violations = csp_violations(page)
+        sign_in(page, server, "alice", PASSWORD)
         page.goto(server.url + "/r/alice/timemachine/-/tags/web/")
         page.get_by_role("link", name="History").click()
         page.wait_for_url("**/tags/web/history/")
