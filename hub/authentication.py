@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from hub.credentials import TooManyAttempts, access_token_lookup, client_ip, credentials_check
+from hub.credentials import (
+    MalformedCredentials,
+    TooManyAttempts,
+    access_token_lookup,
+    basic_credentials,
+)
 
 
 class AccessTokenAuthentication(authentication.BaseAuthentication):
@@ -37,14 +39,9 @@ class BasicAuthentication(authentication.BaseAuthentication):
         if not header.startswith(b"Basic "):
             return None
         try:
-            decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
-            username, _, secret = decoded.partition(":")
-        except (binascii.Error, UnicodeDecodeError) as exc:
+            creds = basic_credentials(request, header[6:].decode(errors="replace"))
+        except MalformedCredentials as exc:
             raise exceptions.AuthenticationFailed("Malformed Basic credentials.") from exc
-        try:
-            creds = credentials_check(
-                username=username, secret=secret, client_ip=client_ip(request), request=request
-            )
         except TooManyAttempts as exc:
             raise exceptions.Throttled(detail="Too many failed sign-ins; wait a minute.") from exc
         if creds is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import hmac
@@ -19,6 +20,10 @@ from hub.models import AccessToken
 
 class TooManyAttempts(Exception):
     """Too many failed sign-ins for this account (from this address, or in all) or this address."""
+
+
+class MalformedCredentials(ValueError):
+    """An `Authorization: Basic` value that is not base64 of UTF-8 text."""
 
 
 @dataclass(frozen=True)
@@ -151,6 +156,24 @@ def credentials_check(
         return Credentials(user=token.user, scopes=tuple(token.scopes), token=token)
     user = _password_check_throttled(request, username, secret, client_ip)
     return Credentials(user=user) if user is not None else None
+
+
+def basic_credentials(request, value: str) -> Credentials | None:
+    """Check the credentials of `Authorization: Basic <value>`, for every surface that takes them.
+
+    None when they are wrong (a value without `:` names no secret and costs no attempt);
+    MalformedCredentials when the value does not decode; TooManyAttempts when throttled.
+    """
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode()
+    except ValueError as exc:  # binascii.Error, non-ASCII text, undecodable bytes
+        raise MalformedCredentials from exc
+    username, sep, secret = decoded.partition(":")
+    if not sep:
+        return None
+    return credentials_check(
+        username=username, secret=secret, client_ip=client_ip(request), request=request
+    )
 
 
 def password_check(*, username: str, password: str, client_ip: str, request=None):

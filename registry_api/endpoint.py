@@ -19,8 +19,6 @@ canonical name, answers (Location, Link, challenges, tags list) the name the cli
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
 import time
 from dataclasses import dataclass, field
@@ -36,7 +34,7 @@ from django.utils.functional import SimpleLazyObject
 from django.views.decorators.csrf import csrf_exempt
 
 from hub import grant_versions, permissions
-from hub.credentials import TooManyAttempts, client_ip, credentials_check
+from hub.credentials import MalformedCredentials, TooManyAttempts, basic_credentials
 from hub.models import Namespace, Repository
 from hub.names import REPOSITORY_PATH_RE
 from hub.registry_tokens import token_actions, token_verify
@@ -183,18 +181,9 @@ def _authenticate(request, ctx: RegistryContext) -> bool:
         return True
     if kind == "basic" and value.strip():
         try:
-            decoded = base64.b64decode(value.strip(), validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
-            decoded = ""
-        username, sep, secret = decoded.partition(":")
-        try:
-            credentials = (
-                credentials_check(
-                    username=username, secret=secret, client_ip=client_ip(request), request=request
-                )
-                if sep
-                else None
-            )
+            credentials = basic_credentials(request, value)
+        except MalformedCredentials:
+            credentials = None
         except TooManyAttempts as exc:
             raise TooManyRequests(headers={"Retry-After": "60"}) from exc
         if credentials is None:

@@ -11,9 +11,6 @@ ANONYMOUS_READ one of them (or a session) is required, else 401 with the registr
 
 from __future__ import annotations
 
-import base64
-import binascii
-
 import jwt
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -23,10 +20,10 @@ from django.views.decorators.http import require_GET
 
 from hub import grant_versions
 from hub.credentials import (
+    MalformedCredentials,
     TooManyAttempts,
     access_token_lookup,
-    client_ip,
-    credentials_check,
+    basic_credentials,
 )
 from hub.permissions import anonymous_read_allowed
 from hub.registry_tokens import token_verify
@@ -62,17 +59,6 @@ def _bearer_user(value: str):
     return principal[0] if principal is not None else None
 
 
-def _basic_user(value: str, request):
-    try:
-        username, sep, secret = base64.b64decode(value, validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    credentials = credentials_check(
-        username=username, secret=secret, client_ip=client_ip(request), request=request
-    )
-    return credentials.user if sep and credentials is not None else None
-
-
 def _caller(request):
     """The user the Authorization header names, else the session's; _Refused for bad ones."""
     kind, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
@@ -81,7 +67,11 @@ def _caller(request):
     if kind.lower() == "bearer":
         user = _bearer_user(value.strip())
     elif kind.lower() == "basic":
-        user = _basic_user(value.strip(), request)
+        try:
+            credentials = basic_credentials(request, value)
+        except MalformedCredentials:
+            credentials = None
+        user = credentials.user if credentials is not None else None
     else:
         user = None
     if user is None:

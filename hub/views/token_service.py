@@ -10,9 +10,6 @@ GET /auth/token: optional Basic credentials (password or access token), `service
 
 from __future__ import annotations
 
-import base64
-import binascii
-
 from django.conf import settings
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
@@ -20,7 +17,14 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from hub import grant_versions
-from hub.credentials import Credentials, TooManyAttempts, client_ip, credentials_check
+from hub.credentials import (
+    Credentials,
+    MalformedCredentials,
+    TooManyAttempts,
+    basic_credentials,
+    client_ip,
+    credentials_check,
+)
 from hub.refresh_tokens import refresh_token_check, refresh_token_issue
 from hub.registry_tokens import jwks, token_issue
 from hub.token_scopes import access_grant, scopes_parse
@@ -46,23 +50,12 @@ def _error(exc: _Refused) -> JsonResponse:
     return response
 
 
-def _basic_credentials(request) -> tuple[str, str] | None:
-    header = request.META.get("HTTP_AUTHORIZATION", "")
-    if header[:6].lower() != "basic ":
-        return None
+def _checked(check) -> Credentials:
+    """Run a credentials check; the token service's error for each way it can fail."""
     try:
-        decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError) as exc:
+        credentials = check()
+    except MalformedCredentials as exc:
         raise _Refused(401, "UNAUTHORIZED", "Malformed Basic credentials.") from exc
-    username, _, secret = decoded.partition(":")
-    return username, secret
-
-
-def _authenticate(request, username: str, secret: str) -> Credentials:
-    try:
-        credentials = credentials_check(
-            username=username, secret=secret, client_ip=client_ip(request), request=request
-        )
     except TooManyAttempts as exc:
         raise _Refused(
             429, "TOOMANYREQUESTS", "Too many failed sign-ins; wait a minute and try again."
@@ -70,6 +63,22 @@ def _authenticate(request, username: str, secret: str) -> Credentials:
     if credentials is None:
         raise _Refused(401, "UNAUTHORIZED", "Incorrect username or password.")
     return credentials
+
+
+def _basic_checked(request) -> Credentials | None:
+    """The caller of `Authorization: Basic`, None when the request sent no Basic credentials."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if header[:6].lower() != "basic ":
+        return None
+    return _checked(lambda: basic_credentials(request, header[6:]))
+
+
+def _password_checked(request, username: str, password: str) -> Credentials:
+    return _checked(
+        lambda: credentials_check(
+            username=username, secret=password, client_ip=client_ip(request), request=request
+        )
+    )
 
 
 # One request asks for what one docker command needs (a push with mounts names a few repos);
@@ -144,8 +153,7 @@ def token(request):
 
 def _token_get(request) -> JsonResponse:
     _check_service(request.GET.get("service", ""))
-    basic = _basic_credentials(request)
-    credentials = _authenticate(request, *basic) if basic is not None else None
+    credentials = _basic_checked(request)
     return _grant_response(
         credentials,
         _scope_values_checked(request.GET.getlist("scope")),
@@ -159,7 +167,7 @@ def _token_post(request) -> JsonResponse:
     _check_service(form.get("service", ""))
     grant_type = form.get("grant_type", "")
     if grant_type == "password":
-        credentials = _authenticate(request, form.get("username", ""), form.get("password", ""))
+        credentials = _password_checked(request, form.get("username", ""), form.get("password", ""))
     elif grant_type == "refresh_token":
         credentials = refresh_token_check(form.get("refresh_token", ""))
         if credentials is None:
