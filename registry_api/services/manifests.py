@@ -119,7 +119,13 @@ def _references_resolve(*, repository, parsed: ParsedManifest) -> tuple[list[Blo
             {"digest": missing[0], "missing": missing[:10], "missing_count": len(missing)},
             message="manifest references a blob unknown to this repository",
         )
-    children = list(Manifest.objects.filter(repository=repository, digest__in=parsed.child_digests))
+    # Locked until the push commits, as the blobs are: a delete of a child waits for this push
+    # (then refuses, the child being listed) or, having begun first, makes it find none.
+    children = list(
+        Manifest.objects.select_for_update()
+        .filter(repository=repository, digest__in=parsed.child_digests)
+        .order_by("pk")
+    )
     found = {child.digest for child in children}
     missing = [digest for digest in parsed.child_digests if digest not in found]
     if missing:
