@@ -48,7 +48,7 @@ from registry_api.proxy.client import (
 )
 from registry_api.proxy.errors import UpstreamUnavailable
 from registry_api.proxy.upstreams import Upstream
-from registry_api.services.blobs import blob_link, blob_register
+from registry_api.services.blobs import blob_bytes_guard, blob_link, blob_register
 
 logger = logging.getLogger(__name__)
 
@@ -109,9 +109,14 @@ def _stored(digest: str) -> Blob | None:
     the requests that follow it (or the next one to ask) record the Blob row.
     """
     blob = Blob.objects.filter(digest=digest).first()
-    if blob is None and storage.blobs().exists(digest):
-        blob = blob_register(digest=digest, size=storage.blobs().size(digest))
-    return blob
+    if blob is not None:
+        return blob
+    # Bytes without a row are orphans to garbage collection: found present under the guard,
+    # they stay until the row is committed.
+    with blob_bytes_guard():
+        if storage.blobs().exists(digest):
+            return blob_register(digest=digest, size=storage.blobs().size(digest))
+    return None
 
 
 def _link(repository, blob: Blob) -> None:

@@ -12,11 +12,13 @@ import threading
 
 import pytest
 import requests
-from django.db import connection
+from django.db import connection, connections, transaction
 
 from registry_api import storage
+from registry_api.digests import digest_bytes
 from registry_api.models import Blob, RepositoryBlob
-from registry_api.proxy.blobs import BlobFetchBroken
+from registry_api.proxy.blobs import BlobFetchBroken, _stored
+from registry_api.services.blobs import BYTES_LOCK_KEY
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -195,3 +197,28 @@ def test_leftovers_of_a_fetch_that_died_with_its_process_are_ignored(
 
     assert body_of(client.get(f"/v2/fake/crashed/blobs/{digest}")) == data
     assert staged_files() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_recording_fetched_bytes_waits_for_a_collection_deleting_orphans(settings):
+    """The fetch stores bytes first and a request records their row later: in between they are
+    orphans, which a GC sweep deletes under the exclusive side of the bytes lock."""
+    if connection.vendor == "sqlite":
+        pytest.skip("PostgreSQL's advisory lock is the guard; SQLite serializes writers anyway")
+    data = os.urandom(1024)
+    digest = digest_bytes(data)
+    staged = settings.UPLOAD_STAGING_DIR / "orphan"
+    staged.parent.mkdir(parents=True, exist_ok=True)
+    staged.write_bytes(data)
+    storage.blobs().put_verified(digest, staged)
+    recorded = []
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [BYTES_LOCK_KEY])  # a sweep running
+        thread = threading.Thread(
+            target=lambda: (recorded.append(_stored(digest)), connections.close_all())
+        )
+        thread.start()
+        thread.join(1)
+        assert thread.is_alive() and recorded == []  # waits for the sweep to decide
+    thread.join(10)
+    assert recorded[0].digest == digest
