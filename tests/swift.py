@@ -29,11 +29,18 @@ KEY = "dockyard-test-key"
 TEMP_URL_KEY = "dockyard-temp-url-key"
 CONTAINER = "dockyard"
 SERVERS = ("account", "container", "object")
+PROXY_PIPELINE = " ".join(
+    (
+        *("catch_errors", "gatekeeper", "healthcheck", "proxy-logging", "cache"),
+        *("listing_formats", "tempurl", "tempauth", "slo", "dlo", "proxy-logging", "proxy-server"),
+    )
+)
 BINARIES = ("swift-proxy-server", *(f"swift-{kind}-server" for kind in SERVERS))
 
 
 def missing_binaries() -> list[str]:
-    return [name for name in (*BINARIES, "swift-ring-builder", "memcached") if not shutil.which(name)]
+    needed = (*BINARIES, "swift-ring-builder", "memcached")
+    return [name for name in needed if not shutil.which(name)]
 
 
 def _server_conf(kind: str, root: Path, port: int) -> str:
@@ -61,7 +68,7 @@ workers = 0
 swift_dir = {root / "etc"}
 
 [pipeline:main]
-pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats tempurl tempauth slo dlo proxy-logging proxy-server
+pipeline = {PROXY_PIPELINE}
 
 [app:proxy-server]
 use = egg:swift#proxy

@@ -11,6 +11,7 @@ signed with the account key (from the connection string).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -117,10 +118,8 @@ class AzureBlobStore(DjangoBlobStore):
         staged.unlink(missing_ok=True)
 
     def delete(self, digest: str) -> None:
-        try:
+        with contextlib.suppress(ResourceNotFoundError):
             self._blob(digest).delete_blob()
-        except ResourceNotFoundError:
-            pass
 
     def _delete_one(self, digest: str) -> str | None:
         try:

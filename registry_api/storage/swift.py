@@ -4,9 +4,10 @@ configured through django-storage-swift's SwiftStorage and spoken with python-sw
 A put is one streamed object PUT: Swift makes an object visible only once its PUT completes.
 Past SWIFT_SEGMENT_SIZE (Swift refuses single objects over 5 GiB by default) the blob is
 uploaded as segments under `segments/` and published by one Static Large Object manifest PUT,
-equally all-or-nothing (segments of a failed put are never part of a blob). Reads stream the object body (or a `Range` of it); SwiftStorage._open
-would read the whole object into memory, and its listdir takes any name without a dot for a
-directory, so this driver walks listings itself. swiftclient connections are not thread-safe:
+equally all-or-nothing (segments of a failed put are never part of a blob). Reads stream the
+object body (or a `Range` of it): SwiftStorage._open would read the whole object into memory,
+and its listdir takes any name without a dot for a directory, so this driver walks listings
+itself. swiftclient connections are not thread-safe:
 each thread gets its own.
 """
 

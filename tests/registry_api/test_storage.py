@@ -78,7 +78,9 @@ def test_push_and_pull_through_the_protocol(backend, client, public_repo):
     assert storage.blobs().exists(digest)
 
 
-def test_blob_get_redirects_to_a_presigned_url_on_object_stores(backend, client, public_repo, settings):
+def test_blob_get_redirects_to_a_presigned_url_on_object_stores(
+    backend, client, public_repo, settings
+):
     settings.REGISTRY_BLOB_REDIRECT = True
     headers = bearer("alice", push_access("alice/app"))
     data = b"redirected"
