@@ -113,6 +113,11 @@ class Azurite:
             self.connection_string, retry_total=0, connection_timeout=5
         )
 
+    def object_sizes(self, container: str = CONTAINER) -> dict[str, int]:
+        """Every blob in the container, by name: its size."""
+        blobs = self.service().get_container_client(container).list_blobs()
+        return {item.name: item.size for item in blobs}
+
     def storage_options(self, container: str = CONTAINER) -> dict:
         """OPTIONS for storages.backends.azure_storage.AzureStorage, as config/settings.py
         builds them."""

@@ -213,6 +213,11 @@ class Swift:
             timeout=10,
         )
 
+    def object_sizes(self, container: str = CONTAINER) -> dict[str, int]:
+        """Every object in the container, by name: its size."""
+        _, listing = self.connection().get_container(container, full_listing=True)
+        return {item["name"]: item["bytes"] for item in listing}
+
     def storage_options(self, container: str = CONTAINER) -> dict:
         """OPTIONS for swift.storage.SwiftStorage, as config/settings.py builds them."""
         return {
