@@ -4,9 +4,9 @@ One proxy (tempauth, tempurl), one account, one container and one object server,
 process (`workers = 0`) on a free 127.0.0.1 port, one replica on a plain directory as device
 (`mount_check = false`), rings built with swift-ring-builder's library, and a memcached for
 tempauth's tokens. `swift` is a session fixture (started on first use: ~7 s on an idle machine,
-its five Python processes' start); `swift_registry_storage`
-points the `registry` storage alias at a fresh container, so tests never see each other's
-objects. End-to-end tests start a Swift-backed server with `Swift.server_env()`.
+its five Python processes' start); `swift_registry_storage` points the `registry` storage
+alias at a fresh container, so tests never see each other's objects. End-to-end tests start
+a Swift-backed server with `Swift.server_env()`.
 
     from tests.swift import swift, swift_registry_storage  # noqa: F401
 """
