@@ -318,6 +318,16 @@ else:
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(DATA_DIR / "storage")},
     }
+_STORAGE_NEEDS = {
+    "swift": ("SWIFT_AUTH_URL", "SWIFT_USERNAME", "SWIFT_KEY"),
+    "azure": ("AZURE_CONNECTION_STRING",),
+}
+if missing := [name for name in _STORAGE_NEEDS.get(STORAGE_BACKEND, ()) if not env_str(name, "")]:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        f"STORAGE_BACKEND={STORAGE_BACKEND} needs the environment variables {', '.join(missing)}"
+    )
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
