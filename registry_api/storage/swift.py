@@ -51,8 +51,13 @@ class _Segment:
     """A file object on [offset, offset + length) of an open file, for one segment PUT."""
 
     def __init__(self, handle, offset: int, length: int):
-        self.handle, self.offset, self.remaining = handle, offset, length
-        handle.seek(offset)
+        self.handle, self.offset, self.length = handle, offset, length
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the segment's start (swiftclient calls it to retry a failed PUT)."""
+        self.handle.seek(self.offset)
+        self.remaining = self.length
 
     def read(self, size: int = -1) -> bytes:
         if size < 0 or size > self.remaining:
