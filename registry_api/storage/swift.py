@@ -21,10 +21,12 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import swiftclient
 from django.conf import settings
 from requests.exceptions import RequestException
+from swiftclient.utils import generate_temp_url
 
 from registry_api.storage import DELETE_PARALLELISM, READ_CHUNK, StorageUnavailable, blob_path
 from registry_api.storage.django_store import DjangoBlobStore, chunk_reader
@@ -140,10 +142,25 @@ class SwiftBlobStore(DjangoBlobStore):
         return _body_chunks(self._body(digest, f"bytes={start}-{end}"))
 
     def redirect_url(self, digest: str) -> str | None:
-        """A TempURL (HMAC-SHA256 with the account's temp-url key) when a key is configured."""
-        if not self.storage.use_temp_urls:
+        """A TempURL for GET (HMAC-SHA256 with the account's temp-url key), when a key is
+        configured. Signed here on this thread's connection: SwiftStorage.url shares one
+        connection between threads and may read its storage URL before it authenticated."""
+        storage = self.storage
+        if not storage.use_temp_urls:
             return None
-        return self.storage.url(blob_path(digest))
+        connection = self._connection()
+        try:
+            storage_url = connection.url or connection.get_auth()[0]
+        except _ERRORS:
+            return None  # Swift is unreachable: the proxied GET reports it
+        parts = urlsplit(storage_url)
+        # Signed over the unquoted path, as the proxy checks it.
+        path = f"{unquote(parts.path)}/{self.container}/{self._name(digest)}"
+        signed = generate_temp_url(
+            path, int(storage.temp_url_duration), storage.temp_url_key, "GET", digest="sha256"
+        )
+        signed_path, query = signed.split("?", 1)
+        return urlunsplit((parts.scheme, parts.netloc, quote(signed_path), query, ""))
 
     def _ensure_container(self, connection) -> None:
         if self._container_ready:

@@ -7,9 +7,11 @@ The contract every driver shares is tests/registry_api/test_storage_conformance.
 from __future__ import annotations
 
 import os
+import threading
 import urllib.error
 import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import pytest
@@ -94,6 +96,26 @@ def test_a_swift_redirect_is_a_sha256_temp_url_for_that_blob_only(swift_registry
     assert _status(url.replace(digests[0][7:], digests[1][7:])) == 401
     assert _status(url, method="PUT", data=b"overwrite") == 401  # signed for GET only
     assert _status(url, method="DELETE") == 401
+
+
+def test_swift_redirects_signed_at_once_on_many_threads_all_serve_the_blob(
+    swift_registry_storage, settings
+):
+    """Each thread signs on its own connection (SwiftStorage.url, sharing one, could read the
+    storage URL before its authentication finished)."""
+    digest = digest_bytes(b"wanted by many")
+    storage.blobs().put_verified(digest, _staged(settings, b"wanted by many"))
+    storages._storages.pop("registry", None)  # a fresh storage and driver: nobody signed in yet
+    store = storage.blobs()
+    start = threading.Barrier(8)
+
+    def sign(_):
+        start.wait(timeout=10)
+        return store.redirect_url(digest)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        urls = list(pool.map(sign, range(8)))
+    assert [_status(url) for url in urls] == [200] * 8
 
 
 def test_an_azure_redirect_is_a_read_only_sas_for_that_blob_only(azure_registry_storage, settings):
