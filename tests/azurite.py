@@ -155,9 +155,12 @@ def azure_registry_storage(azurite, settings):
     container = f"test-{uuid.uuid4().hex[:20]}"
     azurite.service().create_container(container)
     stores = dict(settings.STORAGES)
+    options = azurite.storage_options(container=container)
+    # Small blocks, so a blob past 4 MiB is staged blocks committed by Put Block List.
+    options["client_options"] = {"max_single_put_size": 4 * 1024**2, "max_block_size": 4 * 1024**2}
     stores["registry"] = {
         "BACKEND": "storages.backends.azure_storage.AzureStorage",
-        "OPTIONS": azurite.storage_options(container=container),
+        "OPTIONS": options,
     }
     settings.STORAGES = stores
     storages._storages.pop("registry", None)

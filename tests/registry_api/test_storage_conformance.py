@@ -146,8 +146,8 @@ def test_digests_iterates_every_stored_blob(store, settings):
 
 
 def test_a_large_blob_round_trips(store, settings):
-    """12 MiB is past boto3's 8 MiB multipart threshold, the test's 5 MiB Swift segments and
-    the 4 MiB chunks of an Azure download."""
+    """12 MiB is past boto3's 8 MiB multipart threshold, the test's 5 MiB Swift segments, its
+    4 MiB Azure blocks and the 4 MiB chunks of an Azure download."""
     data = bytes(range(256)) * (12 * 4096)
     digest = _put(store, settings, data)
     assert store.size(digest) == len(data)

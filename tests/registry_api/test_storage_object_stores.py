@@ -134,6 +134,27 @@ def test_an_azure_redirect_is_a_read_only_sas_for_that_blob_only(azure_registry_
     assert b"".join(store.chunks(digests[0])) == b"signed"
 
 
+def test_an_azure_blob_past_the_single_put_size_is_committed_from_blocks(
+    azure_registry_storage, settings
+):
+    """The fixture's client puts at most 4 MiB at once: 9 MiB is three staged blocks, visible
+    only when Put Block List commits them."""
+    data = os.urandom(9 * MiB)
+    digest = digest_bytes(data)
+    store = storage.blobs()
+    store.put_verified(digest, _staged(settings, data))
+    container = settings.STORAGES["registry"]["OPTIONS"]["azure_container"]
+    blob = azure_registry_storage.service().get_blob_client(container, storage.blob_path(digest))
+    committed, uncommitted = blob.get_block_list("all")
+    assert [block.size for block in committed] == [4 * MiB, 4 * MiB, MiB]
+    assert uncommitted == []
+    assert digest_bytes(b"".join(store.chunks(digest))) == digest
+    assert (
+        b"".join(store.range_chunks(digest, 4 * MiB - 2, 4 * MiB + 1))
+        == data[4 * MiB - 2 : 4 * MiB + 2]
+    )
+
+
 @pytest.fixture(params=["swift", "azure"])
 def unreachable_store(request, settings):
     """The `registry` storage alias on a port where nothing listens."""
