@@ -255,10 +255,12 @@ STATIC_ROOT = DATA_DIR / "static"
 
 # Registry storage: blobs in the "registry" storage alias, upload sessions staged on disk
 STORAGE_BACKEND = env_str("STORAGE_BACKEND", "filesystem")
-if STORAGE_BACKEND not in ("filesystem", "s3"):
+if STORAGE_BACKEND not in ("filesystem", "s3", "swift", "azure"):
     from django.core.exceptions import ImproperlyConfigured
 
-    raise ImproperlyConfigured("Environment variable STORAGE_BACKEND must be 'filesystem' or 's3'")
+    raise ImproperlyConfigured(
+        "Environment variable STORAGE_BACKEND must be 'filesystem', 's3', 'swift' or 'azure'"
+    )
 if STORAGE_BACKEND == "s3":
     REGISTRY_STORAGE = {
         "BACKEND": "storages.backends.s3.S3Storage",
@@ -274,11 +276,58 @@ if STORAGE_BACKEND == "s3":
             "querystring_expire": env_int("AWS_QUERYSTRING_EXPIRE", 600),
         },
     }
+elif STORAGE_BACKEND == "swift":
+    # OpenStack Swift or Rackspace Cloud Files, through django-storage-swift (its setting names).
+    SWIFT_TEMP_URL_KEY = env_str("SWIFT_TEMP_URL_KEY", "")
+    REGISTRY_STORAGE = {
+        "BACKEND": "swift.storage.SwiftStorage",
+        "OPTIONS": {
+            "api_auth_url": env_str("SWIFT_AUTH_URL", ""),
+            "api_username": env_str("SWIFT_USERNAME", ""),
+            "api_key": env_str("SWIFT_KEY", ""),
+            # 1 (tempauth, Cloud Files), 2 or 3 (Keystone; with tenant/project and domains).
+            "auth_version": env_str("SWIFT_AUTH_VERSION", "") or None,
+            "tenant_name": env_str("SWIFT_TENANT_NAME", "") or None,
+            "user_domain_name": env_str("SWIFT_USER_DOMAIN_NAME", "") or None,
+            "project_domain_name": env_str("SWIFT_PROJECT_DOMAIN_NAME", "") or None,
+            "region_name": env_str("SWIFT_REGION_NAME", "") or None,
+            "container_name": env_str("SWIFT_CONTAINER_NAME", "dockyard"),
+            "auto_create_container": env_bool("SWIFT_AUTO_CREATE_CONTAINER", True),
+            # Redirects are TempURLs signed with the account's temp-url key, when one is set.
+            "use_temp_urls": bool(SWIFT_TEMP_URL_KEY),
+            "temp_url_key": SWIFT_TEMP_URL_KEY or None,
+            "temp_url_duration": env_int("SWIFT_TEMP_URL_DURATION", 600),
+            "max_retries": env_int("SWIFT_MAX_RETRIES", 3),
+            # Connect on first use, not when Django builds the storage.
+            "lazy_connect": True,
+        },
+    }
+elif STORAGE_BACKEND == "azure":
+    REGISTRY_STORAGE = {
+        "BACKEND": "storages.backends.azure_storage.AzureStorage",
+        "OPTIONS": {
+            "connection_string": env_str("AZURE_CONNECTION_STRING", ""),
+            "azure_container": env_str("AZURE_CONTAINER", "dockyard"),
+            "overwrite_files": True,
+            # Redirects are SAS URLs signed with the connection string's account key.
+            "expiration_secs": env_int("AZURE_URL_EXPIRATION_SECS", 600),
+        },
+    }
 else:
     REGISTRY_STORAGE = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(DATA_DIR / "storage")},
     }
+_STORAGE_NEEDS = {
+    "swift": ("SWIFT_AUTH_URL", "SWIFT_USERNAME", "SWIFT_KEY"),
+    "azure": ("AZURE_CONNECTION_STRING",),
+}
+if missing := [name for name in _STORAGE_NEEDS.get(STORAGE_BACKEND, ()) if not env_str(name, "")]:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        f"STORAGE_BACKEND={STORAGE_BACKEND} needs the environment variables {', '.join(missing)}"
+    )
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
@@ -294,8 +343,12 @@ data_dir.restrict(UPLOAD_STAGING_DIR)
 # Django chmods stored files to FILE_UPLOAD_PERMISSIONS (0644 by default), whatever the umask.
 FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
-# On S3, answer blob GETs with a redirect to a presigned URL instead of proxying the bytes.
+# On S3, Swift (with SWIFT_TEMP_URL_KEY) and Azure, answer blob GETs with a redirect to a
+# presigned URL (a TempURL, a SAS URL) instead of proxying the bytes.
 REGISTRY_BLOB_REDIRECT = env_bool("REGISTRY_BLOB_REDIRECT", False)
+# Swift objects past this size are uploaded as Static Large Object segments of this size
+# (Swift refuses single objects over 5 GiB by default).
+SWIFT_SEGMENT_SIZE = env_int("SWIFT_SEGMENT_SIZE", 1024**3)
 REGISTRY_MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 # Advertised as OCI-Chunk-Min-Length: chunked clients send at least this much per PATCH (each
 # PATCH costs database round trips; staging has no minimum of its own).

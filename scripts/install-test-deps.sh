@@ -10,10 +10,25 @@ command -v docker-registry >/dev/null || need+=(docker-registry)
 [ -x /bin/busybox ] || need+=(busybox-static)
 command -v htpasswd >/dev/null || need+=(apache2-utils)
 command -v msgfmt >/dev/null || need+=(gettext)
+# A Swift all-in-one (tests/swift.py) and npm for Azurite (tests/azurite.py).
+for server in proxy account container object; do
+  command -v "swift-$server-server" >/dev/null || need+=("swift-$server")
+done
+command -v memcached >/dev/null || need+=(memcached)
+command -v npm >/dev/null || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+# Azurite from the npm registry, outside the repository (tests/azurite.py looks there).
+# 3.35.0: later releases ask for Node.js 22.
+AZURITE_VERSION=3.35.0
+AZURITE_HOME="${AZURITE_HOME:-$HOME/.cache/dockyard/azurite}"
+if ! grep -qs "\"version\": \"$AZURITE_VERSION\"" "$AZURITE_HOME/node_modules/azurite/package.json"; then
+  echo "installing: azurite@$AZURITE_VERSION into $AZURITE_HOME"
+  mkdir -p "$AZURITE_HOME"
+  npm install --prefix "$AZURITE_HOME" --no-audit --no-fund --loglevel=error "azurite@$AZURITE_VERSION" >/dev/null
 fi
 grep -q 'ip6-localhost' /etc/hosts || echo '::1 ip6-localhost' >> /etc/hosts

@@ -143,6 +143,13 @@ class SeaweedFS:
             ),
         )
 
+    def object_sizes(self) -> dict[str, int]:
+        """Every object in the bucket, by key: its size."""
+        objects = {}
+        for page in self.client().get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
+            objects.update({item["Key"]: item["Size"] for item in page.get("Contents", [])})
+        return objects
+
     def storage_options(self, location: str = "") -> dict:
         """OPTIONS for storages.backends.s3.S3Storage, as config/settings.py builds them."""
         return {

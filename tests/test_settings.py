@@ -46,6 +46,39 @@ def test_bad_environment_value_stops_start_up_naming_the_variable(tmp_path, name
     assert "ImproperlyConfigured" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("backend", "given", "missing"),
+    [
+        ("swift", {"SWIFT_AUTH_URL": "http://127.0.0.1:1/auth/v1.0"}, "SWIFT_USERNAME, SWIFT_KEY"),
+        ("azure", {}, "AZURE_CONNECTION_STRING"),
+    ],
+)
+def test_an_object_store_without_its_credentials_stops_start_up(tmp_path, backend, given, missing):
+    cleared = {"SWIFT_AUTH_URL": "", "SWIFT_USERNAME": "", "SWIFT_KEY": ""}
+    result = _check(
+        {**cleared, "AZURE_CONNECTION_STRING": "", "STORAGE_BACKEND": backend, **given}, tmp_path
+    )
+    assert result.returncode != 0
+    assert f"STORAGE_BACKEND={backend} needs the environment variables {missing}" in result.stderr
+
+
+def test_object_stores_start_up_without_reaching_the_store(tmp_path):
+    """Nothing listens on port 1: the storage connects on first use, not at start-up."""
+    swift = {
+        "STORAGE_BACKEND": "swift",
+        "SWIFT_AUTH_URL": "http://127.0.0.1:1/auth/v1.0",
+        "SWIFT_USERNAME": "account:user",
+        "SWIFT_KEY": "key",
+    }
+    azure = {
+        "STORAGE_BACKEND": "azure",
+        "AZURE_CONNECTION_STRING": "AccountName=a;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:1/a;",
+    }
+    for env in (swift, azure):
+        result = _check(env, tmp_path)
+        assert result.returncode == 0, result.stderr
+
+
 def test_embedded_default_generates_keys_once_and_reuses_them(tmp_path):
     first = _check({}, tmp_path)
     assert first.returncode == 0, first.stderr

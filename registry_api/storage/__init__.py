@@ -36,7 +36,8 @@ FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 class StorageUnavailable(Exception):
-    """The backend cannot take bytes right now (full disk, quota, S3 error); retry later."""
+    """The backend cannot take bytes right now (full disk, quota, object store error); retry
+    later."""
 
 
 class StagingBusy(Exception):
@@ -151,6 +152,8 @@ _DRIVERS = {
         "registry_api.storage.filesystem.FileSystemBlobStore"
     ),
     "storages.backends.s3.S3Storage": "registry_api.storage.s3.S3BlobStore",
+    "swift.storage.SwiftStorage": "registry_api.storage.swift.SwiftBlobStore",
+    "storages.backends.azure_storage.AzureStorage": "registry_api.storage.azure.AzureBlobStore",
 }
 _chosen: dict[str, tuple[object, object]] = {}
 _chosen_lock = threading.Lock()

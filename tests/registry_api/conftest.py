@@ -73,5 +73,8 @@ def image_push(client, name: str, tag: str, layer: bytes = b"one layer") -> str:
     return digest_bytes(body)
 
 
-# A real S3 server (SeaweedFS) for the storage tests; tests/e2e can import these too.
+# Real object stores for the storage tests (S3: SeaweedFS, Swift all-in-one, Azure: Azurite);
+# tests/e2e can import these too.
+from tests.azurite import azure_registry_storage, azurite  # noqa: E402, F401
 from tests.s3 import s3_registry_storage, seaweedfs  # noqa: E402, F401
+from tests.swift import swift, swift_registry_storage  # noqa: E402, F401

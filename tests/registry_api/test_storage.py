@@ -1,4 +1,5 @@
-"""The protocol on each storage backend: the filesystem and a real S3 server (SeaweedFS).
+"""The protocol on each storage backend: the filesystem and real object stores (S3: SeaweedFS,
+a Swift all-in-one, Azure: Azurite).
 
 The driver contract itself is tests/registry_api/test_storage_conformance.py."""
 
@@ -18,10 +19,17 @@ pytestmark = pytest.mark.django_db
 OCTETS = "application/octet-stream"
 
 
-@pytest.fixture(params=["filesystem", "s3"])
+OBJECT_STORES = {
+    "s3": "s3_registry_storage",
+    "swift": "swift_registry_storage",
+    "azure": "azure_registry_storage",
+}
+
+
+@pytest.fixture(params=["filesystem", *OBJECT_STORES])
 def backend(request):
-    if request.param == "s3":
-        request.getfixturevalue("s3_registry_storage")
+    if request.param in OBJECT_STORES:
+        request.getfixturevalue(OBJECT_STORES[request.param])
     return request.param
 
 
@@ -32,7 +40,7 @@ def _staged(settings, name: str, data: bytes):
     return path
 
 
-def test_redirect_url_is_presigned_on_s3_and_none_on_the_filesystem(backend, settings):
+def test_redirect_url_is_presigned_on_object_stores_and_none_on_the_filesystem(backend, settings):
     data = b"signed"
     digest = digest_bytes(data)
     storage.blobs().put_verified(digest, _staged(settings, "s", data))
@@ -40,7 +48,7 @@ def test_redirect_url_is_presigned_on_s3_and_none_on_the_filesystem(backend, set
     if backend == "filesystem":
         assert url is None
         return
-    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback S3
+    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback object store
         assert response.read() == data
 
 
@@ -70,7 +78,9 @@ def test_push_and_pull_through_the_protocol(backend, client, public_repo):
     assert storage.blobs().exists(digest)
 
 
-def test_blob_get_redirects_to_a_presigned_url_on_s3(backend, client, public_repo, settings):
+def test_blob_get_redirects_to_a_presigned_url_on_object_stores(
+    backend, client, public_repo, settings
+):
     settings.REGISTRY_BLOB_REDIRECT = True
     headers = bearer("alice", push_access("alice/app"))
     data = b"redirected"
