@@ -21,7 +21,6 @@ import os
 import shutil
 import sqlite3
 import subprocess
-import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -243,8 +242,11 @@ def _blob_restore(digest: str, path: Path) -> int:
 def backup_restore(
     source: Path, *, with_blobs: bool = True, progress: Callable[[str], None] = lambda _: None
 ) -> BackupReport:
-    """Restore the backup in `source` into this instance, whose database must be empty; then
-    migrate it (a backup of an older version comes up on this one)."""
+    """Restore the backup in `source` into this instance, whose database must be empty.
+
+    Not migrated here: starting the server does that (scripts/run.sh, `dockyard migrate`), in a
+    process that loads the restored keys, so a backup of an older version comes up on this one.
+    """
     source = Path(source)
     manifest = _manifest(source)
     if not _database_is_empty():
@@ -284,13 +286,4 @@ def backup_restore(
             report.blobs += 1
         progress(f"blobs: {report.blobs} ({report.blob_bytes} bytes)")
 
-    # In a new process: it loads the restored keys (a data migration may encrypt or sign).
-    result = subprocess.run(  # noqa: S603 - this interpreter and manage.py
-        [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "migrate", "--noinput", "-v0"],
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0:
-        raise BackupError(f"migrate failed after the restore: {result.stderr.strip()}")
-    progress("migrated")
     return report

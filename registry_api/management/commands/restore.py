@@ -1,6 +1,6 @@
 """Restore a `manage.py backup` directory into this instance: a new, empty database and a new
 DATA_DIR (its keys are replaced by the backup's). Blobs go into the configured storage backend,
-each checked against its digest; then the database is migrated to this version."""
+each checked against its digest. Starting the server then migrates the database to this version."""
 
 from __future__ import annotations
 
@@ -37,4 +37,6 @@ class Command(BaseCommand):
                 "The backed-up instance had these set in its environment; set the same values "
                 f"here: {', '.join(report.keys_from_environment)}."
             )
-        self.stdout.write("Done. Start the server (it serves the restored registry).")
+        self.stdout.write(
+            "Done. Start the server: it migrates the restored database and serves it."
+        )
