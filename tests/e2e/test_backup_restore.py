@@ -37,9 +37,9 @@ def _database(kind: str, directory) -> str:
 
 
 def _server(data_dir, database_url: str) -> Server:
-    return Server(
-        data_dir, env={"DATABASE_URL": database_url, "REDIS_URL": "", "CELERY_BROKER_URL": ""}
-    )
+    # One gunicorn worker: these servers answer one client, and each worker costs a start.
+    env = {"DATABASE_URL": database_url, "REDIS_URL": "", "CELERY_BROKER_URL": ""}
+    return Server(data_dir, env={**env, "WEB_WORKERS": "1"})
 
 
 def _manifest(server: Server, token: str, reference: str) -> requests.Response:
