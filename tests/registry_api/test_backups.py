@@ -51,3 +51,25 @@ def test_a_damaged_blob_is_refused_and_a_sound_one_stored(tmp_path):
     assert _blob_restore(digest, sound) == len(body)
     assert b"".join(blobs().chunks(digest)) == body
     assert sound.exists()  # the backup is read, never consumed
+
+
+def test_blobs_move_between_backends_through_the_seam(tmp_path, s3_registry_storage):
+    """A filesystem backup restores into S3 and an S3 instance backs up to files: both sides go
+    through the storage seam, never a backend's own layout."""
+    from registry_api.services.backups import _copy_blob
+
+    body = b"a layer on its way to S3"
+    digest = "sha256:" + hashlib.sha256(body).hexdigest()
+    from_filesystem = tmp_path / "blobs" / "sha256" / digest[7:9] / digest[7:]
+    from_filesystem.parent.mkdir(parents=True)
+    from_filesystem.write_bytes(body)
+    _blob_restore(digest, from_filesystem)
+    stored = s3_registry_storage.client().list_objects_v2(Bucket=s3_registry_storage.bucket)
+    assert any(
+        item["Key"].endswith(f"blobs/sha256/{digest[7:9]}/{digest[7:]}")
+        for item in stored["Contents"]
+    )
+
+    backed_up = tmp_path / "backup" / "blob"
+    assert _copy_blob(digest, backed_up) == len(body)
+    assert backed_up.read_bytes() == body
