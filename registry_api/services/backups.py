@@ -132,7 +132,9 @@ def backup_create(
     progress(f"database: {database_file}")
 
     if with_blobs:
-        for digest, size in Blob.objects.order_by("digest").values_list("digest", "size"):
+        for digest, size in (
+            Blob.objects.order_by("digest").values_list("digest", "size").iterator()
+        ):
             try:
                 copied = _copy_blob(digest, dest / blob_path(digest))
             except FileNotFoundError:
