@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 PIP := .venv/bin/pip
 
-.PHONY: help setup run worker test test-fast lint fmt check certs bench clean
+.PHONY: help setup run worker test test-fast lint fmt check certs backup bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ check: lint  ## lint + manage.py check + missing migrations + tests
 
 certs: .venv/.installed  ## self-signed TLS certificate for HOST (make certs HOST=10.0.0.5)
 	$(PY) manage.py make_certs --host "$(or $(HOST),localhost)" --out "$(or $(DATA_DIR),var)/tls"
+
+backup: .venv/.installed  ## back up database, blobs and keys into DEST (default var/backups/<time>)
+	$(PY) manage.py backup "$(or $(DEST),var/backups/$(shell date -u +%Y%m%dT%H%M%SZ))"
 
 bench: .venv/.installed-dev  ## push/pull/manifest benchmark against the reference registry
 	$(PY) bench/run.py
