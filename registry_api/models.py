@@ -154,6 +154,9 @@ class S3Staging(models.Model):
     next_part = models.PositiveIntegerField(default=1)
     lock_token = models.CharField(max_length=64, blank=True, default="")
     lock_expires = models.DateTimeField(null=True, blank=True)
+    # PostgreSQL: the holder's backend. A host killed mid-request closes its connection, so
+    # once that backend is gone the lock is free without waiting for the lease to run out.
+    lock_pid = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 

@@ -16,8 +16,10 @@ server-side copy, which S3 makes visible only whole) and deletes the staging.
 Locking is a lease on the session's row: a conditional UPDATE takes it (StagingBusy at once when
 another holder's lease has not run out), the holder renews it while bytes flow, and every record
 of new bytes is conditional on the holder's token, so a host that was killed or stalled past its
-lease can no longer change the session. Part numbers are handed out by the database, one each,
-so such a host cannot overwrite a part the next holder recorded either.
+lease can no longer change the session. On PostgreSQL the row also names the holder's database
+backend: a killed host's connection closes, and its lock is free at once. Part numbers are
+handed out by the database, one each, so a stale holder cannot overwrite a part the next holder
+recorded either.
 """
 
 from __future__ import annotations
@@ -35,8 +37,9 @@ from itertools import chain
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from registry_api.storage import (
@@ -78,6 +81,16 @@ def _error_code(exc: ClientError) -> str:
 
 def _spool():
     return tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 - caller closes
+
+
+def _postgresql() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _backend_alive(pid: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = %s)", [pid])
+        return cursor.fetchone()[0]
 
 
 def _models():
@@ -395,11 +408,12 @@ class S3StagedUpload(StagedUpload):
     def finalize(self, digest: str, store: BlobStore) -> None:
         self._seal()
         self.lease.renew()
-        if not store.exists(digest):
-            target = self.staging.storage._normalize_name(blob_path(digest))
-            source = {"Bucket": self.bucket, "Key": self.row.object_key}
-            with _s3_errors():
-                # A server-side copy: the blob's key shows the object only once it is whole.
+        target = self.staging.storage._normalize_name(blob_path(digest))
+        source = {"Bucket": self.bucket, "Key": self.row.object_key}
+        with _s3_errors():
+            # Content-addressed: a stored copy is kept. Else a server-side copy, which the blob's
+            # key shows only once it is whole.
+            if not store.exists(digest):
                 if self.row.offset <= COPY_OBJECT_MAX:
                     self.client.copy_object(Bucket=self.bucket, Key=target, CopySource=source)
                 else:
@@ -437,15 +451,22 @@ class S3ObjectStaging(UploadStaging):
         upload_id = str(upload_id)
         token = secrets.token_hex(16)
         now = timezone.now()
+        claim = {
+            "lock_token": token,
+            "lock_expires": now + timedelta(seconds=settings.UPLOAD_S3_LEASE_SECONDS),
+            "lock_pid": RawSQL("pg_backend_pid()", ()) if _postgresql() else None,
+        }
         sessions = S3Staging.objects.filter(upload_id=upload_id)
-        claimed = sessions.filter(Q(lock_token="") | Q(lock_expires__lt=now)).update(
-            lock_token=token,
-            lock_expires=now + timedelta(seconds=settings.UPLOAD_S3_LEASE_SECONDS),
-        )
+        claimed = sessions.filter(Q(lock_token="") | Q(lock_expires__lt=now)).update(**claim)
         if not claimed:
-            if sessions.exists():
+            holder = sessions.values_list("lock_token", "lock_pid").first()
+            if holder is None:
+                raise StagingMissing(upload_id)
+            if not (_postgresql() and holder[1] and not _backend_alive(holder[1])):
                 raise StagingBusy(upload_id)
-            raise StagingMissing(upload_id)
+            # The holder died (its connection is gone): take over, unless someone just did.
+            if not sessions.filter(lock_token=holder[0]).update(**claim):
+                raise StagingBusy(upload_id)
         row = sessions.filter(lock_token=token).first()
         if row is None:
             raise StagingMissing(upload_id)  # aborted, or lost already
@@ -453,7 +474,7 @@ class S3ObjectStaging(UploadStaging):
             yield S3StagedUpload(self, row, _Lease(row.pk, token))
         finally:
             S3Staging.objects.filter(pk=row.pk, lock_token=token).update(
-                lock_token="", lock_expires=None
+                lock_token="", lock_expires=None, lock_pid=None
             )
 
     def abort(self, upload_id) -> None:

@@ -7,6 +7,7 @@ driver passes are in test_storage_conformance.py.
 from __future__ import annotations
 
 import threading
+import time
 import tracemalloc
 import uuid
 from datetime import timedelta
@@ -163,6 +164,35 @@ def test_a_killed_host_leaves_the_session_resumable_from_another(s3, staging):
     digest = _finalize(staging, upload_id, DATA[: 13 * MIB])
     assert digest_bytes(b"".join(storage.blobs().chunks(digest))) == digest
     assert _multipart_uploads(s3, upload_id) == [] and _objects(s3, upload_id) == []
+
+
+@pytest.mark.django_db(transaction=True)  # the killed host is a thread with its own connection
+def test_on_postgresql_a_killed_hosts_lock_is_free_at_once(staging, settings):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no connection to outlive: the lease runs out instead")
+    settings.UPLOAD_S3_LEASE_SECONDS = 600
+    upload_id = _session(staging, DATA[:MIB])
+    held = threading.Event()
+
+    def killed_host():
+        staging.locked(upload_id).__enter__()  # never released
+        held.set()
+        connection.close()  # what the kernel does to a killed process's sockets
+
+    thread = threading.Thread(target=killed_host)
+    thread.start()
+    thread.join(20)
+    assert held.is_set()
+    deadline = time.monotonic() + 10
+    while True:  # the server notices the closed connection within moments
+        try:
+            with staging.locked(upload_id) as staged:
+                assert staged.append(MIB, [b"resumed"]) == MIB + 7
+            break
+        except storage.StagingBusy:
+            assert time.monotonic() < deadline, "the dead holder's lock was never freed"
+            time.sleep(0.05)
+    assert _row(upload_id).lock_token == ""
 
 
 @pytest.mark.django_db(transaction=True)  # the stalled host is a thread with its own connection
