@@ -30,7 +30,9 @@ import shutil
 import tempfile
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from itertools import chain
@@ -59,6 +61,8 @@ logger = logging.getLogger(__name__)
 PART_MIN = 5 * 1024 * 1024
 # A part being assembled stays in memory up to this size, past it in a local temporary file.
 SPOOL_IN_MEMORY = 8 * 1024 * 1024
+# Parts uploading while the next one fills: memory per request is (this + 1) parts at most.
+PARTS_IN_FLIGHT = 1
 # Segments a tail may have before a chunk re-uploads them as one (bounds the row and the reads).
 SEGMENTS_MAX = 16
 # CopyObject copies at most 5 GiB; larger objects are copied part by part (UploadPartCopy).
@@ -146,6 +150,8 @@ class _PartWriter:
         self.buffer = None
         self.buffered = 0
         self.parts: list[tuple[int, str, int, int]] = []  # (number, etag, start, size)
+        self.in_flight: deque[tuple[Future, int, int, int]] = deque()
+        self.pool: ThreadPoolExecutor | None = None
         self.consumed: list[str] = []  # segment keys whose bytes went into a part
         self.uploaded: list[str] = []  # segment objects this writer put
 
@@ -184,11 +190,34 @@ class _PartWriter:
         return body, size
 
     def _flush_part(self) -> None:
+        """Send the part in the background while the next one fills (the request's database
+        work stays on its own thread): the client's bytes keep flowing during the upload."""
         body, size = self._take()
-        with body:
-            number, etag = self.staged.upload_part(body, size)
-        self.parts.append((number, etag, self.start, size))
+        try:
+            number = self.staged.part_begin()
+            while len(self.in_flight) >= PARTS_IN_FLIGHT:
+                self._collect()
+        except BaseException:
+            body.close()
+            raise
+        if self.pool is None:
+            self.pool = ThreadPoolExecutor(PARTS_IN_FLIGHT, thread_name_prefix="s3-staging")
+        future = self.pool.submit(self.staged.part_send, body, size, number)
+        self.in_flight.append((future, number, self.start, size))
         self.start += size
+
+    def _collect(self) -> None:
+        future, number, start, size = self.in_flight.popleft()
+        self.parts.append((number, future.result(), start, size))
+
+    def drain(self) -> None:
+        """Wait for every part in flight (raising the first failure)."""
+        try:
+            while self.in_flight:
+                self._collect()
+        finally:
+            if self.pool is not None:
+                self.pool.shutdown(wait=True)
 
     def finish(self) -> None:
         if self.pending_size + self.buffered >= PART_MIN:
@@ -205,10 +234,13 @@ class _PartWriter:
             self.uploaded.append(key)
             self.pending.append([key, size])
             self.pending_size += size
+        self.drain()
 
     def discard(self) -> None:
         if self.buffer is not None:
             self.buffer.close()
+        if self.pool is not None:  # parts in flight end unrecorded: garbage
+            self.pool.shutdown(wait=True, cancel_futures=True)
         self.staged.staging.delete_keys(self.uploaded)
 
 
@@ -245,25 +277,30 @@ class S3StagedUpload(StagedUpload):
             )
         return key
 
-    def upload_part(self, body, size: int) -> tuple[int, str]:
+    def part_begin(self) -> int:
+        """A new part's number (opening the multipart upload on the first one)."""
         row = self.row
-        with _s3_errors():
-            if not row.multipart_id:
-                row.object_key = self.staging.new_key(row.upload_id, "data")
+        if not row.multipart_id:
+            with _s3_errors():
+                object_key = self.staging.new_key(row.upload_id, "data")
                 row.multipart_id = self.client.create_multipart_upload(
-                    Bucket=self.bucket, Key=row.object_key, ContentType=CONTENT_TYPE
+                    Bucket=self.bucket, Key=object_key, ContentType=CONTENT_TYPE
                 )["UploadId"]
-                self.created_multipart = (row.object_key, row.multipart_id)
-            number = self.lease.part_number()
-            response = self.client.upload_part(
+            row.object_key = object_key
+            self.created_multipart = (row.object_key, row.multipart_id)
+        return self.lease.part_number()
+
+    def part_send(self, body, size: int, number: int) -> str:
+        """Upload one part (any thread: no database access); its ETag. Closes `body`."""
+        with body, _s3_errors():
+            return self.client.upload_part(
                 Bucket=self.bucket,
-                Key=row.object_key,
-                UploadId=row.multipart_id,
+                Key=self.row.object_key,
+                UploadId=self.row.multipart_id,
                 PartNumber=number,
                 Body=body,
                 ContentLength=size,
-            )
-        return number, response["ETag"]
+            )["ETag"]
 
     # The staged-upload interface --------------------------------------------------------------
 
@@ -369,8 +406,8 @@ class S3StagedUpload(StagedUpload):
                 with _s3_errors():
                     if row.segments:
                         body, size = tail._take()
-                        with body:
-                            parts.append(self.upload_part(body, size))
+                        number = self.part_begin()
+                        parts.append((number, self.part_send(body, size, number)))
                     self.client.complete_multipart_upload(
                         Bucket=self.bucket,
                         Key=key,
