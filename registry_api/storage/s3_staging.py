@@ -329,12 +329,14 @@ class S3StagedUpload(StagedUpload):
             segments_start, pending = 0, []
         elif offset < segments_start:  # a rewind to where a part starts: drop it and the rest
             segments_start, pending = offset, []
-        else:
+        else:  # keep the tail up to `offset`; a segment cut there is re-sent (a segment
+            # object always holds exactly its recorded bytes, so it can become the blob)
             pending, position = [], segments_start
-            for key, size in row.segments:  # keep the tail up to `offset`
-                if position >= offset:
+            for key, size in row.segments:
+                if position + size > offset:
+                    carry = self.read(key, 0, offset - position)
                     break
-                pending.append([key, min(size, offset - position)])
+                pending.append([key, size])
                 position += size
         self.created_multipart = None
         writer = _PartWriter(self, pending, segments_start)
@@ -394,17 +396,12 @@ class S3StagedUpload(StagedUpload):
             return
         parts = [(number, etag) for number, etag, _, _ in self._recorded_parts()]
         tail = _PartWriter(self, row.segments, 0)
-        if not parts:  # under one part: the tail makes the object
-            body, size = tail._take()
-            with body:
-                key = self.put_segment(body, size, kind="data")
-            if row.multipart_id:
-                self.staging.abort_multipart(row.object_key, row.multipart_id)
-        else:
+        kept_segment = None
+        if parts:
             key = row.object_key
             try:
                 with _s3_errors():
-                    if row.segments:
+                    if row.segments:  # the tail is the last part (which may be small)
                         body, size = tail._take()
                         number = self.part_begin()
                         parts.append((number, self.part_send(body, size, number)))
@@ -419,10 +416,19 @@ class S3StagedUpload(StagedUpload):
             except StorageUnavailable as exc:
                 if not self._completed_before(exc.__cause__, key):
                     raise
+        else:
+            if len(row.segments) == 1:  # a small blob: its one segment is the object
+                key = kept_segment = row.segments[0][0]
+            else:  # under a part in several segments (or none): one object of them
+                body, size = tail._take()
+                with body:
+                    key = self.put_segment(body, size, kind="data")
+            if row.multipart_id:  # opened, but its parts were dropped by a rewind
+                self.staging.abort_multipart(row.object_key, row.multipart_id)
         with transaction.atomic():
             self.lease.renew(object_key=key, multipart_id="", sealed=True, segments=[])
             S3StagingPart.objects.filter(staging_id=row.pk).delete()
-        self.staging.delete_keys([segment_key for segment_key, _ in row.segments])
+        self.staging.delete_keys([name for name, _ in row.segments if name != kept_segment])
         row.object_key, row.multipart_id, row.sealed, row.segments = key, "", True, []
 
     def _completed_before(self, error, key: str) -> bool:

@@ -107,6 +107,30 @@ def test_small_chunks_wait_in_segments_until_they_make_a_part(s3, staging):
     assert storage.blobs().size(_finalize(staging, upload_id, DATA[:end])) == end
 
 
+def test_a_rewind_into_the_tail_keeps_every_segment_whole(s3, staging):
+    """A segment object holds exactly its recorded bytes (the bytes kept from a cut segment are
+    re-sent), so a small blob's one segment can become its sealed object as it is."""
+    client, bucket, _ = s3
+    upload_id = _session(staging)
+    for start in (0, 1000, 2000):
+        with staging.locked(upload_id) as staged:
+            staged.append(start, [DATA[start : start + 1000]])
+    with staging.locked(upload_id) as staged:
+        assert staged.append(1500, [b"resumed"]) == 1507
+    row = _row(upload_id)
+    assert [size for _, size in row.segments] == [1000, 507]
+    for key, size in row.segments:
+        assert client.head_object(Bucket=bucket, Key=key)["ContentLength"] == size
+    assert sorted(_objects(s3, upload_id)) == sorted(key for key, _ in row.segments)
+    with staging.locked(upload_id) as staged:
+        assert b"".join(staged.chunks()) == DATA[:1500] + b"resumed"
+    small = _session(staging, b"a config blob")
+    segment = _row(small).segments[0][0]
+    with staging.locked(small) as staged:
+        assert b"".join(staged.chunks()) == b"a config blob"
+    assert _row(small).object_key == segment and _objects(s3, small) == [segment]
+
+
 def test_many_tiny_chunks_keep_a_bounded_tail(staging):
     upload_id = _session(staging)
     for index in range(3 * SEGMENTS_MAX):
