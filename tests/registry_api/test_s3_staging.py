@@ -161,6 +161,16 @@ def test_odd_sized_chunks_make_parts_no_smaller_than_s3_allows(s3, staging, sett
     assert _multipart_uploads(s3, upload_id) == [] and _objects(s3, upload_id) == []
 
 
+def test_a_blob_past_copy_objects_limit_is_copied_part_by_part(s3, staging, monkeypatch):
+    """Above 5 GiB CopyObject refuses: the copy goes part by part (UploadPartCopy)."""
+    from registry_api.storage import s3_staging
+
+    monkeypatch.setattr(s3_staging, "COPY_OBJECT_MAX", MIB)  # 13 MiB is "past" it
+    data = DATA[: 13 * MIB]
+    digest = _finalize(staging, _session(staging, data), data)
+    assert digest_bytes(b"".join(storage.blobs().chunks(digest))) == digest
+
+
 def test_a_killed_host_leaves_the_session_resumable_from_another(s3, staging):
     """kill -9 mid-PATCH: its lock is never released, its part is uploaded but not recorded, its
     tail object is written but not named. Once the lease runs out another host resumes at the
@@ -355,3 +365,19 @@ def test_a_cancelled_push_leaves_nothing_in_the_bucket(client, public_repo, s3):
     assert client.delete(location, **headers).status_code == 204
     assert _multipart_uploads(s3) == [] and _objects(s3) == []
     assert client.get(location, **headers).status_code == 404
+
+
+def test_expired_sessions_leave_nothing_in_the_bucket(s3, staging, public_repo):
+    from registry_api.services import uploads as upload_services
+    from registry_api.services.uploads import Chunk
+
+    idle = upload_services.upload_start(repository=public_repo)
+    upload_services.upload_append(upload=idle, chunk=Chunk(chunks=_pieces(DATA[: 9 * MIB])))
+    live = upload_services.upload_start(repository=public_repo)
+    upload_services.upload_append(upload=live, chunk=Chunk(chunks=[b"still going"]))
+    BlobUpload.objects.filter(pk=idle.pk).update(updated_at=timezone.now() - timedelta(days=2))
+    assert upload_services.upload_expire(older_than=timezone.now() - timedelta(days=1)) == 1
+    assert _multipart_uploads(s3, str(idle.uuid)) == [] and _objects(s3, str(idle.uuid)) == []
+    assert not S3Staging.objects.filter(upload_id=str(idle.uuid)).exists()
+    with staging.locked(live.uuid) as staged:
+        assert b"".join(staged.chunks()) == b"still going"
