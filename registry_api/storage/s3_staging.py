@@ -208,7 +208,14 @@ class _PartWriter:
 
     def _collect(self) -> None:
         future, number, start, size = self.in_flight.popleft()
-        self.parts.append((number, future.result(), start, size))
+        lease = self.staged.lease
+        while True:  # a slow object store must not cost the lease
+            try:
+                etag = future.result(timeout=lease.seconds / 3)
+                break
+            except TimeoutError:
+                lease.renew()
+        self.parts.append((number, etag, start, size))
 
     def drain(self) -> None:
         """Wait for every part in flight (raising the first failure)."""
