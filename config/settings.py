@@ -284,8 +284,20 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
     "registry": REGISTRY_STORAGE,
 }
-# Upload sessions stream here; every web process (on every host) must see this directory.
+# On the filesystem backend upload sessions stream here, and every web process (on every host)
+# must see this directory. On S3 they stage in the bucket (registry_api.storage.s3_staging) and
+# this is only local scratch (mirror fetches, imports).
 UPLOAD_STAGING_DIR = Path(env_str("UPLOAD_STAGING_DIR", str(DATA_DIR / "uploads")))
+# S3 staging: bytes per multipart part (S3 needs at least 5 MiB for every part but the last; a
+# part is buffered in memory up to 8 MiB, past that in a local temporary file).
+UPLOAD_S3_PART_BYTES = env_int("UPLOAD_S3_PART_BYTES", 8 * 1024**2)
+if not 5 * 1024**2 <= UPLOAD_S3_PART_BYTES <= 5 * 1024**3:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("UPLOAD_S3_PART_BYTES must be between 5 MiB and 5 GiB")
+# S3 staging: how long a request's lock on a session lasts unless renewed (it is renewed while
+# bytes flow); a host killed mid-request blocks its session this long at most.
+UPLOAD_S3_LEASE_SECONDS = env_int("UPLOAD_S3_LEASE_SECONDS", 30)
 # The largest blob an upload may grow to (413 SIZE_INVALID past it); 0 for no limit.
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10 * 1024**3)
 # Upload sessions idle this long are purged (with their staged bytes) by a periodic task.

@@ -123,11 +123,60 @@ class BlobUpload(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     offset = models.PositiveBigIntegerField(default=0)
+    # The digest of the bytes [0, offset) when the process that wrote the last chunk had hashed
+    # them all, so a PUT on any other process needs no re-read; "" when unknown.
+    hashed_digest = models.CharField(max_length=150, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
         return f"upload {self.uuid} to {self.repository}"
+
+
+class S3Staging(models.Model):
+    """An upload session's bytes staged in the object store (registry_api.storage.s3_staging).
+
+    The bytes are, in order, the recorded parts of an S3 multipart upload at `object_key`, then
+    `segments`: small objects (each `[key, size]`) holding a tail too short to be a part yet.
+    Once `sealed`, `object_key` is one completed object holding all `offset` bytes. The row is the
+    truth: an object or part it does not name is garbage. `lock_token`/`lock_expires` are the
+    cross-host lease of the request that holds the session.
+    """
+
+    upload_id = models.CharField(max_length=64, unique=True)
+    offset = models.PositiveBigIntegerField(default=0)
+    object_key = models.CharField(max_length=1024, blank=True, default="")
+    multipart_id = models.CharField(max_length=1024, blank=True, default="")
+    sealed = models.BooleanField(default=False)
+    segments = models.JSONField(default=list, blank=True)
+    # Part numbers are handed out once each, so a holder that lost its lease never overwrites
+    # a part the next holder recorded.
+    next_part = models.PositiveIntegerField(default=1)
+    lock_token = models.CharField(max_length=64, blank=True, default="")
+    lock_expires = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"S3 staging of upload {self.upload_id}"
+
+
+class S3StagingPart(models.Model):
+    """One recorded part of an S3 staging's multipart upload: bytes [start, start + size)."""
+
+    staging = models.ForeignKey(S3Staging, on_delete=models.CASCADE, related_name="parts")
+    number = models.PositiveIntegerField()
+    etag = models.CharField(max_length=200)
+    start = models.PositiveBigIntegerField()
+    size = models.PositiveBigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["staging", "number"], name="s3_staging_part_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"part {self.number} of {self.staging.upload_id}"
 
 
 class ProxyCache(models.Model):

@@ -4,7 +4,9 @@ The bytes of a session live in the upload staging (registry_api.storage) and its
 database, so any process may take the next chunk. The running hash lives only in the memory
 of the process that wrote the bytes (hashlib state cannot be persisted): a process that holds a
 hasher covering exactly the session's current offset reuses it at PUT, any other process
-re-hashes the staged bytes once. The docker CLI's POST → one PATCH → PUT never re-reads.
+re-hashes the staged bytes once, unless the process that wrote the last chunk recorded the
+digest of all the bytes (`BlobUpload.hashed_digest`). The docker CLI's POST → one PATCH → PUT
+never re-reads, whichever processes take its requests.
 """
 
 from __future__ import annotations
@@ -113,11 +115,16 @@ def _session_locked(upload: BlobUpload):
             raise BlobUploadUnknown() from exc
         except storage.StagingBusy as exc:
             raise RangeInvalid({"offset": upload.offset}, message="upload busy") from exc
-        current = BlobUpload.objects.filter(pk=upload.pk).values_list("offset", flat=True).first()
+        current = (
+            BlobUpload.objects.filter(pk=upload.pk).values_list("offset", "hashed_digest").first()
+        )
         if current is None:
             raise BlobUploadUnknown()
-        upload.offset = current
-        yield staged
+        upload.offset, upload.hashed_digest = current
+        try:
+            yield staged
+        except storage.StagingBusy as exc:  # the lock's lease ran out mid-request (S3 staging)
+            raise RangeInvalid({"offset": upload.offset}, message="upload busy") from exc
 
 
 def _checked(chunk: Chunk, start: int, hasher) -> Iterator[bytes]:
@@ -149,10 +156,12 @@ def _append_locked(upload: BlobUpload, chunk: Chunk, staged) -> BlobUpload:
     hasher = _hasher_take(upload)
     with _storage_errors():
         new_offset = staged.append(start, _checked(chunk, start, hasher))
-    fields = {"offset": new_offset, "updated_at": timezone.now()}
+    # The digest so far, for a PUT on another process (hexdigest of a copy: cheap, non-final).
+    hashed = f"{DEFAULT_ALGORITHM}:{hasher.copy().hexdigest()}" if hasher is not None else ""
+    fields = {"offset": new_offset, "hashed_digest": hashed, "updated_at": timezone.now()}
     if not BlobUpload.objects.filter(pk=upload.pk).update(**fields):
         raise BlobUploadUnknown()  # cancelled meanwhile
-    upload.offset = new_offset
+    upload.offset, upload.hashed_digest = new_offset, hashed
     if hasher is not None:
         _hasher_keep(upload, new_offset, hasher)
     return upload
@@ -179,11 +188,13 @@ def _rehash(staged, algorithm: str) -> str:
 
 
 def _staged_digest(upload: BlobUpload, staged, algorithm: str) -> str:
-    """The digest of the staged bytes: the streamed hasher when it covers them all, else one
-    re-read of the staged bytes."""
+    """The digest of the staged bytes: the streamed hasher when it covers them all, else the one
+    recorded by the process that did, else one re-read of the staged bytes."""
     hasher = _hasher_take(upload)
     if hasher is not None and hasher.name == algorithm:
         return f"{algorithm}:{hasher.hexdigest()}"
+    if upload.hashed_digest.startswith(f"{algorithm}:"):
+        return upload.hashed_digest
     return _rehash(staged, algorithm)
 
 

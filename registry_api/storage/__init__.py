@@ -3,8 +3,9 @@
 A blob lives at `blobs/<algorithm>/<first two hex>/<hex>` in the `registry` storage alias
 (`STORAGES["registry"]`), one copy per digest whatever the number of repositories that link it.
 It gets there only after its digest is verified, and atomically, so readers never see a partial
-blob. Upload sessions stage their bytes in an `UploadStaging` (today a directory every web
-process shares, UPLOAD_STAGING_DIR) and are finalized into the blob store.
+blob. Upload sessions stage their bytes in an `UploadStaging` (a directory every web process
+shares, UPLOAD_STAGING_DIR, or on S3 the bucket itself: `s3_staging`) and are finalized into the
+blob store.
 
 Callers ask `blobs()` and `upload_staging()` for the configured drivers; the driver is chosen
 once per configured backend (the class named in `STORAGES["registry"]["BACKEND"]`), never per
@@ -173,14 +174,27 @@ def blobs() -> BlobStore:
 
 
 def staging_dir() -> Path:
-    """The local scratch directory shared by every web process (UPLOAD_STAGING_DIR)."""
+    """Local scratch for temporary files (UPLOAD_STAGING_DIR; on the filesystem backend it also
+    holds upload sessions, and every web process shares it)."""
     path = Path(settings.UPLOAD_STAGING_DIR)
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def upload_staging() -> UploadStaging:
-    """The upload-staging driver (a shared directory: UPLOAD_STAGING_DIR)."""
+    """The upload-staging driver: the object store itself when the `registry` storage is S3
+    (no shared directory needed), else a directory every web process shares
+    (UPLOAD_STAGING_DIR)."""
+    if settings.STORAGES["registry"]["BACKEND"] == "storages.backends.s3.S3Storage":
+        from registry_api.storage.s3_staging import S3ObjectStaging
+
+        backend = storages["registry"]
+        with _chosen_lock:
+            cached = _chosen.get("staging")
+            if cached is None or cached[0] is not backend:
+                cached = (backend, S3ObjectStaging(backend))
+                _chosen["staging"] = cached
+        return cached[1]
     from registry_api.storage.staging import FileSystemStaging
 
     directory = Path(settings.UPLOAD_STAGING_DIR)

@@ -3,7 +3,8 @@ Distribution runs one suite on each of its storage drivers).
 
 `store` is the blob store of the parametrized backend: the filesystem, and django-storages' S3
 backend on a real SeaweedFS (skipped when the `weed` binary is missing). `staging` is each
-upload-staging driver, finalizing into that store.
+upload-staging driver, finalizing into the store it is deployed with: a shared directory for the
+filesystem store, the bucket itself (multipart uploads) for S3.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from registry_api.errors import DigestInvalid, RangeInvalid
 from registry_api.models import BlobUpload
 from registry_api.services import uploads as upload_services
 from registry_api.services.uploads import Chunk
+from registry_api.storage.s3_staging import S3ObjectStaging
+from registry_api.storage.staging import FileSystemStaging
 
 pytestmark = pytest.mark.django_db
 
@@ -30,15 +33,23 @@ DATA = bytes(range(256)) * 40  # 10 KiB, every byte value
 
 
 @pytest.fixture(params=["filesystem", "s3"])
-def store(request) -> storage.BlobStore:
+def backend(request) -> str:
+    """The storage backend a case runs on: its blob store and the staging deployed with it."""
     if request.param == "s3":
         request.getfixturevalue("s3_registry_storage")
+    return request.param
+
+
+@pytest.fixture
+def store(backend) -> storage.BlobStore:
     return storage.blobs()
 
 
-@pytest.fixture(params=["filesystem"])
-def staging(request, store) -> storage.UploadStaging:
-    return storage.upload_staging()
+@pytest.fixture
+def staging(backend) -> storage.UploadStaging:
+    chosen = storage.upload_staging()
+    assert isinstance(chosen, S3ObjectStaging if backend == "s3" else FileSystemStaging)
+    return chosen
 
 
 def _put(store, settings, data: bytes) -> str:
@@ -199,6 +210,7 @@ def test_a_broken_append_leaves_the_session_at_its_offset(store, staging):
     assert not store.exists(digest_bytes(b"kepthalf of a chunk"))
 
 
+@pytest.mark.django_db(transaction=True)  # the racing thread has its own connection
 def test_a_held_session_is_busy_for_everyone_else(staging):
     upload_id = _staged_session(staging, b"abc")
     outcome = []

@@ -606,8 +606,10 @@ def test_a_full_blob_disk_is_507_and_the_put_can_be_retried(
 
 
 def test_an_unreachable_object_store_is_507_and_the_put_can_be_retried(
-    client, alice_push, settings
+    client, alice_push, settings, s3_registry_storage
 ):
+    """The session stages in the bucket; when the object store stops answering at the PUT the
+    client is told to retry, and the retry, once it answers again, stores the blob."""
     from botocore.config import Config
 
     from tests.e2e.server import free_port
@@ -616,24 +618,20 @@ def test_an_unreachable_object_store_is_507_and_the_put_can_be_retried(
     digest = digest_bytes(data)
     location = _start(client, alice_push)["Location"]
     assert _patch(client, location, data, alice_push).status_code == 202
+    answering = settings.STORAGES["registry"]["OPTIONS"]
     _registry_storage(
         settings,
         "storages.backends.s3.S3Storage",
-        bucket_name="dockyard",
-        endpoint_url=f"http://127.0.0.1:{free_port()}",  # nothing listens there
-        access_key="key",
-        secret_key="secret",
-        region_name="us-east-1",
-        client_config=Config(retries={"max_attempts": 1}, connect_timeout=1),
+        **{
+            **answering,
+            "endpoint_url": f"http://127.0.0.1:{free_port()}",  # nothing listens there
+            "client_config": Config(retries={"max_attempts": 1}, connect_timeout=1),
+        },
     )
     refused = client.put(f"{location}?digest={digest}", **alice_push)
     assert _is_retriable_storage_error(refused), refused.content
     assert refused["Range"] == f"0-{len(data) - 1}"
-    _registry_storage(
-        settings,
-        "django.core.files.storage.FileSystemStorage",
-        location=str(settings.UPLOAD_STAGING_DIR.parent / "storage"),
-    )
+    _registry_storage(settings, "storages.backends.s3.S3Storage", **answering)
     assert client.put(f"{location}?digest={digest}", **alice_push).status_code == 201
     assert _stored(client, "alice/app", digest, alice_push) == data
 
