@@ -221,6 +221,9 @@ class Cluster:
             "WEBHOOK_SWEEP_SECONDS": "2",
             "GC_INTERVAL_SECONDS": "0",
             "RETENTION_INTERVAL_SECONDS": "0",
+            # A killed host's lease on an upload session runs out this fast (the default 30 s
+            # would only make the resuming client wait longer).
+            "UPLOAD_S3_LEASE_SECONDS": "6",
             "NO_PROXY": "*",
             **extra,
         }

@@ -29,6 +29,7 @@ from tests.e2e.tools import Skopeo, registry_token
 
 REPO = "alice/multihost"
 CREDS = f"alice:{PASSWORD}"
+LEASE_SECONDS = 6  # UPLOAD_S3_LEASE_SECONDS of the cluster (cluster.py)
 _ACCESS_LINE = re.compile(r'"(GET|HEAD|POST|PATCH|PUT|DELETE) (\S+) HTTP/1\.\d" (\d{3}) ')
 
 
@@ -102,6 +103,7 @@ def _requests_of(log: str, path_prefix: str) -> list[tuple[str, str, int]]:
 def test_push_through_the_proxy_is_served_by_all_three_hosts(cluster, pushed):
     served = [_requests_of(log, f"/v2/{REPO}/") for log in pushed["logs"]]
     spread = {cluster.web[i].name: len(requests_) for i, requests_ in enumerate(served)}
+    print(f"push through the proxy in {pushed['seconds']:.1f}s, requests per host: {spread}")
     assert all(spread.values()), f"a host served none of the push: {spread}"
     errors = [r for requests_ in served for r in requests_ if r[2] >= 500]
     assert not errors, errors
@@ -221,13 +223,25 @@ def test_host_killed_mid_patch_and_the_upload_resumes_on_another(cluster, token,
             )
             assert head.status_code == 404
 
-        rest = body[offset:]
-        answer = _fresh(
-            "PATCH",
-            _on(cluster.web_url(0), location),
-            data=rest,
-            headers={**token, "Content-Range": f"{offset}-{len(body) - 1}"},
-        )
+        # The dead host's lease on the session runs out (UPLOAD_S3_LEASE_SECONDS): until then
+        # the session answers 416 "upload busy" with its offset, and the client tries again.
+        deadline = time.monotonic() + 4 * LEASE_SECONDS
+        while True:
+            try:
+                answer = _fresh(
+                    "PATCH",
+                    _on(cluster.web_url(0), location),
+                    data=body[offset:],
+                    headers={**token, "Content-Range": f"{offset}-{len(body) - 1}"},
+                )
+                if answer.status_code != 416 or time.monotonic() > deadline:
+                    break
+            except requests.ConnectionError:  # answered 416 and closed before our body was sent
+                assert time.monotonic() < deadline
+            time.sleep(0.5)
+            progress = _fresh("GET", _on(cluster.web_url(1), location), headers=token)
+            assert progress.status_code == 204, progress.text
+            offset = _offset(progress)
         assert answer.status_code == 202, answer.text
         assert _offset(answer) == len(body)
         sep = "&" if "?" in answer.headers["Location"] else "?"
