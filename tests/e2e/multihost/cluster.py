@@ -465,6 +465,16 @@ class Cluster:
             f"get_user_model().objects.create_user({username!r}, password={password!r})\n"
         )
 
+    def staged_files(self) -> list[Path]:
+        """Files in the web hosts' local upload directories (DATA_DIR/uploads): with staging in
+        S3 there must be none, or a PATCH on another host could not have seen those bytes."""
+        return [
+            path
+            for host in self.web
+            for path in (self.dir / host.name / "uploads").rglob("*")
+            if path.is_file()
+        ]
+
     def save_logs(self, target: Path) -> None:
         target.mkdir(parents=True, exist_ok=True)
         for path in self.dir.glob("*.log"):

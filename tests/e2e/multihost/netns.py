@@ -6,7 +6,7 @@ namespace, where the test process (the clients, the webhook receiver) lives. The
 (10.231.<n>.0/24) exists only on these interfaces: nothing outside the namespaces is reachable
 through it, and nothing outside can reach it.
 
-Every name starts with the run id (`dy` + 4 hex digits), so concurrent runs never clash, and a
+Every name starts with the run id (`dymh` + 4 hex digits), so concurrent runs never clash, and a
 pid file under STATE_DIR says which process owns a run: `sweep_leftovers()` removes the
 namespaces, interfaces, processes and files of runs whose owner is dead (a crashed or killed run).
 """
@@ -25,7 +25,9 @@ import time
 from pathlib import Path
 
 STATE_DIR = Path("/tmp/dockyard-multihost")
-RUN_ID = re.compile(r"^dy[0-9a-f]{4}$")
+# `dymh` (Dockyard multi-host) + 4 hex digits: other suites' namespaces never match it.
+RUN_PREFIX = "dymh"
+RUN_ID = re.compile(rf"^{RUN_PREFIX}[0-9a-f]{{4}}$")
 SUBNET_PREFIX = "10.231"
 
 
@@ -80,7 +82,9 @@ def sweep_leftovers() -> list[str]:
     """Remove what runs whose owning process is gone left behind; return their ids."""
     ids = {name.split("-", 1)[0] for name in namespaces() if "-" in name}
     links = ip("-o", "link", "show", check=False).stdout
-    ids |= {m.group(1) for m in re.finditer(r"^\d+: (dy[0-9a-f]{4})r[@:]", links, re.M)}
+    ids |= {
+        m.group(1) for m in re.finditer(rf"^\d+: ({RUN_PREFIX}[0-9a-f]{{4}})r[@:]", links, re.M)
+    }
     if STATE_DIR.is_dir():
         ids |= {path.name.split(".")[0] for path in STATE_DIR.iterdir()}
     removed = []
@@ -114,7 +118,7 @@ class Network:
         STATE_DIR.mkdir(parents=True, exist_ok=True)
         STATE_DIR.chmod(0o755)  # PostgreSQL runs as `postgres` under it; tests run with umask 077
         while True:
-            self.run_id = f"dy{secrets.token_hex(2)}"
+            self.run_id = f"{RUN_PREFIX}{secrets.token_hex(2)}"
             pid_file = STATE_DIR / f"{self.run_id}.pid"
             try:
                 with open(pid_file, "x") as fh:  # claims the id against a concurrent run

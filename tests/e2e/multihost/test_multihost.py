@@ -51,6 +51,10 @@ def _fresh(method: str, url: str, **kwargs) -> requests.Response:
         return session.request(method, url, headers=headers, timeout=60, **kwargs)
 
 
+def _with_digest(url: str, digest: str) -> str:
+    return url + ("&" if "?" in url else "?") + f"digest={digest}"
+
+
 def _offset(answer: requests.Response) -> int:
     """The upload's size from a progress answer's `Range: 0-<last byte>`."""
     end = int(answer.headers["Range"].split("-", 1)[1])
@@ -155,9 +159,7 @@ def test_chunks_alternate_hosts(cluster, token, uploaded):
     last = body[offset:]
     done = _fresh(
         "PUT",
-        _on(hosts[len(sizes) % len(hosts)], location) + f"&digest={digest}"
-        if "?" in location
-        else _on(hosts[len(sizes) % len(hosts)], location) + f"?digest={digest}",
+        _with_digest(_on(hosts[len(sizes) % len(hosts)], location), digest),
         data=last,
         headers={
             **token,
@@ -167,6 +169,7 @@ def test_chunks_alternate_hosts(cluster, token, uploaded):
     )
     assert done.status_code == 201, done.text
     uploaded[digest] = body
+    assert cluster.staged_files() == []  # no host kept any of it on its own disk
     for host in hosts:
         got = _fresh("GET", f"{host}/v2/{REPO}/blobs/{digest}", headers=token)
         assert got.status_code == 200, f"{host}: {got.text}"
@@ -244,10 +247,9 @@ def test_host_killed_mid_patch_and_the_upload_resumes_on_another(cluster, token,
             offset = _offset(progress)
         assert answer.status_code == 202, answer.text
         assert _offset(answer) == len(body)
-        sep = "&" if "?" in answer.headers["Location"] else "?"
         done = _fresh(
             "PUT",
-            _on(cluster.web_url(1), answer.headers["Location"]) + f"{sep}digest={digest}",
+            _with_digest(_on(cluster.web_url(1), answer.headers["Location"]), digest),
             headers=token,
         )
         assert done.status_code == 201, done.text
