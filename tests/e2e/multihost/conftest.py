@@ -37,7 +37,9 @@ def cluster(tmp_path_factory, request):
     finally:
         signal.signal(signal.SIGTERM, previous)
         try:
-            instance.save_logs(tmp_path_factory.mktemp("multihost-logs"))
+            logs = tmp_path_factory.mktemp("multihost-logs")
+            instance.save_logs(logs)
+            print(f"multi-host logs (every process): {logs}")
         finally:
             instance.stop()
             atexit.unregister(instance.stop)

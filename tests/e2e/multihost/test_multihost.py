@@ -8,7 +8,9 @@ registry client written here (requests and a raw socket), and a webhook receiver
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import json
 import os
 import re
@@ -322,6 +324,18 @@ class HoldingReceiver:
         self.server.server_close()
 
 
+def _signed_by(secret: str, request: Request) -> bool:
+    """Standard Webhooks verification, written from the spec."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    headers = request.headers
+    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + request.body
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    return any(
+        hmac.compare_digest(expected, part.split(",", 1)[1])
+        for part in headers["webhook-signature"].split()
+    )
+
+
 def _push_small_image(base_url: str, repo: str, tag: str) -> str:
     """A one-layer OCI image by monolithic uploads; returns the manifest digest."""
     auth = {"Authorization": "Bearer " + registry_token(base_url, f"repository:{repo}:pull,push",
@@ -392,6 +406,10 @@ def test_worker_killed_mid_delivery_and_the_webhook_is_delivered_once(cluster):
         second = receiver.wait_for(2, timeout=90)[1]
         assert second.client in by_address and second.client != first.client
         assert second.headers["webhook-id"] == first.headers["webhook-id"]
+        # Each worker signs with the secret it decrypted (DATA_ENCRYPTION_KEY from the env).
+        assert _signed_by(hook.json()["secret"], first) and _signed_by(
+            hook.json()["secret"], second
+        )
         assert json.loads(second.body)["push_data"]["digest"] == digest
 
         deliveries_url = (
