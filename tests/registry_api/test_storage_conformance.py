@@ -291,3 +291,108 @@ def test_unverified_content_never_becomes_a_blob(store, staging, public_repo):
         upload_services.upload_complete(upload=upload, digest=claimed)
     assert not store.exists(claimed) and not store.exists(digest_bytes(b"tampered"))
     assert list(store.digests()) == []
+
+
+def _pieces(data: bytes, size: int = 64 * 1024):
+    """A request body as the server reads it: in pieces."""
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+MIB = 1024 * 1024
+LARGE = bytes(range(251)) * (13 * MIB // 251)  # 13 MiB, a prime period: misplaced bytes show
+
+
+def test_a_large_upload_in_odd_sized_chunks_reads_back_and_finalizes(store, staging):
+    upload_id = _staged_session(staging)
+    cuts = [0, 3 * MIB + 1, 8 * MIB - 2, 8 * MIB + 17, 12 * MIB + 5, len(LARGE)]
+    for start, end in zip(cuts, cuts[1:], strict=False):
+        with staging.locked(upload_id) as staged:
+            assert staged.append(start, _pieces(LARGE[start:end])) == end
+    digest = digest_bytes(LARGE)
+    with staging.locked(upload_id) as staged:
+        assert digest_bytes(b"".join(staged.chunks())) == digest
+        staged.finalize(digest, store)
+    assert store.size(digest) == len(LARGE)
+    assert digest_bytes(b"".join(store.chunks(digest))) == digest
+    assert _missing(staging, upload_id)
+
+
+def test_a_rewind_into_a_large_session_replaces_what_followed(staging):
+    """A client resuming from an earlier offset (its previous answer was lost)."""
+    upload_id = _staged_session(staging, LARGE[: 11 * MIB])
+    with staging.locked(upload_id) as staged:
+        assert staged.append(7 * MIB + 3, [b"resumed"]) == 7 * MIB + 10
+    assert _read_back(staging, upload_id) == LARGE[: 7 * MIB + 3] + b"resumed"
+
+
+@pytest.mark.django_db(transaction=True)  # each "host" is a thread with its own connection
+def test_two_hosts_locking_at_once_one_wins(staging):
+    from django.db import connection
+
+    upload_id = _staged_session(staging, b"abc")
+    barrier = threading.Barrier(2, timeout=10)
+    release = threading.Event()
+    outcome = []
+
+    def host():
+        try:
+            barrier.wait()
+            with staging.locked(upload_id):
+                outcome.append("locked")
+                release.wait(10)
+        except storage.StagingBusy:
+            outcome.append("busy")
+            release.set()
+        finally:
+            connection.close()
+
+    hosts = [threading.Thread(target=host) for _ in range(2)]
+    for thread in hosts:
+        thread.start()
+    for thread in hosts:
+        thread.join(20)
+    assert sorted(outcome) == ["busy", "locked"]
+    assert _read_back(staging, upload_id) == b"abc"  # and released afterwards
+
+
+def _other_host():
+    """What another web process knows of a session: nothing but the database and storage."""
+    with upload_services._HASHERS_LOCK:
+        upload_services._HASHERS.clear()
+
+
+def test_chunks_on_different_hosts_are_verified_by_one_re_read(store, staging, public_repo):
+    upload = upload_services.upload_start(repository=public_repo)
+    half = 6 * MIB + 7
+    upload_services.upload_append(upload=upload, chunk=Chunk(chunks=_pieces(LARGE[:half])))
+    _other_host()
+    upload = BlobUpload.objects.get(pk=upload.pk)
+    upload_services.upload_append(upload=upload, chunk=Chunk(chunks=_pieces(LARGE[half:])))
+    assert BlobUpload.objects.get(pk=upload.pk).hashed_digest == ""  # this host saw half
+    _other_host()
+    upload = BlobUpload.objects.get(pk=upload.pk)
+    blob = upload_services.upload_complete(upload=upload, digest=digest_bytes(LARGE))
+    assert digest_bytes(b"".join(store.chunks(blob.digest))) == digest_bytes(LARGE)
+    assert not BlobUpload.objects.filter(pk=upload.pk).exists()
+
+
+def test_a_put_on_another_host_uses_the_digest_the_last_chunk_recorded(store, staging, public_repo):
+    data = LARGE[: 6 * MIB]
+    upload = upload_services.upload_start(repository=public_repo)
+    upload_services.upload_append(upload=upload, chunk=Chunk(chunks=_pieces(data)))
+    assert BlobUpload.objects.get(pk=upload.pk).hashed_digest == digest_bytes(data)
+    _other_host()
+    blob = upload_services.upload_complete(
+        upload=BlobUpload.objects.get(pk=upload.pk), digest=digest_bytes(data)
+    )
+    assert b"".join(store.chunks(blob.digest)) == data
+    # The recorded digest is what the PUT checks (no re-read): a record that disagrees wins.
+    upload = upload_services.upload_start(repository=public_repo)
+    upload_services.upload_append(upload=upload, chunk=Chunk(chunks=[b"abc"]))
+    BlobUpload.objects.filter(pk=upload.pk).update(hashed_digest=digest_bytes(b"abd"))
+    _other_host()
+    with pytest.raises(DigestInvalid):
+        upload_services.upload_complete(
+            upload=BlobUpload.objects.get(pk=upload.pk), digest=digest_bytes(b"abc")
+        )
