@@ -22,6 +22,11 @@ for server in proxy account container object; do
 done
 command -v memcached >/dev/null || need+=(memcached)
 command -v npm >/dev/null || need+=(npm)
+# The multi-host proof (tests/e2e/multihost): network namespaces, its own Redis and PostgreSQL.
+command -v ip >/dev/null || need+=(iproute2)
+command -v setpriv >/dev/null || need+=(util-linux)
+command -v redis-server >/dev/null || need+=(redis-server)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
