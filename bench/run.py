@@ -155,6 +155,22 @@ class PeakRSS:
         self._thread.join()
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids) -> float:
+    """User + system CPU time the processes (all their threads) have used so far."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / _TICKS
+
+
 def rss_total(pids) -> int:
     return sum(_rss_bytes(pid) for pid in pids)
 
@@ -177,35 +193,77 @@ def _absolute(base: str, location: str) -> str:
     return urllib.parse.urljoin(base + "/", location)
 
 
+def _split(url: str) -> tuple[str, int, str]:
+    parts = urllib.parse.urlsplit(url)
+    return parts.hostname, parts.port or 80, parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def _send(sock, buffers: list) -> None:
+    """One sendmsg of a chunk's framing and data; what it did not take, sent after."""
+    sent = sock.sendmsg(buffers)
+    if sent < sum(len(buffer) for buffer in buffers):
+        sock.sendall(b"".join(bytes(buffer) for buffer in buffers)[sent:])
+
+
+# The clients below send and receive with as few copies as Python allows (sendmsg of each chunk's
+# framing and data, readinto one buffer), so that on two shared cores the client's own CPU takes
+# less from the servers it measures; both servers get the same client.
+
+
 def push_blob(base: str, headers: dict, blob: Blob) -> float:
     """POST, one streamed (chunked) PATCH, PUT ?digest=; returns seconds."""
     with requests.Session() as session:
         session.headers.update(headers)
         started = time.perf_counter()
         start = expect(session.post(f"{base}/v2/{REPOSITORY}/blobs/uploads/", timeout=60), 202)
-        location = _absolute(base, start.headers["Location"])
-        patch = session.patch(
-            location,
-            data=blob.chunks(),
-            headers={"Content-Type": "application/octet-stream"},
-            timeout=600,
-        )
-        expect(patch, 202)
-        location = _absolute(base, patch.headers["Location"])
+        host, port, path = _split(_absolute(base, start.headers["Location"]))
+        connection = http.client.HTTPConnection(host, port, timeout=600)
+        try:
+            connection.putrequest("PATCH", path, skip_accept_encoding=True)
+            for name, value in headers.items():
+                connection.putheader(name, value)
+            connection.putheader("Content-Type", "application/octet-stream")
+            connection.putheader("Transfer-Encoding", "chunked")
+            connection.endheaders()
+            for piece in blob.chunks():
+                _send(connection.sock, [b"%x\r\n" % len(piece), piece, b"\r\n"])
+            connection.sock.sendall(b"0\r\n\r\n")
+            answer = connection.getresponse()
+            text = answer.read()
+            if answer.status != 202:
+                raise BenchError(f"PATCH {path}: {answer.status} {text[:300]!r}")
+            location = _absolute(base, answer.getheader("Location"))
+        finally:
+            connection.close()
         separator = "&" if "?" in location else "?"
         expect(session.put(f"{location}{separator}digest={blob.digest}", timeout=600), 201)
         return time.perf_counter() - started
 
 
 def pull_blob(base: str, headers: dict, blob: Blob) -> float:
+    """GET the blob (following a redirect to storage, without the registry's token)."""
     started = time.perf_counter()
-    received = 0
-    with requests.get(
-        f"{base}/v2/{REPOSITORY}/blobs/{blob.digest}", headers=headers, stream=True, timeout=600
-    ) as answer:
-        expect(answer, 200)
-        for chunk in answer.iter_content(CHUNK):
-            received += len(chunk)
+    url = f"{base}/v2/{REPOSITORY}/blobs/{blob.digest}"
+    for _hop in range(3):
+        host, port, path = _split(url)
+        connection = http.client.HTTPConnection(host, port, timeout=600)
+        same_host = url.startswith(base)
+        connection.request("GET", path, headers=headers if same_host else {})
+        answer = connection.getresponse()
+        if answer.status not in (301, 302, 303, 307, 308):
+            break
+        url = urllib.parse.urljoin(url, answer.getheader("Location"))
+        answer.read()
+        connection.close()
+    try:
+        if answer.status != 200:
+            raise BenchError(f"GET {url}: {answer.status} {answer.read()[:300]!r}")
+        view = memoryview(bytearray(CHUNK))
+        received = 0
+        while count := answer.readinto(view):
+            received += count
+    finally:
+        connection.close()
     elapsed = time.perf_counter() - started
     if received != blob.size:
         raise BenchError(f"pulled {received} bytes, expected {blob.size}")
@@ -322,41 +380,47 @@ def manifest_gets(address: str, headers: dict, concurrency: int, duration: float
     }
 
 
-def measure(name: str, base: str, address: str, auth_headers, blob: Blob, args, rss_pids=None):
+def measure(name: str, base: str, address: str, auth_headers, blob: Blob, args, rss_pids):
     """One turn of one registry: push a fresh blob, pull it, manifest GETs. auth_headers(scope)
     -> headers."""
     load_before = os.getloadavg()[0]
     print(f"[{name}] push {blob.size // MiB} MiB …", flush=True)
     push_headers = auth_headers(f"repository:{REPOSITORY}:pull,push")
-    idle_rss = rss_total(rss_pids()) if rss_pids else 0
-    if rss_pids:
-        with PeakRSS(rss_pids) as sampler:
-            push_seconds = push_blob(base, push_headers, blob)
-        peak_rss = sampler.peak
-    else:
-        push_seconds, peak_rss = push_blob(base, push_headers, blob), 0
+    pids = rss_pids()
+    idle_rss = rss_total(pids)
+    cpu = [cpu_seconds(pids)]
+    with PeakRSS(rss_pids) as sampler:
+        push_seconds = push_blob(base, push_headers, blob)
+    peak_rss = sampler.peak
+    cpu.append(cpu_seconds(pids))
     put_manifest(base, push_headers, blob)
     pull_headers = auth_headers(f"repository:{REPOSITORY}:pull")
     print(f"[{name}] pull …", flush=True)
+    cpu.append(cpu_seconds(pids))
     pull_seconds = pull_blob(base, pull_headers, blob)
+    cpu.append(cpu_seconds(pids))
     print(f"[{name}] manifest GETs, {args.concurrency} clients, {args.duration:g}s …", flush=True)
     gets = manifest_gets(address, pull_headers, args.concurrency, args.duration)
+    cpu.append(cpu_seconds(pids))
+    gets["per_cpu_second"] = gets["requests"] / max(cpu[4] - cpu[3], 1e-9)
     result = {
         "push_seconds": push_seconds,
         "push_mib_per_s": blob.size / MiB / push_seconds,
+        "push_cpu_seconds": cpu[1] - cpu[0],
         "pull_seconds": pull_seconds,
         "pull_mib_per_s": blob.size / MiB / pull_seconds,
+        "pull_cpu_seconds": cpu[3] - cpu[2],
         "manifest_gets": gets,
         "load_average": [load_before, os.getloadavg()[0]],
     }
-    if rss_pids:
-        result["idle_rss_mib"] = idle_rss / MiB
-        result["peak_rss_during_push_mib"] = peak_rss / MiB
-        result["rss_growth_during_push_mib"] = (peak_rss - idle_rss) / MiB
-    growth = result.get("rss_growth_during_push_mib", 0)
+    result["idle_rss_mib"] = idle_rss / MiB
+    result["peak_rss_during_push_mib"] = peak_rss / MiB
+    result["rss_growth_during_push_mib"] = (peak_rss - idle_rss) / MiB
     print(
-        f"[{name}] push {result['push_mib_per_s']:.0f} MiB/s, pull {result['pull_mib_per_s']:.0f}"
-        f" MiB/s, {gets['per_second']:.0f} GET/s, RSS +{growth:.0f} MiB, load {load_before:.1f}",
+        f"[{name}] push {result['push_mib_per_s']:.0f} MiB/s ({result['push_cpu_seconds']:.2f}"
+        f" CPU s), pull {result['pull_mib_per_s']:.0f} MiB/s ({result['pull_cpu_seconds']:.2f}"
+        f" CPU s), {gets['per_second']:.0f} GET/s ({gets['per_cpu_second']:.0f} per CPU s),"
+        f" RSS +{result['rss_growth_during_push_mib']:.0f} MiB, load {load_before:.1f}",
         flush=True,
     )
     return result
@@ -706,8 +770,12 @@ def run(args) -> dict:
     if len(results["medians"]) == 2:
         ours, theirs = results["medians"]["dockyard"], results["medians"]["reference"]
         results["ratios"] = {
-            key: ours[key] / max(theirs[key], 1e-9) for key in ("push", "pull", "manifest_gets")
+            key: ours[key] / max(theirs[key], 1e-9)
+            for key in ("push", "pull", "manifest_gets", "manifest_gets_per_cpu_second")
         }
+        # CPU per transfer: > 1 means the reference needs more CPU for the same bytes.
+        for key in ("push_cpu_seconds", "pull_cpu_seconds"):
+            results["ratios"][key] = theirs[key] / max(ours[key], 1e-9)
     return results
 
 
@@ -716,6 +784,9 @@ FIGURES = {
     "pull": lambda turn: turn["pull_mib_per_s"],
     "manifest_gets": lambda turn: turn["manifest_gets"]["per_second"],
     "manifest_p99_ms": lambda turn: turn["manifest_gets"]["p99_ms"],
+    "push_cpu_seconds": lambda turn: turn["push_cpu_seconds"],
+    "pull_cpu_seconds": lambda turn: turn["pull_cpu_seconds"],
+    "manifest_gets_per_cpu_second": lambda turn: turn["manifest_gets"]["per_cpu_second"],
     "peak_rss_mib": lambda turn: turn.get("peak_rss_during_push_mib", 0),
     "rss_growth_mib": lambda turn: turn.get("rss_growth_during_push_mib", 0),
 }
@@ -735,6 +806,9 @@ def report(results: dict) -> str:
         "pull": (f"pull {size} MiB (MiB/s)", "{:.0f}"),
         "manifest_gets": (f"manifest GET/s ({results['concurrency']} clients)", "{:.0f}"),
         "manifest_p99_ms": ("manifest GET p99 (ms)", "{:.1f}"),
+        "push_cpu_seconds": ("server CPU s per push", "{:.2f}"),
+        "pull_cpu_seconds": ("server CPU s per pull", "{:.2f}"),
+        "manifest_gets_per_cpu_second": ("manifest GETs per server CPU s", "{:.0f}"),
         "peak_rss_mib": ("peak RSS during push (MiB)", "{:.0f}"),
         "rss_growth_mib": ("RSS growth during push (MiB)", "{:.0f}"),
     }
@@ -772,8 +846,9 @@ def report(results: dict) -> str:
         f"at end {end[0]:.1f} / {end[1]:.1f} / {end[2]:.1f}"
     )
     lines.append(
-        "ratio = dockyard / reference of the medians (> 1 is faster); RSS: dockyard's gunicorn "
-        "workers summed, the reference's one process"
+        "ratio = dockyard / reference of the medians (> 1 is faster; CPU s: reference / dockyard,"
+        " > 1 is less CPU for Dockyard); RSS: dockyard's gunicorn workers summed, the reference's"
+        " one process"
     )
     return "\n".join(lines)
 

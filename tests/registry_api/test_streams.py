@@ -20,7 +20,7 @@ from gunicorn.http.errors import NoMoreData
 from gunicorn.http.parser import RequestParser
 from gunicorn.http.wsgi import create
 
-from registry_api.streams import BodyInvalid, request_chunks
+from registry_api.streams import CHUNK_SIZE, BodyInvalid, request_chunks
 
 NEXT_REQUEST = b"GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n"
 
@@ -113,7 +113,7 @@ def test_a_chunked_body_arrives_whole_and_the_next_request_parses(connections, p
     chunks = list(request_chunks(request))
     assert read_from_the_socket(request)
     assert b"".join(chunks) == payload
-    assert max(len(chunk) for chunk in chunks) <= 1024 * 1024
+    assert max(len(chunk) for chunk in chunks) <= CHUNK_SIZE
     following = connection.request()
     assert (following.method, following.path) == ("GET", "/v2/")
 
