@@ -608,7 +608,12 @@ class S3Reference(ReferenceRegistry):
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env={**os.environ, "OTEL_TRACES_EXPORTER": "none"},
+            # aws-sdk-go refuses to start when AWS_CA_BUNDLE is set (a custom transport); the
+            # endpoint is plain HTTP on loopback, so no bundle is needed.
+            env={
+                **{key: value for key, value in os.environ.items() if key != "AWS_CA_BUNDLE"},
+                "OTEL_TRACES_EXPORTER": "none",
+            },
         )
         wait_for_http(self.url + "/v2/", timeout=30, process=self.process)
         return self
