@@ -314,8 +314,7 @@ def put_manifest(base: str, headers: dict, blob: Blob) -> str:
 
 def _manifest_worker(args) -> tuple[int, int, list[float]]:
     """One client process: `threads` keep-alive connections GETting the manifest until `until`."""
-    host, port, headers, threads, until = args
-    path = f"/v2/{REPOSITORY}/manifests/latest"
+    host, port, headers, threads, until, path = args
     counts, errors, latencies = [0] * threads, [0] * threads, [[] for _ in range(threads)]
 
     def loop(index: int):
@@ -348,7 +347,13 @@ def _manifest_worker(args) -> tuple[int, int, list[float]]:
     return sum(counts), sum(errors), [x for chunk in latencies for x in chunk]
 
 
-def manifest_gets(address: str, headers: dict, concurrency: int, duration: float) -> dict:
+def manifest_gets(
+    address: str,
+    headers: dict,
+    concurrency: int,
+    duration: float,
+    path: str = f"/v2/{REPOSITORY}/manifests/latest",
+) -> dict:
     host, port = address.rsplit(":", 1)
     processes = min(4, concurrency)
     per_process = [
@@ -360,7 +365,7 @@ def manifest_gets(address: str, headers: dict, concurrency: int, duration: float
     with multiprocessing.get_context("fork").Pool(processes) as pool:
         results = pool.map(
             _manifest_worker,
-            [(host, int(port), headers, threads, until) for threads in per_process],
+            [(host, int(port), headers, threads, until, path) for threads in per_process],
         )
     elapsed = time.time() - started
     ok = sum(count for count, _, _ in results)
