@@ -9,8 +9,9 @@ time (bench/README.md). The socket's timeout applies to every read, as it did to
 
 gunicorn keeps its connection objects, so the takeover leaves them consistent: bytes gunicorn had
 read ahead are taken first, bytes read past the end of the body (a pipelined request) are given
-back, and a body left unfinished (an error midway) makes gunicorn close the connection instead of
-parsing the rest of the body as the next request.
+back, and a body left unfinished (a request refused midway) is dropped when gunicorn looks for
+the next request, up to DRAIN_MAX_BYTES; past that gunicorn closes the connection instead of
+parsing the rest of the body as a request.
 
 Any other WSGI server (Django's test client, runserver) is read through `wsgi.input`.
 """
@@ -63,11 +64,32 @@ def _stream_chunks(request, chunk_size: int) -> Iterator[bytes]:
         yield chunk
 
 
+# A body left unfinished (the request was refused midway) is read on and dropped up to this much
+# when gunicorn looks for the next request, so a client still sending reads the answer instead of
+# a connection reset; past it the connection is closed (Go's net/http drains 256 KiB).
+DRAIN_MAX_BYTES = 16 * 1024 * 1024
+
+
 class _Unfinished:
-    """gunicorn's body reader while the body belongs to a SocketBody, and after it was left
-    unfinished: gunicorn, about to discard the rest before the next request, closes instead."""
+    """gunicorn's body reader while the body belongs to a SocketBody. Called by gunicorn only
+    before it parses the next request on the connection: the rest of the body is dropped (up to
+    DRAIN_MAX_BYTES), else the connection closes instead of parsing body bytes as a request."""
+
+    def __init__(self, body: SocketBody):
+        self.body = body
 
     def read(self, size):
+        drained = 0
+        try:
+            for piece in self.body.chunks():  # where the last reader stopped
+                drained += len(piece)
+                if drained > DRAIN_MAX_BYTES:
+                    break
+            else:
+                if self.body.complete:
+                    return b""  # gunicorn's reader now reads as the end of the body
+        except BodyInvalid:
+            pass
         raise NoMoreData(b"request body left unread")
 
 
@@ -91,13 +113,14 @@ def _socket_body(request) -> SocketBody | None:
         return None
     ahead = unreader.buf.getvalue()
     unreader.buf = io.BytesIO()
-    stream.reader = _Unfinished()
 
     def finished(extra: bytes) -> None:
         unreader.unread(extra)
         stream.reader = LengthReader(unreader, 0)  # reads as the end of the body
 
-    return SocketBody(unreader.sock, ahead, length, finished)
+    body = SocketBody(unreader.sock, ahead, length, finished)
+    stream.reader = _Unfinished(body)
+    return body
 
 
 class SocketBody:
@@ -116,6 +139,7 @@ class SocketBody:
         self._buffer[: len(ahead)] = ahead
         self._start, self._end = 0, len(ahead)  # received bytes not yet parsed
         self._finished = finished
+        self.complete = False  # read to its end
 
     def _receive(self) -> None:
         """Read more from the socket into the buffer, after what is not yet parsed."""
@@ -164,9 +188,11 @@ class SocketBody:
                     return
                 self._end = received
             take = min(self._left, self._end - self._start, chunk_size)
-            yield bytes(buffer[self._start : self._start + take])
-            self._start += take
+            piece = bytes(buffer[self._start : self._start + take])
+            self._start += take  # before the yield: a reader that stops here has taken it
             self._left -= take
+            yield piece
+        self.complete = True
         self._finished(bytes(buffer[self._start : self._end]))
 
     def _next_chunk(self) -> bool:

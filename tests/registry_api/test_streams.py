@@ -20,6 +20,7 @@ from gunicorn.http.errors import NoMoreData
 from gunicorn.http.parser import RequestParser
 from gunicorn.http.wsgi import create
 
+from registry_api import streams
 from registry_api.streams import CHUNK_SIZE, BodyInvalid, request_chunks
 
 NEXT_REQUEST = b"GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -157,15 +158,35 @@ def test_a_malformed_or_cut_chunked_body_is_a_registry_error(connections, body):
         read_all(connection.request())
 
 
-def test_a_body_left_unfinished_closes_the_connection(connections):
+def test_a_body_left_unfinished_is_dropped_before_the_next_request(connections):
     body = chunked([os.urandom(3 * 1024 * 1024)])
     connection = connections(request_bytes(body, chunked_body=True) + NEXT_REQUEST, close=False)
     chunks = request_chunks(connection.request())
     next(chunks)
     chunks.close()  # e.g. the upload was refused midway
-    # gunicorn discards an unread body before the next request: now it stops there instead.
+    # gunicorn discards an unread body before the next request: the rest is read and dropped.
+    following = connection.request()
+    assert (following.method, following.path) == ("GET", "/v2/")
+
+
+def test_a_long_body_left_unfinished_closes_the_connection(connections, monkeypatch):
+    monkeypatch.setattr(streams, "DRAIN_MAX_BYTES", 256 * 1024)
+    body = chunked([os.urandom(3 * 1024 * 1024)])
+    connection = connections(request_bytes(body, chunked_body=True) + NEXT_REQUEST, close=False)
+    chunks = request_chunks(connection.request())
+    next(chunks)
+    chunks.close()
+    # Past DRAIN_MAX_BYTES gunicorn stops there (and closes) instead of parsing body bytes.
     with pytest.raises(NoMoreData):
         connection.request()
+
+
+def test_a_body_never_read_is_dropped_too(connections):
+    payload = os.urandom(100_000)
+    connection = connections(request_bytes(payload, chunked_body=False) + NEXT_REQUEST)
+    request_chunks(connection.request())  # taken over, then refused before a byte was read
+    following = connection.request()
+    assert (following.method, following.path) == ("GET", "/v2/")
 
 
 def test_a_read_timeout_is_a_registry_error(connections):
