@@ -29,6 +29,7 @@ import json
 import multiprocessing
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -43,7 +44,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.reference import ReferenceRegistry  # noqa: E402
+from tests.e2e.reference import BINARY, ReferenceRegistry  # noqa: E402
 from tests.e2e.server import Server, wait_for_http  # noqa: E402
 from tests.e2e.tools import registry_token  # noqa: E402
 
@@ -58,10 +59,14 @@ DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 
 
 class Blob:
-    def __init__(self, size: int):
+    """`size` bytes sent in pieces of `piece` bytes (each one chunk of the chunked PATCH)."""
+
+    _block = os.urandom(CHUNK)
+
+    def __init__(self, size: int, piece: int = CHUNK):
         self.size = size
-        self.block = os.urandom(CHUNK)
-        self.prefix = os.urandom(64)
+        self.piece = piece
+        self.first = os.urandom(64) + self._block[64:]
         digest = hashlib.sha256()
         for chunk in self.chunks():
             digest.update(chunk)
@@ -71,11 +76,11 @@ class Blob:
         left = self.size
         first = True
         while left > 0:
-            chunk = (self.prefix + self.block[64:]) if first else self.block
-            chunk = chunk[:left]
+            block = memoryview(self.first if first else self._block)[:left]
             first = False
-            left -= len(chunk)
-            yield chunk
+            left -= len(block)
+            for offset in range(0, len(block), self.piece):
+                yield block[offset : offset + self.piece]
 
 
 # -- memory: the gunicorn workers under the server's process tree
@@ -150,6 +155,22 @@ class PeakRSS:
         self._thread.join()
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids) -> float:
+    """User + system CPU time the processes (all their threads) have used so far."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / _TICKS
+
+
 def rss_total(pids) -> int:
     return sum(_rss_bytes(pid) for pid in pids)
 
@@ -172,35 +193,77 @@ def _absolute(base: str, location: str) -> str:
     return urllib.parse.urljoin(base + "/", location)
 
 
+def _split(url: str) -> tuple[str, int, str]:
+    parts = urllib.parse.urlsplit(url)
+    return parts.hostname, parts.port or 80, parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def _send(sock, buffers: list) -> None:
+    """One sendmsg of a chunk's framing and data; what it did not take, sent after."""
+    sent = sock.sendmsg(buffers)
+    if sent < sum(len(buffer) for buffer in buffers):
+        sock.sendall(b"".join(bytes(buffer) for buffer in buffers)[sent:])
+
+
+# The clients below send and receive with as few copies as Python allows (sendmsg of each chunk's
+# framing and data, readinto one buffer), so that on two shared cores the client's own CPU takes
+# less from the servers it measures; both servers get the same client.
+
+
 def push_blob(base: str, headers: dict, blob: Blob) -> float:
     """POST, one streamed (chunked) PATCH, PUT ?digest=; returns seconds."""
     with requests.Session() as session:
         session.headers.update(headers)
         started = time.perf_counter()
         start = expect(session.post(f"{base}/v2/{REPOSITORY}/blobs/uploads/", timeout=60), 202)
-        location = _absolute(base, start.headers["Location"])
-        patch = session.patch(
-            location,
-            data=blob.chunks(),
-            headers={"Content-Type": "application/octet-stream"},
-            timeout=600,
-        )
-        expect(patch, 202)
-        location = _absolute(base, patch.headers["Location"])
+        host, port, path = _split(_absolute(base, start.headers["Location"]))
+        connection = http.client.HTTPConnection(host, port, timeout=600)
+        try:
+            connection.putrequest("PATCH", path, skip_accept_encoding=True)
+            for name, value in headers.items():
+                connection.putheader(name, value)
+            connection.putheader("Content-Type", "application/octet-stream")
+            connection.putheader("Transfer-Encoding", "chunked")
+            connection.endheaders()
+            for piece in blob.chunks():
+                _send(connection.sock, [b"%x\r\n" % len(piece), piece, b"\r\n"])
+            connection.sock.sendall(b"0\r\n\r\n")
+            answer = connection.getresponse()
+            text = answer.read()
+            if answer.status != 202:
+                raise BenchError(f"PATCH {path}: {answer.status} {text[:300]!r}")
+            location = _absolute(base, answer.getheader("Location"))
+        finally:
+            connection.close()
         separator = "&" if "?" in location else "?"
         expect(session.put(f"{location}{separator}digest={blob.digest}", timeout=600), 201)
         return time.perf_counter() - started
 
 
 def pull_blob(base: str, headers: dict, blob: Blob) -> float:
+    """GET the blob (following a redirect to storage, without the registry's token)."""
     started = time.perf_counter()
-    received = 0
-    with requests.get(
-        f"{base}/v2/{REPOSITORY}/blobs/{blob.digest}", headers=headers, stream=True, timeout=600
-    ) as answer:
-        expect(answer, 200)
-        for chunk in answer.iter_content(CHUNK):
-            received += len(chunk)
+    url = f"{base}/v2/{REPOSITORY}/blobs/{blob.digest}"
+    for _hop in range(3):
+        host, port, path = _split(url)
+        connection = http.client.HTTPConnection(host, port, timeout=600)
+        same_host = url.startswith(base)
+        connection.request("GET", path, headers=headers if same_host else {})
+        answer = connection.getresponse()
+        if answer.status not in (301, 302, 303, 307, 308):
+            break
+        url = urllib.parse.urljoin(url, answer.getheader("Location"))
+        answer.read()
+        connection.close()
+    try:
+        if answer.status != 200:
+            raise BenchError(f"GET {url}: {answer.status} {answer.read()[:300]!r}")
+        view = memoryview(bytearray(CHUNK))
+        received = 0
+        while count := answer.readinto(view):
+            received += count
+    finally:
+        connection.close()
     elapsed = time.perf_counter() - started
     if received != blob.size:
         raise BenchError(f"pulled {received} bytes, expected {blob.size}")
@@ -251,8 +314,7 @@ def put_manifest(base: str, headers: dict, blob: Blob) -> str:
 
 def _manifest_worker(args) -> tuple[int, int, list[float]]:
     """One client process: `threads` keep-alive connections GETting the manifest until `until`."""
-    host, port, headers, threads, until = args
-    path = f"/v2/{REPOSITORY}/manifests/latest"
+    host, port, headers, threads, until, path = args
     counts, errors, latencies = [0] * threads, [0] * threads, [[] for _ in range(threads)]
 
     def loop(index: int):
@@ -285,7 +347,13 @@ def _manifest_worker(args) -> tuple[int, int, list[float]]:
     return sum(counts), sum(errors), [x for chunk in latencies for x in chunk]
 
 
-def manifest_gets(address: str, headers: dict, concurrency: int, duration: float) -> dict:
+def manifest_gets(
+    address: str,
+    headers: dict,
+    concurrency: int,
+    duration: float,
+    path: str = f"/v2/{REPOSITORY}/manifests/latest",
+) -> dict:
     host, port = address.rsplit(":", 1)
     processes = min(4, concurrency)
     per_process = [
@@ -297,7 +365,7 @@ def manifest_gets(address: str, headers: dict, concurrency: int, duration: float
     with multiprocessing.get_context("fork").Pool(processes) as pool:
         results = pool.map(
             _manifest_worker,
-            [(host, int(port), headers, threads, until) for threads in per_process],
+            [(host, int(port), headers, threads, until, path) for threads in per_process],
         )
     elapsed = time.time() - started
     ok = sum(count for count, _, _ in results)
@@ -317,33 +385,49 @@ def manifest_gets(address: str, headers: dict, concurrency: int, duration: float
     }
 
 
-def measure(name: str, base: str, address: str, auth_headers, blob: Blob, args, rss_pids=None):
-    """auth_headers(scope) -> headers. Returns the figures for one registry."""
+def measure(name: str, base: str, address: str, auth_headers, blob: Blob, args, rss_pids):
+    """One turn of one registry: push a fresh blob, pull it, manifest GETs. auth_headers(scope)
+    -> headers."""
+    load_before = os.getloadavg()[0]
     print(f"[{name}] push {blob.size // MiB} MiB …", flush=True)
     push_headers = auth_headers(f"repository:{REPOSITORY}:pull,push")
-    idle_rss = rss_total(rss_pids()) if rss_pids else 0
-    if rss_pids:
-        with PeakRSS(rss_pids) as sampler:
-            push_seconds = push_blob(base, push_headers, blob)
-        peak_rss = sampler.peak
-    else:
-        push_seconds, peak_rss = push_blob(base, push_headers, blob), 0
+    pids = rss_pids()
+    idle_rss = rss_total(pids)
+    cpu = [cpu_seconds(pids)]
+    with PeakRSS(rss_pids) as sampler:
+        push_seconds = push_blob(base, push_headers, blob)
+    peak_rss = sampler.peak
+    cpu.append(cpu_seconds(pids))
     put_manifest(base, push_headers, blob)
     pull_headers = auth_headers(f"repository:{REPOSITORY}:pull")
     print(f"[{name}] pull …", flush=True)
+    cpu.append(cpu_seconds(pids))
     pull_seconds = pull_blob(base, pull_headers, blob)
+    cpu.append(cpu_seconds(pids))
     print(f"[{name}] manifest GETs, {args.concurrency} clients, {args.duration:g}s …", flush=True)
     gets = manifest_gets(address, pull_headers, args.concurrency, args.duration)
+    cpu.append(cpu_seconds(pids))
+    gets["per_cpu_second"] = gets["requests"] / max(cpu[4] - cpu[3], 1e-9)
     result = {
         "push_seconds": push_seconds,
         "push_mib_per_s": blob.size / MiB / push_seconds,
+        "push_cpu_seconds": cpu[1] - cpu[0],
         "pull_seconds": pull_seconds,
         "pull_mib_per_s": blob.size / MiB / pull_seconds,
+        "pull_cpu_seconds": cpu[3] - cpu[2],
         "manifest_gets": gets,
+        "load_average": [load_before, os.getloadavg()[0]],
     }
-    if rss_pids:
-        result["idle_rss_mib"] = idle_rss / MiB
-        result["peak_rss_during_push_mib"] = peak_rss / MiB
+    result["idle_rss_mib"] = idle_rss / MiB
+    result["peak_rss_during_push_mib"] = peak_rss / MiB
+    result["rss_growth_during_push_mib"] = (peak_rss - idle_rss) / MiB
+    print(
+        f"[{name}] push {result['push_mib_per_s']:.0f} MiB/s ({result['push_cpu_seconds']:.2f}"
+        f" CPU s), pull {result['pull_mib_per_s']:.0f} MiB/s ({result['pull_cpu_seconds']:.2f}"
+        f" CPU s), {gets['per_second']:.0f} GET/s ({gets['per_cpu_second']:.0f} per CPU s),"
+        f" RSS +{result['rss_growth_during_push_mib']:.0f} MiB, load {load_before:.1f}",
+        flush=True,
+    )
     return result
 
 
@@ -500,39 +584,180 @@ def ab_report(results: dict) -> str:
     return "\n".join(lines)
 
 
+class S3Reference(ReferenceRegistry):
+    """The reference registry on S3 (its `s3` storage driver), redirects as chosen."""
+
+    def __init__(self, directory: Path, seaweed, bucket: str, redirect: bool):
+        super().__init__(directory)
+        self.seaweed, self.bucket, self.redirect = seaweed, bucket, redirect
+
+    def start(self) -> S3Reference:
+        from tests.s3 import ACCESS_KEY, REGION, SECRET_KEY
+
+        self.directory.mkdir(parents=True, exist_ok=True)
+        config = self.directory / "config.yml"
+        config.write_text(
+            S3_REFERENCE_CONFIG.format(
+                endpoint=self.seaweed.endpoint_url,
+                bucket=self.bucket,
+                access=ACCESS_KEY,
+                secret=SECRET_KEY,
+                region=REGION,
+                redirect_disabled="false" if self.redirect else "true",
+                port=self.port,
+            )
+        )
+        log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
+        self.process = subprocess.Popen(
+            [BINARY, "serve", str(config)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            # aws-sdk-go refuses to start when AWS_CA_BUNDLE is set (a custom transport); the
+            # endpoint is plain HTTP on loopback, so no bundle is needed.
+            env={
+                **{key: value for key, value in os.environ.items() if key != "AWS_CA_BUNDLE"},
+                "OTEL_TRACES_EXPORTER": "none",
+            },
+        )
+        wait_for_http(self.url + "/v2/", timeout=30, process=self.process)
+        return self
+
+
+S3_REFERENCE_CONFIG = """\
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  s3:
+    regionendpoint: {endpoint}
+    bucket: {bucket}
+    accesskey: {access}
+    secretkey: {secret}
+    region: {region}
+    secure: false
+    v4auth: true
+  delete:
+    enabled: true
+  redirect:
+    disable: {redirect_disabled}
+  maintenance:
+    uploadpurging:
+      enabled: false
+http:
+  addr: 127.0.0.1:{port}
+"""
+
+
+def _stored_blob_files(root: Path, digest: str) -> list[Path]:
+    """The file(s) holding a blob's bytes under a server's data directory (either layout)."""
+    algorithm, hex_ = digest.split(":", 1)
+    return [path for path in root.rglob(hex_) if algorithm in path.parts]
+
+
+def _drop_blob(root: Path, digest: str) -> None:
+    """Remove a round's blob from a server's filesystem storage, as garbage collection would.
+
+    On a virtual machine the first write into memory the guest never touched costs several times
+    a write into recycled pages (measured here: 150–350 MiB/s against 2–5 GiB/s), and a pushed
+    blob stays in the page cache: without this every round would write into fresher memory than
+    the last, and whichever server went first would pay more.
+    """
+    for path in _stored_blob_files(root, digest):
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
 def run(args) -> dict:
-    blob = Blob(args.size * MiB)
     results: dict = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "commit": _commit(ROOT),
         "blob_mib": args.size,
+        "chunk_kib": args.chunk_kib,
         "concurrency": args.concurrency,
         "duration_s": args.duration,
+        "rounds": args.rounds,
+        "storage": args.storage,
+        "redirect": args.redirect,
+        "load_average_start": os.getloadavg(),
+        "arms": {},
     }
+    names = [name for name in ("dockyard", "reference") if args.only in (None, name)]
+    if "reference" in names and not ReferenceRegistry.available():
+        sys.exit("docker-registry is not installed (apt-get install docker-registry)")
     with tempfile.TemporaryDirectory(prefix="dockyard-bench-") as tmp:
         tmp = Path(tmp)
-        dockyard = Server(tmp / "dockyard", env=_dockyard_env())
-        reference = ReferenceRegistry(tmp / "reference")
+        seaweed = None
+        servers: dict = {}
         try:
-            if args.only in (None, "dockyard"):
-                dockyard.start()
-                dockyard.create_user(USER, PASSWORD)
-                results["dockyard_workers"] = int(dockyard.env.get("WEB_WORKERS", "2"))
+            env = _dockyard_env()
+            if args.storage == "s3":
+                from tests.s3 import SeaweedFS
+
+                os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+                print("[s3] start SeaweedFS …", flush=True)
+                seaweed = SeaweedFS(tmp / "seaweedfs", bucket="dockyard").start()
+                seaweed.client().create_bucket(Bucket="reference")
+                env.update(seaweed.server_env())
+                env["REGISTRY_BLOB_REDIRECT"] = "true" if args.redirect else "false"
+            if "dockyard" in names:
+                servers["dockyard"] = Server(tmp / "dockyard", env=env).start()
+                servers["dockyard"].create_user(USER, PASSWORD)
+                results["dockyard_workers"] = int(servers["dockyard"].env.get("WEB_WORKERS", "2"))
+            if "reference" in names:
+                if seaweed is not None:
+                    reference = S3Reference(tmp / "reference", seaweed, "reference", args.redirect)
+                else:
+                    reference = ReferenceRegistry(tmp / "reference")
+                servers["reference"] = reference.start()
+            time.sleep(2)  # let the freshly started workers settle
+
+            def headers_of(name: str):
+                if name == "reference":
+                    return lambda scope: {}
+                url = servers[name].url
 
                 def dockyard_headers(scope: str) -> dict:
-                    token = registry_token(dockyard.url, scope, auth=(USER, PASSWORD))
+                    token = registry_token(url, scope, auth=(USER, PASSWORD))
                     return {"Authorization": f"Bearer {token}"}
 
-                results["dockyard"] = measure(
-                    "dockyard",
-                    dockyard.url,
-                    dockyard.address,
-                    dockyard_headers,
-                    blob,
-                    args,
-                    rss_pids=lambda: gunicorn_workers(dockyard.process.pid),
-                )
-                dockyard.stop()  # one server at a time: they share two cores
+                return dockyard_headers
+
+            def rss_of(name: str):
+                process = servers[name].process
+                if name == "reference":
+                    return lambda: [process.pid]
+                return lambda: gunicorn_workers(process.pid)
+
+            for round_number in range(args.rounds):
+                order = names if round_number % 2 == 0 else names[::-1]
+                blob = Blob(args.size * MiB, args.chunk_kib * 1024)  # a new digest each round
+                for name in order:
+                    server = servers[name]
+                    print(f"[round {round_number + 1}] {name}", flush=True)
+                    turn = measure(
+                        name,
+                        server.url,
+                        server.address,
+                        headers_of(name),
+                        blob,
+                        args,
+                        rss_pids=rss_of(name),
+                    )
+                    results["arms"].setdefault(name, []).append(turn)
+                    if args.storage == "filesystem":
+                        _drop_blob(
+                            server.directory if name == "reference" else server.data_dir,
+                            blob.digest,
+                        )
+            if "dockyard" in servers:
+                dockyard = servers["dockyard"]
+                dockyard.stop()
                 # Workers buffer pull counts and write them at the latest when they exit: every
                 # GET answered 200 must be counted once the server has stopped.
                 namespace, name = REPOSITORY.split("/", 1)
@@ -541,73 +766,99 @@ def run(args) -> dict:
                     f"print(Repository.objects.get(namespace__name={namespace!r}, name={name!r})"
                     ".pull_count)"
                 )
-                results["dockyard"]["pulls_counted"] = int(counted.split()[-1])
-            if args.only in (None, "reference"):
-                if not ReferenceRegistry.available():
-                    sys.exit("docker-registry is not installed (apt-get install docker-registry)")
-                reference.start()
-                results["reference"] = measure(
-                    "reference",
-                    reference.url,
-                    reference.address,
-                    lambda scope: {},
-                    blob,
-                    args,
-                    rss_pids=lambda: [reference.process.pid],
+                results["dockyard_pulls_counted"] = int(counted.split()[-1])
+                results["dockyard_gets_answered"] = sum(
+                    turn["manifest_gets"]["requests"] for turn in results["arms"]["dockyard"]
                 )
         finally:
-            dockyard.stop()
-            reference.stop()
-    if "reference" in results and "dockyard" in results:
-        ours, theirs = results["dockyard"], results["reference"]
+            for server in servers.values():
+                server.stop()
+            if seaweed is not None:
+                seaweed.stop()
+    results["load_average_end"] = os.getloadavg()
+    results["medians"] = {name: _medians(turns) for name, turns in results["arms"].items()}
+    if len(results["medians"]) == 2:
+        ours, theirs = results["medians"]["dockyard"], results["medians"]["reference"]
         results["ratios"] = {
-            "push": ours["push_mib_per_s"] / theirs["push_mib_per_s"],
-            "pull": ours["pull_mib_per_s"] / theirs["pull_mib_per_s"],
-            "manifest_gets": ours["manifest_gets"]["per_second"]
-            / max(theirs["manifest_gets"]["per_second"], 1e-9),
-            "peak_rss_during_push": ours["peak_rss_during_push_mib"]
-            / max(theirs["peak_rss_during_push_mib"], 1e-9),
+            key: ours[key] / max(theirs[key], 1e-9)
+            for key in ("push", "pull", "manifest_gets", "manifest_gets_per_cpu_second")
         }
+        # CPU per transfer: > 1 means the reference needs more CPU for the same bytes.
+        for key in ("push_cpu_seconds", "pull_cpu_seconds"):
+            results["ratios"][key] = theirs[key] / max(ours[key], 1e-9)
     return results
 
 
+FIGURES = {
+    "push": lambda turn: turn["push_mib_per_s"],
+    "pull": lambda turn: turn["pull_mib_per_s"],
+    "manifest_gets": lambda turn: turn["manifest_gets"]["per_second"],
+    "manifest_p99_ms": lambda turn: turn["manifest_gets"]["p99_ms"],
+    "push_cpu_seconds": lambda turn: turn["push_cpu_seconds"],
+    "pull_cpu_seconds": lambda turn: turn["pull_cpu_seconds"],
+    "manifest_gets_per_cpu_second": lambda turn: turn["manifest_gets"]["per_cpu_second"],
+    "peak_rss_mib": lambda turn: turn.get("peak_rss_during_push_mib", 0),
+    "rss_growth_mib": lambda turn: turn.get("rss_growth_during_push_mib", 0),
+}
+
+
+def _medians(turns: list[dict]) -> dict:
+    return {
+        key: statistics.median(figure(turn) for turn in turns) for key, figure in FIGURES.items()
+    }
+
+
 def report(results: dict) -> str:
-    rows = [("", "dockyard", "reference", "ratio")]
-    ours, theirs = results.get("dockyard"), results.get("reference")
-    ratios = results.get("ratios", {})
-
-    def row(label, key, fmt, ratio_key):
-        mine = fmt.format(key(ours)) if ours else "-"
-        other = fmt.format(key(theirs)) if theirs else "-"
-        ratio = f"{ratios[ratio_key]:.2f}x" if ratio_key in ratios else "-"
-        rows.append((label, mine, other, ratio))
-
+    rounds = results["rounds"]
     size = results["blob_mib"]
-    row(f"push {size} MiB (MiB/s)", lambda r: r["push_mib_per_s"], "{:.1f}", "push")
-    row(f"pull {size} MiB (MiB/s)", lambda r: r["pull_mib_per_s"], "{:.1f}", "pull")
-    row(
-        f"manifest GET/s ({results['concurrency']} clients)",
-        lambda r: r["manifest_gets"]["per_second"],
-        "{:.0f}",
-        "manifest_gets",
-    )
-    row("manifest GET p99 (ms)", lambda r: r["manifest_gets"]["p99_ms"], "{:.1f}", "")
-    row("manifest GET errors", lambda r: r["manifest_gets"]["errors"], "{}", "")
-    if ours and "pulls_counted" in ours:
-        counted = f"{ours['pulls_counted']} of {ours['manifest_gets']['requests']}"
-        rows.append(("pulls counted (of GETs answered 200)", counted, "-", "-"))
-    row(
-        "peak RSS during push (MiB)",
-        lambda r: r["peak_rss_during_push_mib"],
-        "{:.0f}",
-        "peak_rss_during_push",
-    )
-    row("idle RSS before push (MiB)", lambda r: r["idle_rss_mib"], "{:.0f}", "")
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    labels = {
+        "push": (f"push {size} MiB (MiB/s)", "{:.0f}"),
+        "pull": (f"pull {size} MiB (MiB/s)", "{:.0f}"),
+        "manifest_gets": (f"manifest GET/s ({results['concurrency']} clients)", "{:.0f}"),
+        "manifest_p99_ms": ("manifest GET p99 (ms)", "{:.1f}"),
+        "push_cpu_seconds": ("server CPU s per push", "{:.2f}"),
+        "pull_cpu_seconds": ("server CPU s per pull", "{:.2f}"),
+        "manifest_gets_per_cpu_second": ("manifest GETs per server CPU s", "{:.0f}"),
+        "peak_rss_mib": ("peak RSS during push (MiB)", "{:.0f}"),
+        "rss_growth_mib": ("RSS growth during push (MiB)", "{:.0f}"),
+    }
+    rows = [("", "", *(f"round {i + 1}" for i in range(rounds)), "median", "ratio")]
+    ratios = results.get("ratios", {})
+    for key, (label, fmt) in labels.items():
+        for name, turns in results["arms"].items():
+            ratio = f"{ratios[key]:.2f}x" if key in ratios and name == "dockyard" else ""
+            rows.append(
+                (
+                    label,
+                    name,
+                    *(fmt.format(FIGURES[key](turn)) for turn in turns),
+                    fmt.format(results["medians"][name][key]),
+                    ratio,
+                )
+            )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)) for r in rows]
+    errors = {
+        name: sum(turn["manifest_gets"]["errors"] for turn in turns)
+        for name, turns in results["arms"].items()
+    }
+    storage = results["storage"] + (", redirects on" if results["redirect"] else "")
+    lines.insert(0, f"storage: {storage}; PATCH chunks of {results['chunk_kib']} KiB")
+    lines.append(f"manifest GET errors: {errors}")
+    if "dockyard_pulls_counted" in results:
+        lines.append(
+            f"pulls counted: {results['dockyard_pulls_counted']} of "
+            f"{results['dockyard_gets_answered']} GETs answered 200"
+        )
+    start, end = results["load_average_start"], results["load_average_end"]
     lines.append(
-        "ratio = dockyard / reference (throughput: > 1 is faster; RSS: dockyard's gunicorn "
-        "workers summed vs the reference's one process)"
+        f"load average at start {start[0]:.1f} / {start[1]:.1f} / {start[2]:.1f}, "
+        f"at end {end[0]:.1f} / {end[1]:.1f} / {end[2]:.1f}"
+    )
+    lines.append(
+        "ratio = dockyard / reference of the medians (> 1 is faster; CPU s: reference / dockyard,"
+        " > 1 is less CPU for Dockyard); RSS: dockyard's gunicorn workers summed, the reference's"
+        " one process"
     )
     return "\n".join(lines)
 
@@ -624,7 +875,26 @@ def main() -> None:
         type=Path,
         help="another checkout (with .venv): compare manifest GETs/s with it, interleaved",
     )
-    parser.add_argument("--rounds", type=int, default=4, help="rounds with --baseline (4)")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds, alternating the servers' order (3)"
+    )
+    parser.add_argument(
+        "--storage",
+        choices=("filesystem", "s3"),
+        default="filesystem",
+        help="both servers on local files, or both on one SeaweedFS S3 (filesystem)",
+    )
+    parser.add_argument(
+        "--redirect",
+        action="store_true",
+        help="S3: both answer blob GETs with a redirect to the object store (off: both proxy)",
+    )
+    parser.add_argument(
+        "--chunk-kib",
+        type=int,
+        default=32,
+        help="size of each chunk of the chunked PATCH (32 KiB, as docker's Go client sends)",
+    )
     args = parser.parse_args()
     if args.baseline is not None:
         results = ab_run(args)
