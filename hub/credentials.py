@@ -94,6 +94,11 @@ class _Attempt:
                 self.release()
                 raise TooManyAttempts
 
+    def locked(self) -> bool:
+        """Would the next reservation be refused? (A read: it reserves nothing.)"""
+        counts = cache.get_many([key for key, _ in self.counters])
+        return any(counts.get(key, 0) >= limit for key, limit in self.counters)
+
     def release(self) -> None:
         for key in self.reserved:
             with contextlib.suppress(ValueError):  # the window ended meanwhile
@@ -109,24 +114,31 @@ def _remembered_key(user, password: str) -> str:
     return f"login-ok:{digest}"
 
 
-def _password_authenticate(request, username: str, password: str):
-    """authenticate(), remembering a success for PASSWORD_CHECK_CACHE_SECONDS.
+def _password_remembered(username: str, password: str):
+    """The user whose password this is, when a check succeeded within
+    PASSWORD_CHECK_CACHE_SECONDS; else None.
 
     Argon2 costs ~100 MiB and tens of milliseconds per check; a client sending its password as
     Basic on every registry request would pay that per request. Only successes are remembered,
     and only for active users whose stored hash is unchanged.
     """
-    ttl = settings.PASSWORD_CHECK_CACHE_SECONDS
-    if ttl > 0:
-        user_model = get_user_model()
-        user = user_model._default_manager.filter(
-            **{user_model.USERNAME_FIELD: username}, is_active=True
-        ).first()
-        backend = cache.get(_remembered_key(user, password)) if user is not None else None
-        if backend:
-            user.backend = backend  # as authenticate() sets it, for a web sign-in's login()
-            return user
+    if settings.PASSWORD_CHECK_CACHE_SECONDS <= 0:
+        return None
+    user_model = get_user_model()
+    user = user_model._default_manager.filter(
+        **{user_model.USERNAME_FIELD: username}, is_active=True
+    ).first()
+    backend = cache.get(_remembered_key(user, password)) if user is not None else None
+    if not backend:
+        return None
+    user.backend = backend  # as authenticate() sets it, for a web sign-in's login()
+    return user
+
+
+def _password_authenticate(request, username: str, password: str):
+    """authenticate(), remembering a success for PASSWORD_CHECK_CACHE_SECONDS."""
     authenticated = authenticate(request, username=username, password=password)
+    ttl = settings.PASSWORD_CHECK_CACHE_SECONDS
     if authenticated is not None and ttl > 0:
         cache.set(_remembered_key(authenticated, password), authenticated.backend, timeout=ttl)
     return authenticated
@@ -134,6 +146,11 @@ def _password_authenticate(request, username: str, password: str):
 
 def _password_check_throttled(request, username: str, password: str, client_ip: str):
     attempt = _Attempt(username, client_ip)
+    # A remembered success is the right password checked moments ago, not a guess: it takes no
+    # attempt slot, so parallel logins of one account never throttle each other. Not while
+    # locked out, though, or guesses could go on being tested against the remembered one.
+    if not attempt.locked() and (user := _password_remembered(username, password)) is not None:
+        return user
     attempt.reserve()
     user = _password_authenticate(request, username, password)
     if user is not None:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import functools
+import threading
 
+import pytest
+from django.db import connections
+
+from hub.credentials import TooManyAttempts, credentials_check
 from tests.conftest import PASSWORD, basic_auth
 from tests.factories import UserFactory
 from tests.hashers import CountingPasswordHasher
@@ -75,3 +80,46 @@ def test_a_remembered_password_signs_in_on_the_web_too(client, counted_alice, se
     response = client.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
     assert response.status_code == 302 and "_auth_user_id" in client.session
     assert CountingPasswordHasher.calls == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_logins_with_a_remembered_password_are_never_throttled(alice, settings):
+    """CI jobs behind one address log in with one account at once: a remembered success is the
+    right password, checked moments ago, not a guess, so it must not take a failure slot (they
+    used to, and the in-flight ones together went past the limit: 429 with no failure at all)."""
+    settings.LOGIN_FAILURE_LIMIT = 2
+    settings.PASSWORD_CHECK_CACHE_SECONDS = 60
+    check = functools.partial(
+        credentials_check, username="alice", secret=PASSWORD, client_ip="10.0.0.9"
+    )
+    assert check() is not None  # remembered from now on
+    refused = []
+
+    def log_in_repeatedly():
+        try:
+            for _ in range(40):
+                try:
+                    assert check() is not None
+                except TooManyAttempts:
+                    refused.append(1)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=log_in_repeatedly) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert refused == []
+
+
+def test_a_lockout_holds_even_for_a_remembered_password(alice, settings):
+    """Failures up to the limit lock the pair out; a remembered success must not reopen it,
+    or a guesser could keep testing guesses against the remembered one during the lockout."""
+    settings.LOGIN_FAILURE_LIMIT = 2
+    check = functools.partial(credentials_check, username="alice", client_ip="10.0.0.9")
+    assert check(secret=PASSWORD) is not None  # remembered
+    for _ in range(2):
+        assert check(secret="wrong guess") is None
+    with pytest.raises(TooManyAttempts):
+        check(secret=PASSWORD)
