@@ -10,6 +10,9 @@ command -v docker-registry >/dev/null || need+=(docker-registry)
 [ -x /bin/busybox ] || need+=(busybox-static)
 command -v htpasswd >/dev/null || need+=(apache2-utils)
 command -v msgfmt >/dev/null || need+=(gettext)
+# The container image test makes its Debian base with debootstrap (tests/e2e/test_container_image.py).
+command -v debootstrap >/dev/null || need+=(debootstrap)
+[ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || need+=(debian-archive-keyring)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

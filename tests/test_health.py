@@ -156,7 +156,7 @@ def test_ready_checks_the_redis_cache_beside_another_broker(client, settings):
 
 
 def test_the_container_probe_asks_its_own_port(monkeypatch):
-    monkeypatch.setenv("HOST", "0.0.0.0")
+    monkeypatch.setenv("HOST", "0.0.0.0")  # noqa: S104
     monkeypatch.setenv("PORT", "5123")
     monkeypatch.delenv("TLS_CERT", raising=False)
     assert ready_url() == "http://127.0.0.1:5123/-/ready"
