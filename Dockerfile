@@ -16,7 +16,8 @@ FROM ${BASE_IMAGE} AS build
 COPY . /app
 # pip runs from its own wheel and is not installed: the final image carries no pip, no
 # compiler, no wheels. Static files are collected and bytecode compiled here, into the image
-# (not into /data); the keys settings generate on import go to a scratch DATA_DIR.
+# (not into /data); the keys settings generate on import go to a scratch DATA_DIR. Settings
+# make files private (umask 077): the image's files are made readable to the service account.
 RUN set -e; cd /app \
  && python3 -m venv --without-pip .venv \
  && set -- build/wheels/pip-*.whl \
@@ -27,7 +28,8 @@ RUN set -e; cd /app \
       .venv/bin/python manage.py collectstatic --noinput -v0 \
  && rm -rf /tmp/build-data \
  && .venv/bin/python -m compileall -q -j 0 config hub registry_api webhooks scripts \
- && ln -s ../../scripts/dockyard .venv/bin/dockyard
+ && ln -s ../../scripts/dockyard .venv/bin/dockyard \
+ && chmod -R u=rwX,go=rX /app
 
 FROM ${BASE_IMAGE}
 RUN groupadd --gid 1000 dockyard \
