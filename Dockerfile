@@ -21,8 +21,8 @@ COPY . /app
 RUN set -e; cd /app \
  && python3 -m venv --without-pip .venv \
  && set -- build/wheels/pip-*.whl \
- && python3 "$1/pip" install --quiet --root-user-action=ignore --no-index --find-links build/wheels --prefix .venv \
-      --no-warn-script-location -r requirements.txt \
+ && .venv/bin/python "$1/pip" install --quiet --root-user-action=ignore --no-index \
+      --find-links build/wheels -r requirements.txt \
  && rm -rf build \
  && DATA_DIR=/tmp/build-data STATIC_ROOT=/app/static-collected \
       .venv/bin/python manage.py collectstatic --noinput -v0 \
