@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
+import subprocess
+import tempfile
+from pathlib import Path
 
 import pytest
 from django.db import connections
@@ -163,3 +168,72 @@ def test_the_container_probe_asks_its_own_port(monkeypatch):
     monkeypatch.setenv("HOST", "[::]")
     monkeypatch.setenv("TLS_CERT", "/data/tls/cert.pem")
     assert ready_url() == "https://[::1]:5123/-/ready"
+
+
+class ThrowawayPostgres:
+    """A PostgreSQL cluster of its own (initdb into a directory, pg_ctl on a free port), so a
+    test can stop a database server and start it again. PostgreSQL refuses to run as root:
+    as root, the cluster belongs to the postgres account."""
+
+    def __init__(self):
+        # Not under pytest's tmp_path: its parents are private to root, unreachable for postgres.
+        self.data = Path(tempfile.mkdtemp(prefix="dockyard-pg-"))
+        self.port = _closed_port()
+        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self.as_user:
+            shutil.chown(self.data, "postgres", "postgres")
+        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
+
+    def _run(self, *argv: str) -> None:
+        result = subprocess.run([*self.as_user, *argv], capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, f"{argv[0]}: {result.stdout}{result.stderr}"
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 -c fsync=off"
+        # -l: the server writes to a file, not to the pipes this test reads pg_ctl's output from.
+        log = str(self.data / "server.log")
+        self._run(
+            "pg_ctl", "-D", str(self.data), "-l", log, "-o", options, "-w", "-t", "60", "start"
+        )
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+
+@pytest.fixture
+def throwaway_postgres():
+    if shutil.which("initdb") is None or shutil.which("pg_ctl") is None:
+        pytest.skip("no PostgreSQL server programs (initdb, pg_ctl)")
+    server = ThrowawayPostgres()
+    server.start()
+    yield server
+    subprocess.run(
+        [*server.as_user, "pg_ctl", "-D", str(server.data), "-m", "immediate", "stop"],
+        capture_output=True,
+        timeout=60,
+    )
+    shutil.rmtree(server.data, ignore_errors=True)
+
+
+def test_ready_fails_while_the_database_server_is_stopped_and_recovers(
+    client, extra_database, throwaway_postgres
+):
+    extra_database(
+        "primary",
+        ENGINE="django.db.backends.postgresql",
+        HOST="127.0.0.1",
+        PORT=throwaway_postgres.port,
+        NAME="postgres",
+        USER="postgres",
+        CONN_MAX_AGE=60,  # a connection kept across requests, as `make run` and the image do
+        OPTIONS={"connect_timeout": 2},
+    )
+
+    def database_check() -> str:
+        return client.get("/-/ready").json()["checks"]["database:primary"]
+
+    assert database_check() == "ok"
+    throwaway_postgres.stop()
+    assert database_check() == "OperationalError"
+    throwaway_postgres.start()
+    assert database_check() == "ok"
