@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 PIP := .venv/bin/pip
 
-.PHONY: help setup run worker test test-fast lint fmt check certs backup bench clean
+.PHONY: help setup run worker image test test-fast lint fmt check certs backup bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -26,6 +26,9 @@ run: .venv/.installed  ## serve portal + registry with gunicorn and a Celery wor
 
 worker: .venv/.installed  ## a Celery worker with beat (production: needs REDIS_URL)
 	.venv/bin/celery -A config worker -B --loglevel info
+
+image: .venv/.installed  ## container image dockyard:latest (a local Debian base unless BASE_IMAGE=...)
+	./scripts/build-image.sh dockyard:latest
 
 test: .venv/.installed-dev  ## install test needs (apt too) and run the whole suite on PostgreSQL and SQLite
 	./scripts/test.sh

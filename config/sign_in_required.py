@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 
 OPEN_PREFIXES = (
+    "/-/",  # health checks (config.health): probes carry no session
     "/accounts/login/",
     "/accounts/signup/",
     "/accounts/invite/",

@@ -2,7 +2,12 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from config import health
+
 urlpatterns = [
+    # First: no portal pattern may shadow them; anonymous, never sent to sign in.
+    path("-/healthy", health.healthy, name="health-healthy"),
+    path("-/ready", health.ready, name="health-ready"),
     path("admin/", admin.site.urls),
     path("", include("hub.urls_accounts")),
     path("accounts/", include("django.contrib.auth.urls")),
