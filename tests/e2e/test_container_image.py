@@ -177,11 +177,10 @@ def test_the_image_is_the_embedded_default_and_serves_docker(dockerd, image, app
         assert "hello from dockyard e2e" in run.stdout
 
         # Every storage backend's libraries load in the image (python-magic needs libmagic1).
-        container.exec(
-            "python",
-            "-c",
-            "import swift.storage, storages.backends.azure_storage, storages.backends.s3",
+        modules = (
+            "import magic, swift.storage, storages.backends.azure_storage, storages.backends.s3"
         )
+        container.exec("dockyard", "manage", "shell", "-c", modules)
 
         # Non-root: every server process is the dockyard account's (uid 1000), and so is what
         # it wrote under /data: the keys it generated, the SQLite database, the blobs.
