@@ -56,12 +56,12 @@ def when_ready(server):
 
 
 def post_worker_init(worker):
+    if getattr(worker, "role", "front") != "front":
+        return  # a worker's transfer process (config/http_worker.py) counts no pulls
     # Count manifest pulls in memory and write them once a second, not one write per GET.
     from registry_api.pulls import flusher_start
 
     flusher_start()
-    if os.environ.get("XSWITCH"):
-        sys.setswitchinterval(float(os.environ["XSWITCH"]))
     try:
         first = os.read(_announce_read, 1)
     except OSError:  # another worker took the byte (or it is a later restart)

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
+import re
 import selectors
 import socket
 import ssl
@@ -25,6 +27,7 @@ from collections import deque
 from concurrent import futures
 from dataclasses import dataclass
 from functools import partial
+from threading import get_native_id
 
 from gunicorn import http
 from gunicorn import sock as gunicorn_sock
@@ -51,6 +54,8 @@ HEAD_MAX_BYTES = 64 * 1024
 # The loop reads this much of a body before a thread takes over: a client that cannot send
 # 64 KiB at the minimum rate is cut in the loop, without ever holding a thread.
 BODY_READ_AHEAD = 64 * 1024
+# Blob downloads and uploads: served by their own threads, at a lower CPU priority.
+TRANSFER_LINE = re.compile(rb"(?:GET|PATCH|PUT|POST) /v2/\S+/blobs/")
 # Unread body gunicorn may skip to keep a connection alive; past it the connection closes.
 DRAIN_MAX_BYTES = 1024 * 1024
 
@@ -65,6 +70,9 @@ class ClientLimits:
     body_min_rate: float = 4096
     keepalive: float = 5
     keepalive_max: int = 256
+    transfer_process: bool = True
+    transfer_threads: int = 16
+    transfer_nice: int = 10
 
     @classmethod
     def from_environ(cls, environ=os.environ) -> ClientLimits:
@@ -79,6 +87,9 @@ class ClientLimits:
             body_min_rate=number("WEB_BODY_MIN_RATE", cls.body_min_rate),
             keepalive=number("WEB_KEEPALIVE", cls.keepalive),
             keepalive_max=int(number("WEB_KEEPALIVE_MAX", cls.keepalive_max)),
+            transfer_process=environ.get("WEB_TRANSFER_PROCESS", "1").strip() != "0",
+            transfer_threads=int(number("WEB_TRANSFER_THREADS", cls.transfer_threads)),
+            transfer_nice=int(number("WEB_TRANSFER_NICE", cls.transfer_nice)),
         )
 
     def body_too_slow(self, seconds: float, received: int) -> bool:
@@ -117,6 +128,7 @@ class Framing:
     chunked: bool = False
     expects_continue: bool = False
     unclear: bool = False  # gunicorn will refuse it: hand it over at once
+    transfer: bool = False  # a blob download or an upload with a body
 
 
 def read_framing(buffer: bytes | bytearray) -> Framing | None:
@@ -144,6 +156,9 @@ def read_framing(buffer: bytes | bytearray) -> Framing | None:
             framing.expects_continue = value == b"100-continue"
     if framing.chunked and framing.content_length is not None:
         framing.unclear = True
+    if TRANSFER_LINE.match(buffer):
+        has_body = framing.chunked or bool(framing.content_length)
+        framing.transfer = has_body or not buffer.startswith(b"POST")
     return framing
 
 
@@ -406,11 +421,125 @@ class ReadAheadThreadWorker(ThreadWorker):
         self._cuts: dict[str, int] = {}
         self._cuts_logged = time.monotonic()
 
+    role = "front"  # or "transfer": the worker's child that serves blob transfers
+    handoff: socket.socket | None = None  # the front's line to its transfer process
+    transfer_pid = 0
+
+    def init_process(self):
+        # Blob transfers get threads of their own (if the transfer process is gone), so
+        # short requests never queue behind them, at a lower CPU priority.
+        self.transfer_pool = futures.ThreadPoolExecutor(
+            max_workers=self.limits.transfer_threads,
+            thread_name_prefix="transfer",
+            initializer=_lower_priority,
+            initargs=(self.limits.transfer_nice,),
+        )
+        super().init_process()
+
+    def load_wsgi(self):
+        super().load_wsgi()
+        # Once the application is loaded and before any thread runs: fork the process that
+        # serves this worker's blob transfers. Threads in one process share one interpreter
+        # lock, and 8 uploads parsed in Python took it from a manifest GET for 30-90 ms; in
+        # their own process, at a lower CPU priority, they only take the CPU nobody else wants.
+        if self.limits.transfer_process and not self.cfg.is_ssl:  # TLS state cannot move
+            self.fork_transfer_process()
+
+    def fork_transfer_process(self) -> None:
+        front, back = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        pid = os.fork()
+        if pid:
+            back.close()
+            front.setblocking(False)
+            self.handoff, self.transfer_pid = front, pid
+            return
+        front.close()
+        self.role, self.handoff, self.ppid = "transfer", back, os.getppid()
+        for listener in self.sockets:  # only the front accepts; a lingering copy would keep
+            listener.close()  # the port bound after the server stopped
+        self.sockets = []
+        self.poller.close()  # the parent's epoll: never share it
+        self.poller = selectors.DefaultSelector()
+        self.tpool.shutdown(False)
+        self.tpool = self.transfer_pool
+        self.max_keepalived = 0  # one transfer per connection: the client's next request
+        _lower_priority(self.limits.transfer_nice)  # goes to the front again
+
+    def notify(self):
+        if self.role == "front":  # only the worker itself tells the arbiter it is alive
+            super().notify()
+
+    def handle_quit(self, sig, frame):
+        self.transfer_pool.shutdown(False)
+        super().handle_quit(sig, frame)
+
+    def hand_over(self, conn: ClientConnection) -> bool:
+        """Pass a transfer request's connection (its socket and the bytes read) to the
+        transfer process; False when it cannot take it now."""
+        meta = json.dumps(
+            {"client": conn.client, "server": conn.server, "continue": conn.continue_sent}
+        ).encode()
+        message = len(meta).to_bytes(4, "big") + meta + bytes(conn.buffer)
+        try:
+            socket.send_fds(self.handoff, [message], [conn.raw.fileno()])
+        except OSError:  # busy (BlockingIOError) or gone: serve it here
+            return False
+        with self._lock:
+            self.nr_conns -= 1
+        conn.close()  # our copy; the transfer process owns the connection now
+        return True
+
+    def take_over(self, handoff: socket.socket) -> None:
+        """In the transfer process: a connection from the front, ready for a thread."""
+        try:
+            message, fds, _flags, _address = socket.recv_fds(handoff, 4 + 4096 + 2**18, 1)
+        except BlockingIOError:
+            return
+        if not fds:  # the front worker is gone: finish what runs, take nothing more
+            self.poller.unregister(handoff)
+            self.alive = False
+            return
+        size = int.from_bytes(message[:4], "big")
+        meta = json.loads(message[4 : 4 + size])
+        address = meta["server"]
+        server = tuple(address) if isinstance(address, list) else address
+        try:
+            sock = socket.socket(fileno=fds[0])
+            conn = ClientConnection(self.cfg, sock, tuple(meta["client"]), server, self.limits)
+        except OSError:
+            os.close(fds[0])
+            return
+        conn.buffer += message[4 + size :]
+        conn.continue_sent = meta["continue"]
+        try:
+            conn.examine()  # the framing again, for the stream and the pool
+        except Cut:
+            conn.close()
+            return
+        with self._lock:
+            self.nr_conns += 1
+        self.enqueue_req(conn)
+
+    def transfer_process_gone(self) -> None:
+        """Reap the transfer process if it died; its transfers are then served here."""
+        if not self.transfer_pid:
+            return
+        try:
+            pid, _status = os.waitpid(self.transfer_pid, os.WNOHANG)
+        except ChildProcessError:
+            pid = self.transfer_pid
+        if pid:
+            self.log.warning("The transfer process %s exited: serving transfers here", pid)
+            self.handoff.close()
+            self.handoff, self.transfer_pid = None, 0
+
     # The event loop.
 
     def run(self):
         listeners = []
-        for listener in self.sockets:
+        if self.role == "transfer":
+            self.poller.register(self.handoff, selectors.EVENT_READ, self.take_over)
+        for listener in self.sockets if self.role == "front" else ():
             listener.setblocking(False)
             # captured once: during a graceful shutdown the name may be gone in a handler
             listeners.append((listener, partial(self.accept, listener.getsockname())))
@@ -438,7 +567,10 @@ class ReadAheadThreadWorker(ThreadWorker):
             self.sweep(time.monotonic())
 
         self.tpool.shutdown(False)
+        self.transfer_pool.shutdown(False)
         self.poller.close()
+        if self.handoff is not None:  # the transfer process finishes its transfers and exits
+            self.handoff.close()
         for listener in self.sockets:
             listener.close()
         futures.wait(self.futures, timeout=self.cfg.graceful_timeout)
@@ -491,6 +623,7 @@ class ReadAheadThreadWorker(ThreadWorker):
 
     def sweep(self, now: float) -> None:
         """Close idle keep-alive connections past their time and cut overdue clients."""
+        self.transfer_process_gone()
         wall = time.time()
         while True:
             with self._lock:
@@ -530,7 +663,10 @@ class ReadAheadThreadWorker(ThreadWorker):
     # A pool thread.
 
     def enqueue_req(self, conn: ClientConnection) -> None:
-        future = self.tpool.submit(self.handle, conn)
+        transfer = conn.framing is not None and conn.framing.transfer
+        if transfer and self.role == "front" and self.handoff and self.hand_over(conn):
+            return
+        future = (self.transfer_pool if transfer else self.tpool).submit(self.handle, conn)
         self._wrap_future(future, conn)
 
     def handle(self, conn: ClientConnection):
@@ -609,3 +745,10 @@ class ReadAheadThreadWorker(ThreadWorker):
                 conn.timeout = time.time() + self.limits.keepalive
                 self._keep.append(conn)
             self.poller.register(conn.raw, selectors.EVENT_READ, partial(self.on_readable, conn))
+
+
+def _lower_priority(nice: int) -> None:
+    """Lower the calling thread's CPU priority (on Linux a nice value is per thread)."""
+    if nice > 0:
+        thread = get_native_id()
+        os.setpriority(os.PRIO_PROCESS, thread, os.getpriority(os.PRIO_PROCESS, thread) + nice)

@@ -21,6 +21,7 @@ import http.client
 import json
 import math
 import os
+import signal
 import socket
 import sys
 import threading
@@ -229,27 +230,36 @@ def _limited(pieces, deadline, interval):
 # The probe: latency of short requests.
 
 
-def probe(url: str, token: str, paths: list[str], count: int, interval: float, warmup: int):
+def probe(url, token, paths, count, interval, warmup, timeout=10.0, budget=120.0):
     """GET each path `count` times, interleaved, one request at a time on a keep-alive
-    connection per path; seconds per request, by path."""
+    connection per path; latency by path. A request that fails or takes over `timeout` s (a
+    stalled server) counts as `timeout` s and as an error; it stops after `budget` s."""
+    stop = time.monotonic() + budget
     host, port = _split(url)
-    connections = {path: http.client.HTTPConnection(host, port, timeout=30) for path in paths}
+    connections = {path: http.client.HTTPConnection(host, port, timeout=timeout) for path in paths}
     headers = {"Authorization": f"Bearer {token}", "Accept": MANIFEST_TYPES}
     latencies: dict[str, list[float]] = {path: [] for path in paths}
-    statuses: dict[str, dict[int, int]] = {path: {} for path in paths}
+    statuses: dict[str, dict[str, int]] = {path: {} for path in paths}
     for round_number in range(warmup + count):
+        if time.monotonic() > stop:
+            break
         for path in paths:
             connection = connections[path]
             started = time.perf_counter()
-            connection.request("GET", path, headers=headers)
-            answer = connection.getresponse()
-            answer.read()
-            elapsed = time.perf_counter() - started
-            if answer.will_close:
+            try:
+                connection.request("GET", path, headers=headers)
+                answer = connection.getresponse()
+                answer.read()
+                status = str(answer.status)
+                if answer.will_close:
+                    connection.close()
+            except OSError as exc:
+                status = type(exc).__name__
                 connection.close()
+            elapsed = min(time.perf_counter() - started, timeout)
             if round_number >= warmup:
                 latencies[path].append(elapsed)
-                statuses[path][answer.status] = statuses[path].get(answer.status, 0) + 1
+                statuses[path][status] = statuses[path].get(status, 0) + 1
             time.sleep(interval)
     return {path: {**summary(latencies[path]), "statuses": statuses[path]} for path in paths}
 
@@ -315,9 +325,11 @@ def transfers(url, token, repo, pushers, pullers, mib, duration, seed_digest):
     deadline = time.monotonic() + duration
     done = {"pushes": 0, "pulls": 0, "errors": []}
     lock = threading.Lock()
+    stop = threading.Event()  # SIGTERM: finish the transfers under way, then report
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
 
     def loop(kind):
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not stop.is_set():
             try:
                 if kind == "pushes":
                     _push(url, token, repo, data, digest)
@@ -360,6 +372,7 @@ def main(argv=None) -> None:
     prober.add_argument("--count", type=int, default=250)
     prober.add_argument("--interval", type=float, default=0.02)
     prober.add_argument("--warmup", type=int, default=20)
+    prober.add_argument("--budget", type=float, default=120)
     mover = commands.add_parser("transfers")
     mover.add_argument("url")
     mover.add_argument("token")
@@ -383,7 +396,15 @@ def main(argv=None) -> None:
             )
         )
     elif args.command == "probe":
-        result = probe(args.url, args.token, args.paths, args.count, args.interval, args.warmup)
+        result = probe(
+            args.url,
+            args.token,
+            args.paths,
+            args.count,
+            args.interval,
+            args.warmup,
+            budget=args.budget,
+        )
     else:
         result = transfers(
             args.url,
