@@ -55,7 +55,9 @@ HEAD_MAX_BYTES = 64 * 1024
 # 64 KiB at the minimum rate is cut in the loop, without ever holding a thread.
 BODY_READ_AHEAD = 64 * 1024
 # Blob downloads and uploads: served by their own threads, at a lower CPU priority.
-TRANSFER_LINE = re.compile(rb"(?:GET|PATCH|PUT|POST) /v2/\S+/blobs/")
+TRANSFER_LINE = re.compile(
+    rb"(?:GET /v2/\S+/blobs/(?!uploads/)|(?:PATCH|PUT|POST) /v2/\S+/blobs/uploads/)"
+)
 # Unread body gunicorn may skip to keep a connection alive; past it the connection closes.
 DRAIN_MAX_BYTES = 1024 * 1024
 
@@ -95,6 +97,8 @@ class ClientLimits:
     def body_too_slow(self, seconds: float, received: int) -> bool:
         """After the grace period a body must keep up with the minimum rate: every second of
         the client's time beyond the grace needs body_min_rate more bytes."""
+        if self.body_min_rate <= 0:  # no minimum: only the idle timeout applies
+            return False
         return seconds > self.body_grace + received / self.body_min_rate
 
 

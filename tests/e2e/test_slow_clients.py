@@ -13,6 +13,7 @@ waits on the load generator's interpreter.
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -23,7 +24,7 @@ import pytest
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import server_env
 from tests.e2e.server import ROOT, Server, drop_throwaway_database
-from tests.e2e.slow_clients import push_small_image
+from tests.e2e.slow_clients import push_small_image, start_upload
 from tests.e2e.tools import registry_token
 
 HEADER_TIMEOUT = 3
@@ -174,4 +175,71 @@ def test_large_pushes_and_pulls_leave_manifest_gets_fast(guarded):
     assert moved["pushes"] >= 8 and moved["pulls"] >= 8, moved
     assert all(r["statuses"] == {"200": r["count"]} for r in rounds), rounds
     assert rounds[-1]["p99_ms"] < 50, rounds
+    _assert_clean_log(server)
+
+
+def _raw(server, data: bytes, *, then: bytes = b"", wait: float = 15) -> tuple[bytes, float]:
+    """Send data (and `then` a second later), read until the server closes: (bytes, seconds)."""
+    with socket.create_connection((server.host, server.port), timeout=wait) as sock:
+        started = time.monotonic()
+        sock.sendall(data)
+        if then:
+            time.sleep(1)
+            sock.sendall(then)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+        return answer, time.monotonic() - started
+
+
+@pytest.mark.parametrize("framing", ["sized", "chunked"])
+def test_a_body_that_stalls_in_its_thread_is_cut_and_the_session_keeps_its_offset(guarded, framing):
+    """64 KiB at once get the request a thread (in the transfer process); then silence."""
+    server, token, _ = guarded
+    location = start_upload(server.url, token, REPO)
+    start = b"x" * (100 * 1024)
+    if framing == "sized":
+        length, body = f"Content-Length: {1024 * 1024}", start
+    else:
+        length, body = "Transfer-Encoding: chunked", f"{len(start):x}\r\n".encode() + start
+    head = (
+        f"PATCH {location} HTTP/1.1\r\nHost: {server.address}\r\n"
+        f"Authorization: Bearer {token}\r\n{length}\r\n\r\n"
+    ).encode()
+
+    answer, seconds = _raw(server, head + body)
+
+    assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
+    assert IDLE_TIMEOUT - 0.5 < seconds < IDLE_TIMEOUT + SLACK
+    uuid = location.split("?")[0].rsplit("/", 1)[1]
+    offset = server.python(
+        "from registry_api.models import BlobUpload\n"
+        f"print(BlobUpload.objects.get(uuid={uuid!r}).offset)"
+    )
+    assert offset.strip().splitlines()[-1] == "0"
+    _assert_clean_log(server)
+
+
+def test_pipelined_requests_expect_continue_and_keep_alive(guarded):
+    server, token, manifest = guarded
+    get = f"GET /v2/ HTTP/1.1\r\nHost: {server.address}\r\nAuthorization: Bearer {token}\r\n"
+    pipelined = (get + "\r\n") * 2 + get + "Connection: close\r\n\r\n"
+    answer, _ = _raw(server, pipelined.encode())
+    assert answer.count(b"HTTP/1.1 200 OK") == 3
+
+    # The loop answers 100 Continue (once) before it has the body.
+    data = b"m" * 1000
+    location = start_upload(server.url, token, REPO)
+    head = (
+        f"PATCH {location} HTTP/1.1\r\nHost: {server.address}\r\n"
+        f"Authorization: Bearer {token}\r\nContent-Length: {len(data)}\r\n"
+        "Expect: 100-continue\r\nConnection: close\r\n\r\n"
+    ).encode()
+    answer, _ = _raw(server, head, then=data)
+    assert answer.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 202 "), answer[:300]
+    assert answer.count(b"100 Continue") == 1
+
+    # An idle keep-alive connection is closed after WEB_KEEPALIVE (5 s by default).
+    answer, seconds = _raw(server, f"{get}\r\n".encode())
+    assert answer.count(b"HTTP/1.1 200 OK") == 1 and 4.5 < seconds < 5 + SLACK
     _assert_clean_log(server)
