@@ -53,7 +53,7 @@ def result(process: subprocess.Popen, timeout: float):
 
 
 def probe(server, token, paths, args) -> dict:
-    command = ("probe", server.url, token, *paths, "--count", str(args.count))
+    command = ("probe", server.url, token, *paths, "--count", str(args.count), "--warmup", "5")
     return result(tool(*command, "--budget", str(args.budget)), args.budget + 60)
 
 
@@ -136,6 +136,9 @@ def main() -> None:
             server.stop()
     for name in scenarios:
         for path, figures in results[name]["probe"].items():
+            if not figures["count"]:
+                print(f"{name:10} {path:28} stalled: {figures['statuses']}")
+                continue
             print(
                 f"{name:10} {path:28} p50 {figures['p50_ms']:8.1f} ms  p99 {figures['p99_ms']:8.1f}"
                 f" ms  ({figures['count']} requests: {figures['statuses']})"

@@ -43,6 +43,8 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def summary(latencies: list[float]) -> dict:
+    if not latencies:  # a stalled server: not one request answered within the budget
+        return {"count": 0, "p50_ms": None, "p99_ms": None, "max_ms": None}
     return {
         "count": len(latencies),
         "p50_ms": round(percentile(latencies, 0.50) * 1000, 2),
@@ -259,7 +261,8 @@ def probe(url, token, paths, count, interval, warmup, timeout=10.0, budget=120.0
             elapsed = min(time.perf_counter() - started, timeout)
             if round_number >= warmup:
                 latencies[path].append(elapsed)
-                statuses[path][status] = statuses[path].get(status, 0) + 1
+            key = status if round_number >= warmup else f"warm-up {status}"
+            statuses[path][key] = statuses[path].get(key, 0) + 1
             time.sleep(interval)
     return {path: {**summary(latencies[path]), "statuses": statuses[path]} for path in paths}
 

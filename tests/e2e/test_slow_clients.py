@@ -87,6 +87,12 @@ def _probe(server, token, paths, count=250):
     return _result(probe, 120)
 
 
+def _all_ok(figures) -> bool:
+    """Every measured request (the warm-up aside) answered 200."""
+    measured = {k: n for k, n in figures["statuses"].items() if not k.startswith("warm-up")}
+    return measured == {"200": figures["count"]}
+
+
 def _assert_clean_log(server):
     log = server.log()
     for sign in ("Traceback", "Internal Server Error", '" 500 '):
@@ -116,7 +122,7 @@ def test_slow_heads_and_bodies_cost_no_threads(guarded):
 
     assert probe_ended < attack_ends, "the probe outlasted the attack: it measured a quiet server"
     for path in paths:
-        assert loaded[path]["statuses"] == {"200": loaded[path]["count"]}, loaded[path]
+        assert _all_ok(loaded[path]), loaded[path]
         assert loaded[path]["p99_ms"] < 100, (path, loaded[path], quiet[path])
 
     # Every slow connection was closed by the server soon after its deadline, with a 408.
@@ -173,7 +179,7 @@ def test_large_pushes_and_pulls_leave_manifest_gets_fast(guarded):
     assert probe_ended < transfers_end, "the probe outlasted the transfers"
     assert moved["errors"] == [], moved
     assert moved["pushes"] >= 8 and moved["pulls"] >= 8, moved
-    assert all(r["statuses"] == {"200": r["count"]} for r in rounds), rounds
+    assert all(_all_ok(r) for r in rounds), rounds
     assert rounds[-1]["p99_ms"] < 50, rounds
     _assert_clean_log(server)
 
