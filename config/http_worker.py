@@ -8,8 +8,10 @@ and under deadlines; a slow client costs a buffer in that loop, never a thread. 
 connection with the bytes already read (ClientStream returns them first to gunicorn's own
 parser, so there is still one request path), and from then on every read and write on it is
 bounded by an idle timeout and, for the body, a minimum rate after a grace period (like Apache
-mod_reqtimeout's `body=…,MinRate=…`). Why this model and not another: docs/architecture.md,
-"Serving model: slow clients".
+mod_reqtimeout's `body=…,MinRate=…`). Blob transfers, recognised by their request line, are
+handed (socket and bytes read) to a transfer process each worker forks, at a lower CPU priority,
+so they never hold the interpreter lock a manifest GET needs. Why this model and not another:
+docs/architecture.md, "Serving model: slow clients".
 """
 
 from __future__ import annotations
