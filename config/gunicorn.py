@@ -1,11 +1,8 @@
 """gunicorn settings: threads so that long blob transfers never block short requests."""
 
 import os
-import socket
 import sys
 import time
-
-from gunicorn.workers.gthread import ThreadWorker
 
 from config import serving
 from config.env import read_env
@@ -14,12 +11,17 @@ read_env()  # HOST, PORT, TLS_CERT… from the project's .env too, as settings s
 _host, _port = serving.bind_host(), serving.bind_port()
 bind = f"{serving.host_in_url(_host)}:{_port}"
 workers = int(os.environ.get("WEB_WORKERS", "2"))
-worker_class = "config.gunicorn.PlainHttpThreadWorker"
+# gthread whose event loop reads a request's head (and a body's start) before a thread takes it,
+# under deadlines: a slow client costs a buffer, not a thread (docs/architecture.md, "Serving
+# model: slow clients"; WEB_HEADER_TIMEOUT, WEB_IDLE_TIMEOUT, WEB_BODY_* in .env.example).
+worker_class = "config.http_worker.ReadAheadThreadWorker"
 threads = int(os.environ.get("WEB_THREADS", "16"))
+# Connections per worker, slow or not (each costs at most ~130 KiB of buffers in the loop).
+worker_connections = int(os.environ.get("WEB_CONNECTIONS", "1000"))
 # A thread streaming a multi-gigabyte layer keeps its worker alive; this only reaps hung workers.
 timeout = int(os.environ.get("WEB_TIMEOUT", "300"))
 graceful_timeout = 30
-keepalive = 5
+keepalive = int(os.environ.get("WEB_KEEPALIVE") or 5)  # idle seconds; 0: no keep-alive
 accesslog = "-" if os.environ.get("ACCESS_LOG", "1") == "1" else None
 certfile = os.environ.get("TLS_CERT") or None
 keyfile = os.environ.get("TLS_KEY") or None
@@ -54,6 +56,8 @@ def when_ready(server):
 
 
 def post_worker_init(worker):
+    if getattr(worker, "role", "front") != "front":
+        return  # a worker's transfer process (config/http_worker.py) counts no pulls
     # Count manifest pulls in memory and write them once a second, not one write per GET.
     from registry_api.pulls import flusher_start
 
@@ -74,33 +78,3 @@ def worker_exit(server, worker):
     from registry_api.pulls import flusher_stop
 
     flusher_stop()  # write the pulls still buffered
-
-
-# What Go's net/http answers to a TLS handshake on a plain-HTTP port.
-_TLS_ON_PLAIN_HTTP = (
-    b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"
-)
-
-
-class PlainHttpThreadWorker(ThreadWorker):
-    """gthread, but a TLS ClientHello on a plain-HTTP port is refused at once.
-
-    podman and skopeo with --tls-verify=false (and docker for some hosts) try HTTPS first and
-    fall back to HTTP only when that fails. Plain gunicorn waits for a request line that never
-    comes, so each of their commands stalled for the client's 10 s handshake timeout.
-    """
-
-    def enqueue_req(self, conn):
-        if not self.cfg.is_ssl and not conn.initialized:
-            try:
-                # The poller said the socket is readable, so this never blocks.
-                first = conn.sock.recv(1, socket.MSG_PEEK)
-            except OSError:
-                first = b""
-            if first == b"\x16":  # TLS record type "handshake"
-                try:
-                    conn.sock.sendall(_TLS_ON_PLAIN_HTTP)
-                    conn.sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-        super().enqueue_req(conn)

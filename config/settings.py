@@ -103,6 +103,8 @@ INSTALLED_APPS = [
 # Django, whitenoise and htmx classes of the same names) lets them pass untouched.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A chunked body that stops short (client gone, or cut as too slow): 400, not 500.
+    "config.unreadable_body.UnreadableBodyMiddleware",
     "config.registry_middleware.RegistryUrlconfMiddleware",
     "config.registry_middleware.CSPMiddleware",
     "config.registry_middleware.WhiteNoiseMiddleware",
