@@ -15,7 +15,6 @@ kept (their clients start them again).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -30,6 +29,8 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from registry_api.digests import digest_parse, hasher_new
+from registry_api.errors import DigestInvalid
 from registry_api.models import Blob
 from registry_api.storage import READ_CHUNK, blob_path, blobs, staging_dir
 
@@ -223,8 +224,11 @@ def _database_load(source: Path, manifest: dict) -> None:
 
 def _blob_restore(digest: str, path: Path) -> int:
     """Copy one backed-up blob into the store, checking its digest on the way."""
-    algorithm, hex_digest = digest.split(":", 1)
-    hasher = hashlib.new(algorithm)
+    try:
+        parsed = digest_parse(digest)
+    except DigestInvalid as exc:
+        raise BackupError(f"{path} is not named by a digest: the backup is damaged.") from exc
+    hasher = hasher_new(parsed.algorithm)
     fd, staged_name = tempfile.mkstemp(dir=staging_dir(), prefix="restore-")
     staged = Path(staged_name)
     try:
@@ -232,7 +236,7 @@ def _blob_restore(digest: str, path: Path) -> int:
             while chunk := source.read(READ_CHUNK):
                 hasher.update(chunk)
                 out.write(chunk)
-        if hasher.hexdigest() != hex_digest:
+        if hasher.hexdigest() != parsed.hex:
             raise BackupError(f"{path} does not hash to {digest}: the backup is damaged.")
         size = staged.stat().st_size
         blobs().put_verified(digest, staged)

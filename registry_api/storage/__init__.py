@@ -15,9 +15,11 @@ call.
 from __future__ import annotations
 
 import errno
+import logging
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +30,8 @@ from django.core.files.storage import storages
 from django.utils.module_loading import import_string
 
 from registry_api.digests import digest_parse
+
+logger = logging.getLogger(__name__)
 
 READ_CHUNK = 1024 * 1024
 # Storage deletes in flight at once during garbage collection (threads; S3: DeleteObjects calls).
@@ -53,6 +57,27 @@ def blob_path(digest: str) -> str:
     """The storage name of a blob: sharded by the first two hex characters."""
     parsed = digest_parse(digest)
     return f"blobs/{parsed.algorithm}/{parsed.hex[:2]}/{parsed.hex}"
+
+
+def delete_in_parallel(
+    digests: Iterable[str],
+    delete_one: Callable[[str], None],
+    errors: type[BaseException] | tuple[type[BaseException], ...],
+) -> list[str]:
+    """`delete_many` for a backend that deletes one blob per call: DELETE_PARALLELISM threads
+    overlap the round trips (or disk waits), a digest given twice is deleted once, and a
+    failure (`errors`) is logged and its digest returned for garbage collection to retry."""
+
+    def attempt(digest: str) -> str | None:
+        try:
+            delete_one(digest)
+        except errors as exc:
+            logger.warning("gc: could not delete %s: %s", digest, exc)
+            return digest
+        return None
+
+    with ThreadPoolExecutor(max_workers=DELETE_PARALLELISM) as pool:
+        return [failed for failed in pool.map(attempt, dict.fromkeys(digests)) if failed]
 
 
 class BlobStore(ABC):

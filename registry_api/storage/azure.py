@@ -12,19 +12,21 @@ signed with the account key (from the connection string).
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient, ContentSettings
 
-from registry_api.storage import DELETE_PARALLELISM, READ_CHUNK, StorageUnavailable, blob_path
+from registry_api.storage import (
+    READ_CHUNK,
+    StorageUnavailable,
+    blob_path,
+    delete_in_parallel,
+)
 from registry_api.storage.django_store import DjangoBlobStore, chunk_reader
 
-logger = logging.getLogger(__name__)
 # Bytes a download holds at once: its first request and each later chunk (the SDK's defaults,
 # 32 MiB and 4 MiB, would hold 32 MiB per open blob).
 DOWNLOAD_CHUNK = 4 * READ_CHUNK
@@ -121,19 +123,9 @@ class AzureBlobStore(DjangoBlobStore):
         with contextlib.suppress(ResourceNotFoundError):
             self._blob(digest).delete_blob()
 
-    def _delete_one(self, digest: str) -> str | None:
-        try:
-            self.delete(digest)
-        except AzureError as exc:
-            logger.warning("gc: could not delete %s: %s", digest, exc)
-            return digest
-        return None
-
     def delete_many(self, digests: Iterable[str]) -> list[str]:
         # One DELETE per blob, overlapped on threads (the container client is thread-safe).
-        with ThreadPoolExecutor(max_workers=DELETE_PARALLELISM) as pool:
-            results = pool.map(self._delete_one, dict.fromkeys(digests))
-            return [failed for failed in results if failed]
+        return delete_in_parallel(digests, self.delete, AzureError)
 
     def digests(self) -> Iterator[str]:
         """A paged listing walk of `blobs/` (the SDK fetches one page of names at a time)."""

@@ -6,25 +6,21 @@ target and renames that): a reader sees the whole blob or none of it.
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
 from registry_api.storage import (
-    DELETE_PARALLELISM,
     FULL_ERRNOS,
     READ_CHUNK,
     StorageUnavailable,
     blob_path,
+    delete_in_parallel,
 )
 from registry_api.storage.django_store import DjangoBlobStore, _limited
-
-logger = logging.getLogger(__name__)
 
 
 class FileSystemBlobStore(DjangoBlobStore):
@@ -45,19 +41,11 @@ class FileSystemBlobStore(DjangoBlobStore):
         handle.seek(start)
         return _limited(handle, end - start + 1, READ_CHUNK)
 
-    def _unlink(self, digest: str) -> str | None:
-        """Unlink one blob; its digest when that failed."""
-        try:
-            self._path(digest).unlink(missing_ok=True)
-        except OSError as exc:
-            logger.warning("gc: could not delete %s: %s", digest, exc)
-            return digest
-        return None
-
     def delete_many(self, digests: Iterable[str]) -> list[str]:
         # Unlinks wait on the disk, not the CPU: threads overlap them.
-        with ThreadPoolExecutor(max_workers=DELETE_PARALLELISM) as pool:
-            return [failed for failed in pool.map(self._unlink, digests) if failed]
+        return delete_in_parallel(
+            digests, lambda digest: self._path(digest).unlink(missing_ok=True), OSError
+        )
 
     def redirect_url(self, digest: str) -> None:
         return None

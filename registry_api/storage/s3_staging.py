@@ -311,11 +311,6 @@ class S3StagedUpload(StagedUpload):
 
     # The staged-upload interface --------------------------------------------------------------
 
-    def _recorded_parts(self) -> list[tuple[int, str, int, int]]:
-        return list(
-            self.row.parts.order_by("number").values_list("number", "etag", "start", "size")
-        )
-
     def append(self, offset: int, chunks: Iterable[bytes]) -> int:
         row = self.row
         if offset > row.offset:
@@ -401,7 +396,7 @@ class S3StagedUpload(StagedUpload):
         row = self.row
         if row.sealed:
             return
-        parts = [(number, etag) for number, etag, _, _ in self._recorded_parts()]
+        parts = list(row.parts.order_by("number").values_list("number", "etag"))
         tail = _PartWriter(self, row.segments, 0)
         kept_segment = None
         if parts:

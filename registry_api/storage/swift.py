@@ -18,7 +18,6 @@ import logging
 import threading
 import uuid
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
@@ -28,7 +27,12 @@ from django.conf import settings
 from requests.exceptions import RequestException
 from swiftclient.utils import generate_temp_url
 
-from registry_api.storage import DELETE_PARALLELISM, READ_CHUNK, StorageUnavailable, blob_path
+from registry_api.storage import (
+    READ_CHUNK,
+    StorageUnavailable,
+    blob_path,
+    delete_in_parallel,
+)
 from registry_api.storage.django_store import DjangoBlobStore, chunk_reader
 
 logger = logging.getLogger(__name__)
@@ -253,19 +257,9 @@ class SwiftBlobStore(DjangoBlobStore):
                 if not _missing(exc):
                     logger.warning("could not delete segment %s of %s: %s", segment, digest, exc)
 
-    def _delete_one(self, digest: str) -> str | None:
-        try:
-            self.delete(digest)
-        except _ERRORS as exc:
-            logger.warning("gc: could not delete %s: %s", digest, exc)
-            return digest
-        return None
-
     def delete_many(self, digests: Iterable[str]) -> list[str]:
         # Each DELETE is a round trip to Swift: threads (each with its own connection) overlap them.
-        with ThreadPoolExecutor(max_workers=DELETE_PARALLELISM) as pool:
-            results = pool.map(self._delete_one, dict.fromkeys(digests))
-            return [failed for failed in results if failed]
+        return delete_in_parallel(digests, self.delete, _ERRORS)
 
     def digests(self) -> Iterator[str]:
         """A paged listing walk of `blobs/` (one page of names held at a time)."""

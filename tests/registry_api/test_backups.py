@@ -53,6 +53,15 @@ def test_a_damaged_blob_is_refused_and_a_sound_one_stored(tmp_path):
     assert sound.exists()  # the backup is read, never consumed
 
 
+def test_a_blob_file_not_named_by_a_supported_digest_is_refused(tmp_path):
+    body = b"layer bytes"
+    path = tmp_path / "blob"
+    path.write_bytes(body)
+    for digest in ("md5:" + hashlib.md5(body).hexdigest(), "sha256:tooshort"):  # noqa: S324
+        with pytest.raises(BackupError, match="damaged"):
+            _blob_restore(digest, path)
+
+
 def test_blobs_move_between_backends_through_the_seam(tmp_path, s3_registry_storage):
     """A filesystem backup restores into S3 and an S3 instance backs up to files: both sides go
     through the storage seam, never a backend's own layout."""

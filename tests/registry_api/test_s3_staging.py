@@ -165,9 +165,21 @@ def test_a_blob_past_copy_objects_limit_is_copied_part_by_part(s3, staging, monk
     """Above 5 GiB CopyObject refuses: the copy goes part by part (UploadPartCopy)."""
     from registry_api.storage import s3_staging
 
-    monkeypatch.setattr(s3_staging, "COPY_OBJECT_MAX", MIB)  # 13 MiB is "past" it
-    data = DATA[: 13 * MIB]
-    digest = _finalize(staging, _session(staging, data), data)
+    # The requests the staging's real client sends to S3 tell which copy it used.
+    operations: list[str] = []
+    record = lambda model, **_: operations.append(model.name)  # noqa: E731
+    staging.client.meta.events.register("before-call.s3", record)
+    try:
+        small = b"under the limit"
+        _finalize(staging, _session(staging, small), small)
+        assert "CopyObject" in operations and "UploadPartCopy" not in operations
+        operations.clear()
+        monkeypatch.setattr(s3_staging, "COPY_OBJECT_MAX", MIB)  # 13 MiB is "past" it
+        data = DATA[: 13 * MIB]
+        digest = _finalize(staging, _session(staging, data), data)
+    finally:
+        staging.client.meta.events.unregister("before-call.s3", record)
+    assert "UploadPartCopy" in operations and "CopyObject" not in operations
     assert digest_bytes(b"".join(storage.blobs().chunks(digest))) == digest
 
 

@@ -5,6 +5,7 @@ The driver contract itself is tests/registry_api/test_storage_conformance.py."""
 
 from __future__ import annotations
 
+import threading
 import urllib.request
 
 import pytest
@@ -108,3 +109,27 @@ def test_missing_bytes_fail_before_streaming(backend, client, public_repo):
         response = client.get(f"/v2/alice/app/blobs/{digest}", **extra, **headers)
         assert response.status_code == 404
         assert response.json()["errors"][0]["code"] == "BLOB_UNKNOWN"
+
+
+def test_delete_in_parallel_deletes_each_digest_once_and_returns_failures(caplog):
+    deleted: list[str] = []
+    lock = threading.Lock()
+
+    def delete_one(digest: str) -> None:
+        if digest.endswith("bad"):
+            raise OSError("read-only")
+        with lock:
+            deleted.append(digest)
+
+    digests = ["sha256:a", "sha256:b", "sha256:a", "sha256:bad", "sha256:b"]
+    assert storage.delete_in_parallel(digests, delete_one, OSError) == ["sha256:bad"]
+    assert sorted(deleted) == ["sha256:a", "sha256:b"]
+    assert "could not delete sha256:bad" in caplog.text
+
+
+def test_delete_in_parallel_lets_unexpected_errors_through():
+    def delete_one(digest: str) -> None:
+        raise ValueError(digest)
+
+    with pytest.raises(ValueError):
+        storage.delete_in_parallel(["sha256:a"], delete_one, OSError)
