@@ -13,6 +13,7 @@ import subprocess
 from pathlib import Path
 
 from tests.e2e.server import free_port, wait_for_http
+from tests.processes import stop_group
 
 BINARY = "/usr/bin/docker-registry"
 
@@ -73,10 +74,4 @@ class ReferenceRegistry:
         return self
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
+        stop_group(self.process, signal.SIGTERM, timeout=15)
