@@ -44,7 +44,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.reference import BINARY, ReferenceRegistry  # noqa: E402
+from tests.e2e.reference import ReferenceRegistry  # noqa: E402
 from tests.e2e.server import Server, wait_for_http  # noqa: E402
 from tests.e2e.tools import registry_token  # noqa: E402
 
@@ -591,37 +591,25 @@ class S3Reference(ReferenceRegistry):
         super().__init__(directory)
         self.seaweed, self.bucket, self.redirect = seaweed, bucket, redirect
 
-    def start(self) -> S3Reference:
+    def config_text(self) -> str:
         from tests.s3 import ACCESS_KEY, REGION, SECRET_KEY
 
-        self.directory.mkdir(parents=True, exist_ok=True)
-        config = self.directory / "config.yml"
-        config.write_text(
-            S3_REFERENCE_CONFIG.format(
-                endpoint=self.seaweed.endpoint_url,
-                bucket=self.bucket,
-                access=ACCESS_KEY,
-                secret=SECRET_KEY,
-                region=REGION,
-                redirect_disabled="false" if self.redirect else "true",
-                port=self.port,
-            )
+        return S3_REFERENCE_CONFIG.format(
+            endpoint=self.seaweed.endpoint_url,
+            bucket=self.bucket,
+            access=ACCESS_KEY,
+            secret=SECRET_KEY,
+            region=REGION,
+            redirect_disabled="false" if self.redirect else "true",
+            port=self.port,
         )
-        log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
-        self.process = subprocess.Popen(
-            [BINARY, "serve", str(config)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            # aws-sdk-go refuses to start when AWS_CA_BUNDLE is set (a custom transport); the
-            # endpoint is plain HTTP on loopback, so no bundle is needed.
-            env={
-                **{key: value for key, value in os.environ.items() if key != "AWS_CA_BUNDLE"},
-                "OTEL_TRACES_EXPORTER": "none",
-            },
-        )
-        wait_for_http(self.url + "/v2/", timeout=30, process=self.process)
-        return self
+
+    def environment(self) -> dict[str, str]:
+        # aws-sdk-go refuses to start when AWS_CA_BUNDLE is set (a custom transport); the
+        # endpoint is plain HTTP on loopback, so no bundle is needed.
+        env = super().environment()
+        env.pop("AWS_CA_BUNDLE", None)
+        return env
 
 
 S3_REFERENCE_CONFIG = """\

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.server import free_port
+from tests.processes import terminate
 
 # Azurite's fixed development account (public: documented with Azurite, valid nowhere else).
 ACCOUNT = "devstoreaccount1"
@@ -96,13 +97,7 @@ class Azurite:
         raise RuntimeError(f"Azurite did not answer on {self.endpoint}: {last_error}")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        terminate(self.process)
         if getattr(self, "log", None):
             self.log.close()
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.server import free_port
+from tests.processes import terminate
 
 ACCESS_KEY = "dockyard-test"
 SECRET_KEY = "dockyard-test-secret"
@@ -115,13 +116,7 @@ class SeaweedFS:
         raise RuntimeError(f"SeaweedFS did not answer on {self.endpoint_url}: {last_error}")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        terminate(self.process)
         if getattr(self, "log", None):
             self.log.close()
 

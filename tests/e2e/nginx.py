@@ -8,7 +8,6 @@ pid file, logs and temporary directories; TLS from `manage.py make_certs`.
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
@@ -21,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.server import ROOT, free_port
+from tests.processes import stop_group
 
 SHIPPED = ROOT / "deploy" / "nginx" / "dockyard.conf"
 
@@ -116,13 +116,7 @@ class Nginx:
         raise TimeoutError(f"nginx did not answer within {timeout}s:\n{self.log()}")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGQUIT)  # graceful: finish open requests
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
+        stop_group(self.process, signal.SIGQUIT, timeout=15)  # graceful: finish open requests
         shutil.rmtree(self.root, ignore_errors=True)
 
     def log(self) -> str:

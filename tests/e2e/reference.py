@@ -13,6 +13,7 @@ import subprocess
 from pathlib import Path
 
 from tests.e2e.server import free_port, wait_for_http
+from tests.processes import stop_group
 
 BINARY = "/usr/bin/docker-registry"
 
@@ -56,27 +57,29 @@ class ReferenceRegistry:
     def url(self) -> str:
         return f"http://{self.address}"
 
-    def start(self) -> ReferenceRegistry:
+    def config_text(self) -> str:
+        """The config.yml: filesystem storage under the directory (S3 in bench/run.py)."""
         root = self.directory / "storage"
         root.mkdir(parents=True, exist_ok=True)
+        return CONFIG.format(root=root, port=self.port)
+
+    def environment(self) -> dict[str, str]:
+        return {**os.environ, "OTEL_TRACES_EXPORTER": "none"}
+
+    def start(self) -> ReferenceRegistry:
+        self.directory.mkdir(parents=True, exist_ok=True)
         config = self.directory / "config.yml"
-        config.write_text(CONFIG.format(root=root, port=self.port))
+        config.write_text(self.config_text())
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         self.process = subprocess.Popen(
             [BINARY, "serve", str(config)],
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env={**os.environ, "OTEL_TRACES_EXPORTER": "none"},
+            env=self.environment(),
         )
         wait_for_http(self.url + "/v2/", timeout=30, process=self.process)
         return self
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
+        stop_group(self.process, signal.SIGTERM, timeout=15)

@@ -18,6 +18,7 @@ import requests
 
 from tests.e2e.images import TestImage, sha256_file
 from tests.e2e.server import free_port
+from tests.processes import stop_group
 
 REGISTRY_BIN = "/usr/bin/docker-registry"
 
@@ -96,13 +97,7 @@ class ReferenceRegistry:
         raise TimeoutError(f"docker-registry did not answer:\n{self.log()}")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
+        stop_group(self.process, signal.SIGTERM, timeout=10)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from tests.e2e.multihost.netns import Network
 from tests.e2e.server import ROOT, wait_for_http
+from tests.processes import stop_group
 from tests.s3 import ACCESS_KEY, BUCKET, REGION, SECRET_KEY, weed_binary
 
 WEB_PORT = 8000
@@ -128,15 +129,7 @@ class Process:
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         """Signal the whole group (gunicorn's master and workers, celery's threads)."""
-        if not self.alive():
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.popen.pid, sig)
-        try:
-            self.popen.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.popen.pid, signal.SIGKILL)
-            self.popen.wait(timeout=10)
+        stop_group(self.popen, sig, timeout=20)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
