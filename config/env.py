@@ -99,6 +99,10 @@ def env_int(name: str, default: int) -> int:
     return _read("int", name, default)
 
 
+def env_float(name: str, default: float) -> float:
+    return _read("float", name, default)
+
+
 def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     value = env_str(name, default).strip().lower()
     if value not in choices:

@@ -35,6 +35,8 @@ from gunicorn import http
 from gunicorn import sock as gunicorn_sock
 from gunicorn.workers.gthread import ThreadWorker
 
+from config.env import env_bool, env_float, env_int
+
 # What Go's net/http answers to a TLS handshake on a plain-HTTP port.
 TLS_ON_PLAIN_HTTP = (
     b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"
@@ -79,21 +81,18 @@ class ClientLimits:
     transfer_nice: int = 10
 
     @classmethod
-    def from_environ(cls, environ=os.environ) -> ClientLimits:
-        def number(name, default):
-            value = environ.get(name, "")
-            return float(value) if value.strip() else default
-
+    def from_environ(cls) -> ClientLimits:
+        """The limits the environment sets (config.env's readers: a bad value names itself)."""
         return cls(
-            header_timeout=number("WEB_HEADER_TIMEOUT", cls.header_timeout),
-            idle_timeout=number("WEB_IDLE_TIMEOUT", cls.idle_timeout),
-            body_grace=number("WEB_BODY_GRACE", cls.body_grace),
-            body_min_rate=number("WEB_BODY_MIN_RATE", cls.body_min_rate),
-            keepalive=number("WEB_KEEPALIVE", cls.keepalive),
-            keepalive_max=int(number("WEB_KEEPALIVE_MAX", cls.keepalive_max)),
-            transfer_process=environ.get("WEB_TRANSFER_PROCESS", "1").strip() != "0",
-            transfer_threads=int(number("WEB_TRANSFER_THREADS", cls.transfer_threads)),
-            transfer_nice=int(number("WEB_TRANSFER_NICE", cls.transfer_nice)),
+            header_timeout=env_float("WEB_HEADER_TIMEOUT", cls.header_timeout),
+            idle_timeout=env_float("WEB_IDLE_TIMEOUT", cls.idle_timeout),
+            body_grace=env_float("WEB_BODY_GRACE", cls.body_grace),
+            body_min_rate=env_float("WEB_BODY_MIN_RATE", cls.body_min_rate),
+            keepalive=env_float("WEB_KEEPALIVE", cls.keepalive),
+            keepalive_max=env_int("WEB_KEEPALIVE_MAX", cls.keepalive_max),
+            transfer_process=env_bool("WEB_TRANSFER_PROCESS", cls.transfer_process),
+            transfer_threads=env_int("WEB_TRANSFER_THREADS", cls.transfer_threads),
+            transfer_nice=env_int("WEB_TRANSFER_NICE", cls.transfer_nice),
         )
 
     def body_too_slow(self, seconds: float, received: int) -> bool:

@@ -5,6 +5,7 @@ The worker itself is tested against the real server in tests/e2e/test_slow_clien
 from __future__ import annotations
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
 from config.http_worker import ClientLimits, chunked_body_complete, read_framing
 
@@ -82,10 +83,19 @@ def test_a_body_must_keep_up_with_the_minimum_rate_after_the_grace():
     assert not ClientLimits(body_min_rate=0).body_too_slow(10**6, 0)
 
 
-def test_limits_come_from_the_environment():
-    limits = ClientLimits.from_environ(
-        {"WEB_HEADER_TIMEOUT": "3", "WEB_BODY_MIN_RATE": "100", "WEB_TRANSFER_PROCESS": "0"}
-    )
+def test_limits_come_from_the_environment(monkeypatch):
+    for name in ("WEB_HEADER_TIMEOUT", "WEB_BODY_MIN_RATE", "WEB_TRANSFER_PROCESS"):
+        monkeypatch.delenv(name, raising=False)
+    assert ClientLimits.from_environ() == ClientLimits()
+    monkeypatch.setenv("WEB_HEADER_TIMEOUT", "3")
+    monkeypatch.setenv("WEB_BODY_MIN_RATE", "100")
+    monkeypatch.setenv("WEB_TRANSFER_PROCESS", "0")
+    limits = ClientLimits.from_environ()
     assert limits.header_timeout == 3 and limits.body_min_rate == 100
     assert not limits.transfer_process
-    assert ClientLimits.from_environ({}) == ClientLimits()
+
+
+def test_a_bad_limit_names_its_variable(monkeypatch):
+    monkeypatch.setenv("WEB_IDLE_TIMEOUT", "soon")
+    with pytest.raises(ImproperlyConfigured, match="WEB_IDLE_TIMEOUT"):
+        ClientLimits.from_environ()
