@@ -102,6 +102,8 @@ INSTALLED_APPS = [
 # registry's routes only; the portal's middleware (config.registry_middleware.portal_only: the
 # Django, whitenoise and htmx classes of the same names) lets them pass untouched.
 MIDDLEWARE = [
+    # First, so that every log line and audit entry of the request carries its id.
+    "config.request_context.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # A chunked body that stops short (client gone, or cut as too slow): 400, not 500.
     "config.unreadable_body.UnreadableBodyMiddleware",
@@ -527,8 +529,11 @@ INSTALLED_APPS += ["drf_spectacular_sidecar"]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"registry_protocol": {"()": "config.log_filters.RegistryProtocolAnswers"}},
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "registry_protocol": {"()": "config.log_filters.RegistryProtocolAnswers"},
+        "request_id": {"()": "config.request_context.RequestIdFilter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # The registry's 401 challenges and 404 blob probes are protocol: logged with LOG_LEVEL=DEBUG.
     "loggers": {"django.request": {"filters": ["registry_protocol"]}},

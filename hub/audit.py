@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from config.request_context import request_id
 from hub.models import AuditEntry
 
 
@@ -35,4 +36,5 @@ def audit_record(
         data=data or {},
         client_address=address,
         user_agent=agent,
+        request_id=request_id(),
     )
