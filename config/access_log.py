@@ -84,13 +84,16 @@ class AccessLogMiddleware:
             return response
         identifier = request_id()
         close = response.close
+        recorded = []
 
         def close_and_record():
             try:
                 close()
             finally:
-                sent = int(response.get("Content-Length") or 0)
-                self._record(request, response, started, sent, queries.count, identifier)
+                if not recorded:  # once, however often the server closes it
+                    recorded.append(True)
+                    sent = int(response.get("Content-Length") or 0)
+                    self._record(request, response, started, sent, queries.count, identifier)
 
         response.close = close_and_record
         return response
