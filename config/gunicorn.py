@@ -3,6 +3,7 @@
 import os
 import sys
 import time
+from pathlib import Path
 
 from config import serving
 from config.env import read_env
@@ -22,7 +23,13 @@ worker_connections = int(os.environ.get("WEB_CONNECTIONS", "1000"))
 timeout = int(os.environ.get("WEB_TIMEOUT", "300"))
 graceful_timeout = 30
 keepalive = int(os.environ.get("WEB_KEEPALIVE") or 5)  # idle seconds; 0: no keep-alive
-accesslog = "-" if os.environ.get("ACCESS_LOG", "1") == "1" else None
+# No gunicorn access log: config/access_log.py writes one line per request (ACCESS_LOG) with
+# the route, user and request id, in LOG_FORMAT.
+accesslog = None
+if os.environ.get("LOG_FORMAT", "text") == "json":
+    from config.logs import gunicorn_logconfig
+
+    logconfig_dict = gunicorn_logconfig()
 certfile = os.environ.get("TLS_CERT") or None
 keyfile = os.environ.get("TLS_KEY") or None
 # gunicorn's own files (worker heartbeats, a unix socket) private, like everything in DATA_DIR.
@@ -31,7 +38,21 @@ umask = 0o077
 limit_request_line = 8190
 
 
+# Metrics from every worker (and its transfer process) in files under one directory, which
+# any worker's /metrics adds up (config/metrics.py). Set before a worker imports the
+# application, so prometheus_client picks its multiprocess store. scripts/embedded.sh sets and
+# wipes it when it starts gunicorn with a Celery worker (which shares it); alone, gunicorn does.
+_METRICS_DIR_SET_HERE = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _METRICS_DIR_SET_HERE:
+    _data_dir = Path(__file__).resolve().parent.parent / os.environ.get("DATA_DIR", "var")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_data_dir / "metrics")
+
+
 def on_starting(server):
+    if _METRICS_DIR_SET_HERE:
+        from config.metrics_files import multiproc_dir_wipe
+
+        multiproc_dir_wipe(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     # gunicorn retries a taken port for 5 s and exits 1, and the supervisor would start it again
     # and again: say why once, and exit with the status that stops the whole group. The same
     # 5 s first: after its master was killed, the old workers hold the port for a moment.
@@ -78,3 +99,9 @@ def worker_exit(server, worker):
     from registry_api.pulls import flusher_stop
 
     flusher_stop()  # write the pulls still buffered
+
+
+def child_exit(server, worker):
+    from config.metrics_files import process_dead
+
+    process_dead(worker.pid)

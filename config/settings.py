@@ -104,6 +104,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so that every log line and audit entry of the request carries its id.
     "config.request_context.RequestIdMiddleware",
+    # Second: times and counts everything below it, one access-log line per request.
+    "config.access_log.AccessLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # A chunked body that stops short (client gone, or cut as too slow): 400, not 500.
     "config.unreadable_body.UnreadableBodyMiddleware",
@@ -526,6 +528,12 @@ SPECTACULAR_SETTINGS = {
 }
 INSTALLED_APPS += ["drf_spectacular_sidecar"]
 
+# Logs: one line per record on stderr, plain text or (LOG_FORMAT=json) one JSON object per line
+# with time, level, logger, message, request_id and exception; the same for gunicorn's error log
+# (config/gunicorn.py) and Celery (config/celery.py). ACCESS_LOG=0 drops the access lines
+# (logger dockyard.access, config/access_log.py).
+LOG_FORMAT = env_choice("LOG_FORMAT", "text", ("text", "json"))
+ACCESS_LOG = env_bool("ACCESS_LOG", True)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -533,8 +541,24 @@ LOGGING = {
         "registry_protocol": {"()": "config.log_filters.RegistryProtocolAnswers"},
         "request_id": {"()": "config.request_context.RequestIdFilter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request_id"]}},
+    "formatters": {"json": {"()": "config.logs.JsonFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            **({"formatter": "json"} if LOG_FORMAT == "json" else {}),
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    # The registry's 401 challenges and 404 blob probes are protocol: logged with LOG_LEVEL=DEBUG.
-    "loggers": {"django.request": {"filters": ["registry_protocol"]}},
+    "loggers": {
+        # The registry's 401 challenges and 404 blob probes are protocol: logged with
+        # LOG_LEVEL=DEBUG.
+        "django.request": {"filters": ["registry_protocol"]},
+        # Access lines whatever LOG_LEVEL says (ACCESS_LOG=0 turns them off).
+        "dockyard.access": {"level": "INFO"},
+    },
 }
+
+# /metrics (config/metrics.py): with a token, only `Authorization: Bearer <token>` reads it;
+# without one, only loopback clients that came through no proxy.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")

@@ -14,6 +14,7 @@ from django.contrib.auth.views import redirect_to_login
 
 OPEN_PREFIXES = (
     "/-/",  # health checks (config.health): probes carry no session
+    "/metrics",  # Prometheus (config.metrics): its own token, or loopback only
     "/accounts/login/",
     "/accounts/signup/",
     "/accounts/invite/",

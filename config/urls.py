@@ -2,12 +2,13 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from config import health
+from config import health, metrics
 
 urlpatterns = [
     # First: no portal pattern may shadow them; anonymous, never sent to sign in.
     path("-/healthy", health.healthy, name="health-healthy"),
     path("-/ready", health.ready, name="health-ready"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("", include("hub.urls_accounts")),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -323,7 +323,7 @@ def registry_endpoint(
         @csrf_exempt
         @functools.wraps(view)
         def wrapper(request, *args, **kwargs):
-            ctx = RegistryContext()
+            ctx = request.registry_ctx = RegistryContext()  # the access log reads its user
             try:
                 if allowed is not None and request.method not in allowed:
                     raise Unsupported(

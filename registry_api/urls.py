@@ -18,5 +18,7 @@ urlpatterns = [
     re_path(rf"^{NAME}/blobs/uploads/(?P<upload_id>[^/]+)$", uploads.upload, name="upload"),
     re_path(rf"^{NAME}/blobs/(?P<digest>[^/]+)$", blobs.blob, name="blob"),
     re_path(rf"^{NAME}/referrers/(?P<digest>[^/]+)$", referrers.referrers_get, name="referrers"),
-    re_path(r"^.*$", base.not_found, name="not-found"),
+    # Any character, a newline too (a decoded %0A): otherwise nothing matched and the portal's
+    # 404 page, which the registry's URL table cannot render, answered 500.
+    re_path(r"^(?s:.*)$", base.not_found, name="not-found"),
 ]

@@ -20,6 +20,12 @@ celery_worker_args=(--pool threads --concurrency "${CELERY_CONCURRENCY:-2}"
 # scripts/supervise.py restarts whichever dies and, on SIGTERM or Ctrl-C, stops both within
 # STOP_GRACE_SECONDS (default 10). $1: the worker's node name.
 serve_web_and_worker() {
+  # Both write metrics to one directory that /metrics adds up (config/metrics.py), wiped once
+  # here (its *.db files only), not when the supervisor restarts one of them.
+  export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-${DATA_DIR:-var}/metrics}"
+  mkdir -p -m 700 "$PROMETHEUS_MULTIPROC_DIR"
+  PROMETHEUS_MULTIPROC_DIR="$(cd "$PROMETHEUS_MULTIPROC_DIR" && pwd)"
+  find "$PROMETHEUS_MULTIPROC_DIR" -maxdepth 1 -name '*.db' -type f -delete
   exec python scripts/supervise.py \
     web gunicorn -c config/gunicorn.py config.wsgi :: \
     worker celery -A config --quiet worker -B "${celery_worker_args[@]}" --hostname "$1"

@@ -27,6 +27,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from config import metrics
 from registry_api import storage
 from registry_api.models import (
     Blob,
@@ -308,6 +309,10 @@ def gc_run(
         run.errors = "\n".join(freed.errors)
         run.finished_at = timezone.now()
         run.save()
+        if not dry_run:
+            metrics.gc_run_recorded(
+                ok=not run.errors, bytes_freed=run.bytes_freed, blobs_freed=run.blobs_freed
+            )
     finally:
         if cache.get(LOCK_KEY) == token:
             cache.delete(LOCK_KEY)

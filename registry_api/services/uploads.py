@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import timezone
 
+from config.metrics import bytes_pushed
 from registry_api import storage
 from registry_api.digests import DEFAULT_ALGORITHM, digest_parse, hasher_new
 from registry_api.errors import (
@@ -161,6 +162,7 @@ def _append_locked(upload: BlobUpload, chunk: Chunk, staged) -> BlobUpload:
     fields = {"offset": new_offset, "hashed_digest": hashed, "updated_at": timezone.now()}
     if not BlobUpload.objects.filter(pk=upload.pk).update(**fields):
         raise BlobUploadUnknown()  # cancelled meanwhile
+    bytes_pushed("blob", new_offset - start)
     upload.offset, upload.hashed_digest = new_offset, hashed
     if hasher is not None:
         _hasher_keep(upload, new_offset, hasher)

@@ -196,7 +196,9 @@ def blobs() -> BlobStore:
                 driver = import_string(_DRIVERS[path])
             except KeyError as exc:
                 raise LookupError(f"no blob store driver for storage backend {path}") from exc
-            cached = (backend, driver(backend))
+            from registry_api.storage.timed import TimedBlobStore
+
+            cached = (backend, TimedBlobStore(driver(backend)))
             _chosen["blobs"] = cached
     return cached[1]
 

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from config import metrics
 from webhooks import payloads, sending, signing
 from webhooks.models import Delivery, DeliveryAttempt, Webhook
 from webhooks.services.queue import enqueue_after_commit
@@ -50,9 +51,13 @@ def _claim(delivery_id: int) -> Delivery | None:
 
 def delivery_attempt(*, delivery_id: int) -> Delivery | None:
     """Make the next attempt of a pending, due delivery; return it, or None if not ours to send."""
+    # When the attempt was due, for the queue-lag metric (the claim moves it to the lease's end).
+    due = Delivery.objects.filter(pk=delivery_id).values_list("next_attempt_at", flat=True).first()
     delivery = _claim(delivery_id)
     if delivery is None:
         return None
+    if due is not None:
+        metrics.webhook_queue_lag((timezone.now() - due).total_seconds())
     hook = delivery.webhook
     body, content_type = payloads.payload_render(delivery)
     started_at = timezone.now()
@@ -94,6 +99,7 @@ def _record(*, delivery: Delivery, started_at, result: sending.SendResult) -> No
     delivery.last_response_code = result.status_code
     hook = delivery.webhook
     if result.ok:
+        metrics.webhook_delivery("delivered")
         delivery.status = Delivery.Status.DELIVERED
         delivery.delivered_at = timezone.now()
         delivery.save(update_fields=["status", "delivered_at", "last_response_code"])
@@ -102,10 +108,12 @@ def _record(*, delivery: Delivery, started_at, result: sending.SendResult) -> No
         )
         return
     if delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
+        metrics.webhook_delivery("failed")
         delivery.status = Delivery.Status.FAILED
         delivery.save(update_fields=["status", "last_response_code"])
         webhook_failure_count(hook=hook, last_error=result.error)
         return
+    metrics.webhook_delivery("retry")
     delay = retry_delay(delivery.attempts)
     delivery.next_attempt_at = timezone.now() + timedelta(seconds=delay)
     delivery.save(update_fields=["next_attempt_at", "last_response_code"])
