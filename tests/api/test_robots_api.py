@@ -9,7 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from hub.models import AuditEntry
+from hub.models import AuditEntry, Robot
 from hub.registry_tokens import token_verify
 from tests import factories
 from tests.api.conftest import API
@@ -167,7 +167,6 @@ def test_expired_and_disabled_robots_get_no_token(client, as_user, alice, acme):
     assert _token(client, auth).status_code == 401
     owner.patch(f"{ORG_ROBOTS}ci/", {"disabled": False}, format="json")
     assert _token(client, auth).status_code == 200
-    from hub.models import Robot
 
     Robot.objects.update(expires_at=timezone.now() - dt.timedelta(seconds=1))
     assert _token(client, auth).status_code == 401
@@ -210,3 +209,31 @@ def test_last_used_shows_in_the_api(as_user, alice, acme):
     assert owner.get(f"{ORG_ROBOTS}ci/").json()["last_used_at"] is None
     _robot_client("acme+ci", secret).get(f"{API}/repositories/")
     assert owner.get(f"{ORG_ROBOTS}ci/").json()["last_used_at"] is not None
+
+
+def test_a_robots_refresh_token_dies_with_expiry_disable_and_rotate(client, as_user, alice, acme):
+    """docker login keeps a refresh token (identity token): it must not outlive the robot."""
+    owner = as_user(alice)
+    secret = _create(owner).json()["secret"]
+    login = client.get(
+        "/auth/token",
+        {"service": settings.REGISTRY_SERVICE, "offline_token": "true", "client_id": "docker"},
+        HTTP_AUTHORIZATION=basic_auth("acme+ci", secret),
+    )
+    refresh = login.json()["refresh_token"]
+
+    def refresh_with():
+        return client.post("/auth/token", {"grant_type": "refresh_token", "refresh_token": refresh})
+
+    assert refresh_with().status_code == 200
+
+    Robot.objects.update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    assert refresh_with().status_code == 401
+    Robot.objects.update(expires_at=None)
+    assert refresh_with().status_code == 200
+    owner.patch(f"{ORG_ROBOTS}ci/", {"disabled": True}, format="json")
+    assert refresh_with().status_code == 401
+    owner.patch(f"{ORG_ROBOTS}ci/", {"disabled": False}, format="json")
+    assert refresh_with().status_code == 200
+    owner.post(f"{ORG_ROBOTS}ci/rotate/")
+    assert refresh_with().status_code == 401
