@@ -17,6 +17,8 @@ from hub.models import (
     NamespaceQuota,
     Organization,
     Repository,
+    Robot,
+    RobotPermission,
     Star,
     Team,
     TeamRepository,
@@ -260,3 +262,21 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     list_filter = ["action", "result"]
     search_fields = ["actor_name", "action", "target"]
     date_hierarchy = "created_at"
+
+
+class RobotPermissionInline(admin.TabularInline):
+    model = RobotPermission
+    extra = 0
+    raw_id_fields = ["repository"]
+
+
+@admin.register(Robot)
+class RobotAdmin(admin.ModelAdmin):
+    """Administrators exempt robots from pull rate limits here; owners manage the rest in the
+    portal or the REST API (the secret is rotated there, never set here)."""
+
+    list_display = ["user", "namespace", "expires_at", "last_used_at", "pull_rate_limit_exempt"]
+    list_filter = ["pull_rate_limit_exempt"]
+    search_fields = ["user__username", "namespace__name"]
+    readonly_fields = ["user", "namespace", "name", "created_by", "created_at", "last_used_at"]
+    inlines = [RobotPermissionInline]

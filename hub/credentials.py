@@ -158,6 +158,24 @@ def _password_check_throttled(request, username: str, password: str, client_ip: 
     return user
 
 
+def is_robot(user) -> bool:
+    """A robot account (hub.models.Robot); people's usernames cannot contain `+`."""
+    return user is not None and "+" in getattr(user, "username", "")
+
+
+def robot_admitted(user) -> bool:
+    """False for a disabled or expired robot; marks a usable one used (once a minute at most)."""
+    from hub.models import Robot
+
+    robot = Robot.objects.filter(user_id=user.pk).first()
+    if robot is None or not user.is_active or robot.is_expired:
+        return False
+    # The cache gates the write, so a busy robot costs one UPDATE a minute, not one a request.
+    if cache.add(f"robot-used:{robot.pk}", 1, timeout=60):
+        Robot.objects.filter(pk=robot.pk).update(last_used_at=timezone.now())
+    return True
+
+
 def credentials_check(
     *, username: str, secret: str, client_ip: str, request=None
 ) -> Credentials | None:
@@ -172,6 +190,8 @@ def credentials_check(
     if token is not None and (token.user.get_username() == username or not username):
         return Credentials(user=token.user, scopes=tuple(token.scopes), token=token)
     user = _password_check_throttled(request, username, secret, client_ip)
+    if user is not None and is_robot(user) and not robot_admitted(user):
+        return None
     return Credentials(user=user) if user is not None else None
 
 
@@ -194,8 +214,10 @@ def basic_credentials(request, value: str) -> Credentials | None:
 
 
 def password_check(*, username: str, password: str, client_ip: str, request=None):
-    """Authenticate by password only (web and admin sign-in); throttled like credentials_check."""
-    if "\x00" in username or "\x00" in password:
+    """Authenticate by password only (web and admin sign-in); throttled like credentials_check.
+
+    Robots never sign in with a session: their name is refused before any check."""
+    if "\x00" in username or "\x00" in password or "+" in username:
         return None
     return _password_check_throttled(request, username, password, client_ip)
 

@@ -27,7 +27,8 @@ class User(AbstractUser):
 
     username = models.CharField(
         _("username"),
-        max_length=64,
+        # 64 for people; robots are `<namespace>+<name>` (hub.models.Robot), up to 129.
+        max_length=130,
         unique=True,
         validators=[validate_namespace_name],
         help_text=_(
@@ -465,3 +466,80 @@ class AuditEntry(models.Model):
     def __str__(self) -> str:
         when = f"{self.created_at:%Y-%m-%d %H:%M:%S}"
         return f"{when} {self.actor_name or '-'} {self.action} {self.target}"
+
+
+class Robot(models.Model):
+    """A robot account: a User named `<namespace>+<name>` whose password is its secret.
+
+    It signs in only with Basic credentials (docker login, token service, REST API), never with
+    a session; it holds exactly its RobotPermission grants and nothing from membership.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="robot"
+    )
+    namespace = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="robots")
+    name = models.CharField(max_length=64, validators=[validate_namespace_name])
+    description = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    pull_rate_limit_exempt = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["namespace", "name"], name="robot_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.user.username
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.namespace.name}+{self.name}"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def is_usable(self) -> bool:
+        return self.user.is_active and not self.is_expired
+
+
+class RobotPermission(models.Model):
+    """A robot's grant on one repository of its namespace, or on all of them (repository null)."""
+
+    class Level(models.TextChoices):
+        PULL = "pull", _("Pull")
+        PUSH = "push", _("Push and pull")
+        DELETE = "delete", _("Delete, push and pull")
+
+    robot = models.ForeignKey(Robot, on_delete=models.CASCADE, related_name="permissions")
+    repository = models.ForeignKey(
+        "Repository", null=True, blank=True, on_delete=models.CASCADE, related_name="robot_grants"
+    )
+    level = models.CharField(max_length=8, choices=Level.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["robot", "repository"], name="robot_permission_unique_repository"
+            ),
+            models.UniqueConstraint(
+                fields=["robot"],
+                condition=Q(repository__isnull=True),
+                name="robot_permission_unique_all",
+            ),
+            models.CheckConstraint(
+                condition=Q(level__in=["pull", "push", "delete"]),
+                name="robot_permission_level_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        target = self.repository.name if self.repository_id else "*"
+        return f"{self.robot} {self.level} {target}"

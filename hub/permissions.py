@@ -27,16 +27,29 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db.models import Q
 
-from hub.models import Collaborator, Membership, Namespace, Repository, TeamRepository
+from hub.credentials import is_robot
+from hub.models import (
+    Collaborator,
+    Membership,
+    Namespace,
+    Repository,
+    RobotPermission,
+    TeamRepository,
+)
 from hub.names import REPOSITORY_PATH_RE, name_canonical
 from hub.selectors import namespace_get, repository_get
 
 ROLE_ACTIONS = {
     "admin": {"pull", "push", "delete", "admin"},
+    "delete": {"pull", "push", "delete"},  # robots' highest grant: never admin
     "write": {"pull", "push"},
     "read": {"pull"},
 }
+# A robot's RobotPermission level as a role.
+ROBOT_LEVEL_ROLES = {"pull": "read", "push": "write", "delete": "delete"}
+_RANKED_ROLES = ("admin", "delete", "write", "read")
 SCOPE_ACTIONS = {
     "repo:read": {"pull"},
     "repo:write": {"pull", "push"},
@@ -100,9 +113,25 @@ def _scoped(actions: Collection[str], scopes: Collection[str] | None) -> set[str
     return {action for action in actions if _scope_allows(scopes, action)}
 
 
+def robot_role(user, namespace_id: int, repository: Repository | None) -> str | None:
+    """A robot's role from its grants: on `repository` (its own grant or the namespace-wide
+    one), or with `repository` None on the namespace's absent names (namespace-wide only)."""
+    grants = RobotPermission.objects.filter(robot__user=user, robot__namespace_id=namespace_id)
+    target = Q(repository__isnull=True)
+    if repository is not None:
+        target |= Q(repository=repository)
+    levels = {
+        ROBOT_LEVEL_ROLES[level] for level in grants.filter(target).values_list("level", flat=True)
+    }
+    ranked = [r for r in _RANKED_ROLES if r in levels]
+    return ranked[0] if ranked else None
+
+
 def namespace_role(user, namespace: Namespace) -> str | None:
-    """Return the role a user holds over a whole namespace: "admin", "write" or None."""
-    if not _authenticated(user):
+    """Return the role a user holds over a whole namespace: "admin", "write" or None.
+
+    None for a robot: it owns nothing and is nobody's member (its grants are per repository)."""
+    if not _authenticated(user) or is_robot(user):
         return None
     if user.is_superuser:
         return "admin"
@@ -120,6 +149,8 @@ def repository_role(user, repository: Repository) -> str | None:
     """Return "admin", "write", "read" or None for a user on one repository."""
     if not _authenticated(user):
         return None  # without reading the namespace: anonymous callers cost the same everywhere
+    if is_robot(user):
+        return robot_role(user, repository.namespace_id, repository)
     role = namespace_role(user, repository.namespace)
     if role == "admin":
         return role
@@ -134,7 +165,7 @@ def repository_role(user, repository: Repository) -> str | None:
         )
     )
     granted.add(role)
-    ranked = [r for r in ("admin", "write", "read") if r in granted]
+    ranked = [r for r in _RANKED_ROLES if r in granted]
     return ranked[0] if ranked else None
 
 
@@ -169,6 +200,11 @@ def _creator_actions(user, full_name: str, scopes: Collection[str] | None) -> se
         return set()  # without reading the namespace, as for an existing repository
     namespace_name, _, rest = full_name.partition("/")
     namespace = namespace_get(name=namespace_name) if rest else None
+    if is_robot(user):
+        # Only a namespace-wide push (or delete) grant creates repositories by pushing.
+        role = robot_role(user, namespace.pk, None) if namespace is not None else None
+        allowed = ROLE_ACTIONS.get(role or "", ()) if role in ("write", "delete") else ()
+        return _scoped(allowed, scopes)
     # A first `delete` after the first push then needs no new token.
     return _scoped(ROLE_ACTIONS.get(_creator_role(user, namespace, scopes) or "", ()), scopes)
 
@@ -242,8 +278,8 @@ def can_create(user, namespace: Namespace | None, scopes: Collection[str] | None
 
 
 def _creator_role(user, namespace: Namespace | None, scopes: Collection[str] | None) -> str | None:
-    if namespace is None or not _scope_allows(scopes, "push"):
-        return None
+    if namespace is None or not _scope_allows(scopes, "push") or is_robot(user):
+        return None  # robots create repositories only by a push (see _creator_actions)
     role = namespace_role(user, namespace)
     return role if role in ("admin", "write") else None
 

@@ -2,7 +2,7 @@
 
 A refresh token names the user and, when it came from an access token, that token. It stops
 working when the user changes password, is deactivated, or the access token is revoked or
-expires; and after TOKEN_REFRESH_MAX_AGE.
+expires; when a robot expires; and after TOKEN_REFRESH_MAX_AGE.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from django.core import signing
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from hub.credentials import Credentials
+from hub.credentials import Credentials, is_robot, robot_admitted
 from hub.models import AccessToken
 
 SALT = "dockyard.refresh-token"
@@ -41,6 +41,8 @@ def refresh_token_check(value: str) -> Credentials | None:
         return None
     if user is None or not constant_time_compare(str(payload["p"]), _password_fingerprint(user)):
         return None
+    if is_robot(user) and not robot_admitted(user):
+        return None  # an expired robot: docker keeps its refresh token after `docker login`
     if payload.get("t") is None:
         return Credentials(user=user)
     token = AccessToken.objects.filter(uuid=payload["t"], user=user).first()

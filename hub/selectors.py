@@ -21,6 +21,11 @@ def repository_visible_q(user) -> Q:
         return public if settings.ANONYMOUS_READ else Q(pk__in=[])
     if user.is_superuser:
         return Q()
+    if "+" in user.username:  # a robot (hub.models.Robot): its grants, nothing from membership
+        grants = Q(robot_grants__robot__user=user) | Q(
+            namespace__robots__user=user, namespace__robots__permissions__repository__isnull=True
+        )
+        return public | grants
     return (
         public
         | Q(namespace__user=user)

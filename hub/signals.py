@@ -12,8 +12,8 @@ from hub.models import Namespace
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL)
 def user_namespace_sync(sender, instance, created: bool, **kwargs) -> None:
-    if kwargs.get("raw"):
-        return
+    if kwargs.get("raw") or "+" in instance.username:
+        return  # a robot (`ns+name`) owns no namespace
     namespace = Namespace.objects.filter(user=instance).first()
     if namespace is None:
         Namespace.objects.create(name=instance.username, kind=Namespace.Kind.USER, user=instance)

@@ -2,7 +2,15 @@
 
 from django.urls import path
 
-from hub.views import accounts, invitations, organizations, publishers, teams, token_service
+from hub.views import (
+    accounts,
+    invitations,
+    organizations,
+    publishers,
+    robots,
+    teams,
+    token_service,
+)
 
 app_name = "accounts"
 
@@ -20,6 +28,22 @@ urlpatterns = [
     path("settings/email/", accounts.email_change, name="email-change"),
     path("settings/tokens/", accounts.tokens, name="tokens"),
     path("settings/tokens/<int:pk>/revoke/", accounts.token_revoke, name="token-revoke"),
+    path("settings/robots/", robots.robot_index, name="robots"),
+    path("settings/robots/<str:robot>/", robots.robot_detail, name="robot"),
+    path("settings/robots/<str:robot>/rotate/", robots.robot_rotate_view, name="robot-rotate"),
+    path("settings/robots/<str:robot>/delete/", robots.robot_delete_view, name="robot-delete"),
+    path("orgs/<str:namespace>/robots/", robots.robot_index, name="org-robots"),
+    path("orgs/<str:namespace>/robots/<str:robot>/", robots.robot_detail, name="org-robot"),
+    path(
+        "orgs/<str:namespace>/robots/<str:robot>/rotate/",
+        robots.robot_rotate_view,
+        name="org-robot-rotate",
+    ),
+    path(
+        "orgs/<str:namespace>/robots/<str:robot>/delete/",
+        robots.robot_delete_view,
+        name="org-robot-delete",
+    ),
     path("orgs/new/", organizations.organization_new, name="org-create"),
     path("orgs/<str:namespace>/profile/", publishers.organization_profile, name="org-profile"),
     path("orgs/<str:namespace>/members/", organizations.members, name="org-members"),

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from hub import selectors_accounts
 from hub.api_permissions import NotAnAccessToken
 from hub.apis.common import BaseApi, PaginatedApi, errors
+from hub.credentials import is_robot
 from hub.models import AccessToken
 from hub.services.access_tokens import access_token_create, access_token_revoke
 
@@ -66,6 +67,8 @@ class AccessTokenListApi(PaginatedApi):
         responses={201: AccessTokenCreatedSerializer, **errors(400, 401, 403)},
     )
     def post(self, request):
+        if is_robot(request.user):  # a robot's only credential is its secret, rotated by owners
+            raise exceptions.PermissionDenied("Robot accounts cannot create access tokens.")
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         token, secret = access_token_create(user=request.user, **data.validated_data)

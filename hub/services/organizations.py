@@ -50,7 +50,13 @@ def _owner_count(organization: Organization) -> int:
 def membership_add(*, organization: Organization, username: str, role: str) -> Membership:
     """Add an existing user to the organization with a role."""
     _role_check(role)
-    user = get_user_model().objects.filter(username=username, is_active=True).first()
+    # Robots (`ns+name`) are nobody's member or collaborator: they hold only their own grants.
+    user = (
+        get_user_model()
+        .objects.filter(username=username, is_active=True)
+        .exclude(username__contains="+")
+        .first()
+    )
     if user is None:
         raise ValidationError(
             {"username": _("No user named %(username)s.") % {"username": repr(username)}}

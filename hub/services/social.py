@@ -88,7 +88,13 @@ def comment_delete(*, comment: Comment) -> None:
 
 def collaborator_add(*, repository: Repository, username: str, role: str) -> Collaborator:
     """Add (or re-role) a collaborator by username; raise ValidationError for unknown users."""
-    user = get_user_model().objects.filter(username=username, is_active=True).first()
+    # Robots (`ns+name`) are nobody's member or collaborator: they hold only their own grants.
+    user = (
+        get_user_model()
+        .objects.filter(username=username, is_active=True)
+        .exclude(username__contains="+")
+        .first()
+    )
     if user is None:
         raise ValidationError(
             {"username": _("There is no user named %(username)s.") % {"username": repr(username)}}
