@@ -171,8 +171,39 @@ def credentials_check(
     token = access_token_lookup(secret)
     if token is not None and (token.user.get_username() == username or not username):
         return Credentials(user=token.user, scopes=tuple(token.scopes), token=token)
-    user = _password_check_throttled(request, username, secret, client_ip)
+    user = _password_check_audited(request, username, secret, client_ip)
     return Credentials(user=user) if user is not None else None
+
+
+def _password_check_audited(request, username: str, password: str, client_ip: str):
+    """The throttled check; every failure (wrong or throttled) is audited, on every surface.
+
+    Successes are not: a registry client authenticates every request. Sign-ins are recorded
+    where a session or a registry token starts (signals.login_audit, the token service).
+    """
+    from hub.audit import audit_record
+
+    try:
+        user = _password_check_throttled(request, username, password, client_ip)
+    except TooManyAttempts:
+        _failure_record(audit_record, request, username, "throttled")
+        raise
+    if user is None:
+        _failure_record(audit_record, request, username, "bad credentials")
+    return user
+
+
+def _failure_record(audit_record, request, username: str, reason: str) -> None:
+    audit_record(
+        action="login",
+        actor=None,
+        actor_name=username[:150],
+        target=username[:150],
+        namespace=username[:150],
+        result="denied",
+        data={"reason": reason},
+        request=request,
+    )
 
 
 def basic_credentials(request, value: str) -> Credentials | None:
@@ -197,7 +228,7 @@ def password_check(*, username: str, password: str, client_ip: str, request=None
     """Authenticate by password only (web and admin sign-in); throttled like credentials_check."""
     if "\x00" in username or "\x00" in password:
         return None
-    return _password_check_throttled(request, username, password, client_ip)
+    return _password_check_audited(request, username, password, client_ip)
 
 
 def client_ip(request) -> str:
