@@ -299,3 +299,21 @@ def test_prune_task_is_scheduled():
     from hub.tasks import audit_prune as task
 
     assert settings.CELERY_BEAT_SCHEDULE["audit-prune"]["task"] == task.name
+
+
+def test_portal_pages_show_only_what_the_viewer_may_see(alice, bob, dave, acme, private_repo):
+    audit_record(action="push", actor=alice, target="alice/secret:v1")
+    audit_record(action="push", actor=alice, target="acme/app:v1")
+    audit_record(action="push", actor=bob, target="bob/own:v1")
+    client = Client()
+    client.force_login(bob)
+    page = client.get("/settings/security-log/").content.decode()
+    assert "bob/own:v1" in page and "alice/secret" not in page and "acme/app" not in page
+    client.force_login(alice)
+    page = client.get("/settings/security-log/").content.decode()
+    assert "alice/secret:v1" in page and "bob/own" not in page
+    page = client.get("/orgs/acme/audit-log/").content.decode()
+    assert "acme/app:v1" in page and "alice/secret" not in page
+    client.force_login(dave)  # a member, not an owner
+    assert client.get("/orgs/acme/audit-log/").status_code == 403
+    assert Client().get("/settings/security-log/").status_code == 302
