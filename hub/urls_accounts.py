@@ -2,7 +2,15 @@
 
 from django.urls import path
 
-from hub.views import accounts, audit_log, invitations, organizations, publishers, teams, token_service
+from hub.views import (
+    accounts,
+    audit_log,
+    invitations,
+    organizations,
+    publishers,
+    teams,
+    token_service,
+)
 
 app_name = "accounts"
 
