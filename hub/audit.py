@@ -98,7 +98,9 @@ def audit_record(
 
         address = client_ip(request) or None
         agent = request.META.get("HTTP_USER_AGENT", "")[:300]
-    kind = AuditEntry.ActorKind.SYSTEM if system and user is None else actor_kind(user)
+    # No user and no request: scheduled work (a Celery task, a management command).
+    unattended = system or request is None
+    kind = AuditEntry.ActorKind.SYSTEM if user is None and unattended else actor_kind(user)
     if namespace is None:
         namespace = target.split("/", 1)[0].split(":", 1)[0].split("@", 1)[0]
     entry = AuditEntry.objects.create(
