@@ -6,6 +6,7 @@ import base64
 import contextlib
 import hashlib
 import hmac
+import logging
 import secrets
 import time
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.core.cache import cache
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from hub.models import AccessToken
@@ -194,6 +196,18 @@ def _password_check_audited(request, username: str, password: str, client_ip: st
 
 
 def _failure_record(audit_record, request, username: str, reason: str) -> None:
+    # A flood of wrong passwords must keep its 401/429 answers even where the database cannot
+    # take the writes at once (SQLite's single writer): the entry is then only logged.
+    try:
+        with transaction.atomic():
+            _failure_entry(audit_record, request, username, reason)
+    except DatabaseError:
+        logging.getLogger(__name__).warning(
+            "sign-in failure for %r not stored in the audit log", username[:150], exc_info=True
+        )
+
+
+def _failure_entry(audit_record, request, username: str, reason: str) -> None:
     audit_record(
         action="login",
         actor=None,
