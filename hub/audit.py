@@ -9,6 +9,7 @@ commits (settings AUDIT_LOG_FILE, AUDIT_LOG_SYSLOG).
 from __future__ import annotations
 
 import contextvars
+import ipaddress
 import json
 import logging
 import random
@@ -58,6 +59,14 @@ def _clean(data: dict) -> dict:
     }
 
 
+def _address(value: str) -> str | None:
+    """A valid IP address, else None ("unknown", or a proxy's header that names none)."""
+    try:
+        return str(ipaddress.ip_address(value.strip().strip("[]")))
+    except ValueError:
+        return None
+
+
 def pull_sampled() -> bool:
     """Whether this pull is recorded (AUDIT_PULLS: none, all, or a fraction such as 0.01)."""
     mode = settings.AUDIT_PULLS
@@ -96,7 +105,7 @@ def audit_record(
     if request is not None:
         from hub.credentials import client_ip
 
-        address = client_ip(request) or None
+        address = _address(client_ip(request))
         agent = request.META.get("HTTP_USER_AGENT", "")[:300]
     # No user and no request: scheduled work (a Celery task, a management command).
     unattended = system or request is None

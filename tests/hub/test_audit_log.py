@@ -317,3 +317,10 @@ def test_portal_pages_show_only_what_the_viewer_may_see(alice, bob, dave, acme, 
     client.force_login(dave)  # a member, not an owner
     assert client.get("/orgs/acme/audit-log/").status_code == 403
     assert Client().get("/settings/security-log/").status_code == 302
+
+
+def test_an_address_that_is_none_is_stored_as_none(alice):
+    client = Client(REMOTE_ADDR="")
+    client.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
+    entry = one("login")
+    assert entry.client_address is None and entry.actor_name == "alice"
