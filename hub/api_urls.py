@@ -125,10 +125,10 @@ urlpatterns = [
     ),
     path("audit-log/", audit_log.AuditLogApi.as_view(), name="audit-log"),
     path("audit-log/export/", audit_log.AuditLogExportApi.as_view(), name="audit-log-export"),
-    path("orgs/<str:name>/audit-log/", audit_log.AuditLogApi.as_view(), name="org-audit-log"),
+    path("orgs/<str:name>/audit-log/", audit_log.OrgAuditLogApi.as_view(), name="org-audit-log"),
     path(
         "orgs/<str:name>/audit-log/export/",
-        audit_log.AuditLogExportApi.as_view(),
+        audit_log.OrgAuditLogExportApi.as_view(),
         name="org-audit-log-export",
     ),
     path("orgs/", organizations.OrganizationListApi.as_view(), name="org-list"),

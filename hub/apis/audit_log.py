@@ -177,3 +177,28 @@ class AuditLogExportApi(_AuditApi):
             filename = "audit-log.json"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
+
+
+ORG = OpenApiParameter("name", str, "path", description="Organization.")
+
+
+class OrgAuditLogApi(AuditLogApi):
+    @extend_schema(
+        operation_id="orgs_audit_log_list",
+        parameters=[ORG, *FILTERS],
+        responses={200: AuditEntrySerializer(many=True), **errors(400, 401, 403, 404)},
+    )
+    def get(self, request, name: str):
+        """The organization's audit entries, newest first (its owners and administrators)."""
+        return super().get(request, name)
+
+
+class OrgAuditLogExportApi(AuditLogExportApi):
+    @extend_schema(
+        operation_id="orgs_audit_log_export",
+        parameters=[ORG, *FILTERS, OpenApiParameter("format", str, enum=["json", "csv"])],
+        responses={200: AuditEntrySerializer(many=True), **errors(400, 401, 403, 404)},
+    )
+    def get(self, request, name: str):
+        """The organization's matching entries, streamed: `?format=csv` or `?format=json`."""
+        return super().get(request, name)
