@@ -17,6 +17,7 @@ from config import data_dir, keys
 from config.email import email_settings
 from config.env import env_bool, env_choice, env_db, env_int, env_list, env_str, read_env
 from config.hosts import WILDCARD_BINDS, allowed_hosts_default
+from hub.audit_forwarding import handlers_config as audit_handlers_config
 
 # The project's .env (or DOCKYARD_ENV_FILE) fills in what the environment does not set.
 read_env()
@@ -117,6 +118,8 @@ MIDDLEWARE = [
     "config.registry_middleware.CommonMiddleware",
     "config.registry_middleware.CsrfViewMiddleware",
     "config.registry_middleware.AuthenticationMiddleware",
+    # Audit entries of this request know its client address, user agent and user.
+    "hub.audit.AuditRequestMiddleware",
     # Without ANONYMOUS_READ, anonymous visitors of portal pages are sent to sign in.
     "config.registry_middleware.SignInRequiredMiddleware",
     "config.registry_middleware.MessageMiddleware",
@@ -534,6 +537,21 @@ INSTALLED_APPS += ["drf_spectacular_sidecar"]
 # (logger dockyard.access, config/access_log.py).
 LOG_FORMAT = env_choice("LOG_FORMAT", "text", ("text", "json"))
 ACCESS_LOG = env_bool("ACCESS_LOG", True)
+
+# Audit log: entries are kept AUDIT_LOG_RETENTION_DAYS (0: forever) and forwarded as JSON lines
+# to AUDIT_LOG_FILE and/or AUDIT_LOG_SYSLOG (udp://host:port, tcp://host:port or /dev/log).
+# Pulls are many: AUDIT_PULLS is none, all, or the fraction of pulls recorded (e.g. 0.01).
+AUDIT_LOG_RETENTION_DAYS = env_int("AUDIT_LOG_RETENTION_DAYS", 90)
+AUDIT_LOG_FILE = env_str("AUDIT_LOG_FILE", "")
+AUDIT_LOG_SYSLOG = env_str("AUDIT_LOG_SYSLOG", "")
+AUDIT_PULLS = env_str("AUDIT_PULLS", "none")
+if AUDIT_PULLS not in ("none", "all") and not (
+    AUDIT_PULLS.replace(".", "", 1).isdigit() and 0 <= float(AUDIT_PULLS) <= 1
+):
+    raise ValueError(f"AUDIT_PULLS must be none, all or a fraction 0..1, not {AUDIT_PULLS!r}")
+CELERY_BEAT_SCHEDULE["audit-prune"] = {"task": "hub.tasks.audit_prune", "schedule": 86400.0}
+
+_AUDIT_HANDLERS = audit_handlers_config(file=AUDIT_LOG_FILE, syslog=AUDIT_LOG_SYSLOG)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -541,13 +559,17 @@ LOGGING = {
         "registry_protocol": {"()": "config.log_filters.RegistryProtocolAnswers"},
         "request_id": {"()": "config.request_context.RequestIdFilter"},
     },
-    "formatters": {"json": {"()": "config.logs.JsonFormatter"}},
+    "formatters": {
+        "json": {"()": "config.logs.JsonFormatter"},
+        "audit": {"format": "%(message)s"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "filters": ["request_id"],
             **({"formatter": "json"} if LOG_FORMAT == "json" else {}),
-        }
+        },
+        **_AUDIT_HANDLERS,
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
@@ -556,6 +578,8 @@ LOGGING = {
         "django.request": {"filters": ["registry_protocol"]},
         # Access lines whatever LOG_LEVEL says (ACCESS_LOG=0 turns them off).
         "dockyard.access": {"level": "INFO"},
+        # Audit entries go only where AUDIT_LOG_FILE / AUDIT_LOG_SYSLOG say, not to the console.
+        "dockyard.audit": {"handlers": list(_AUDIT_HANDLERS), "level": "INFO", "propagate": False},
     },
 }
 

@@ -258,9 +258,17 @@ class EmailChangeAdmin(admin.ModelAdmin):
 class AuditEntryAdmin(ReadOnlyAdmin):
     """The audit log is written by services only: administrators read and filter it."""
 
-    list_display = ["created_at", "actor_name", "action", "target", "result", "client_address"]
-    list_filter = ["action", "result"]
-    search_fields = ["actor_name", "action", "target"]
+    list_display = [
+        "created_at",
+        "actor_name",
+        "actor_kind",
+        "action",
+        "target",
+        "result",
+        "client_address",
+    ]
+    list_filter = ["action", "result", "actor_kind"]
+    search_fields = ["actor_name", "action", "target", "namespace", "request_id", "client_address"]
     date_hierarchy = "created_at"
 
 

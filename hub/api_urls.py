@@ -6,6 +6,7 @@ from django.urls import include, path
 
 from hub.apis import (
     access_tokens,
+    audit_log,
     immutability,
     invitations,
     organizations,
@@ -129,6 +130,14 @@ urlpatterns = [
         "namespaces/<str:namespace>/",
         organizations.NamespaceDetailApi.as_view(),
         name="namespace-detail",
+    ),
+    path("audit-log/", audit_log.AuditLogApi.as_view(), name="audit-log"),
+    path("audit-log/export/", audit_log.AuditLogExportApi.as_view(), name="audit-log-export"),
+    path("orgs/<str:name>/audit-log/", audit_log.OrgAuditLogApi.as_view(), name="org-audit-log"),
+    path(
+        "orgs/<str:name>/audit-log/export/",
+        audit_log.OrgAuditLogExportApi.as_view(),
+        name="org-audit-log-export",
     ),
     path("orgs/", organizations.OrganizationListApi.as_view(), name="org-list"),
     path("orgs/<str:name>/", organizations.OrganizationDetailApi.as_view(), name="org-detail"),

@@ -6,6 +6,7 @@ import base64
 import contextlib
 import hashlib
 import hmac
+import logging
 import secrets
 import time
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.core.cache import cache
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from hub.models import AccessToken
@@ -189,10 +191,53 @@ def credentials_check(
     token = access_token_lookup(secret)
     if token is not None and (token.user.get_username() == username or not username):
         return Credentials(user=token.user, scopes=tuple(token.scopes), token=token)
-    user = _password_check_throttled(request, username, secret, client_ip)
+    user = _password_check_audited(request, username, secret, client_ip)
     if user is not None and is_robot(user) and not robot_admitted(user):
         return None
     return Credentials(user=user) if user is not None else None
+
+
+def _password_check_audited(request, username: str, password: str, client_ip: str):
+    """The throttled check; every failure (wrong or throttled) is audited, on every surface.
+
+    Successes are not: a registry client authenticates every request. Sign-ins are recorded
+    where a session or a registry token starts (signals.login_audit, the token service).
+    """
+    from hub.audit import audit_record
+
+    try:
+        user = _password_check_throttled(request, username, password, client_ip)
+    except TooManyAttempts:
+        _failure_record(audit_record, request, username, "throttled")
+        raise
+    if user is None:
+        _failure_record(audit_record, request, username, "bad credentials")
+    return user
+
+
+def _failure_record(audit_record, request, username: str, reason: str) -> None:
+    # A flood of wrong passwords must keep its 401/429 answers even where the database cannot
+    # take the writes at once (SQLite's single writer): the entry is then only logged.
+    try:
+        with transaction.atomic():
+            _failure_entry(audit_record, request, username, reason)
+    except DatabaseError:
+        logging.getLogger(__name__).warning(
+            "sign-in failure for %r not stored in the audit log", username[:150], exc_info=True
+        )
+
+
+def _failure_entry(audit_record, request, username: str, reason: str) -> None:
+    audit_record(
+        action="login",
+        actor=None,
+        actor_name=username[:150],
+        target=username[:150],
+        namespace=username[:150],
+        result="denied",
+        data={"reason": reason},
+        request=request,
+    )
 
 
 def basic_credentials(request, value: str) -> Credentials | None:
@@ -219,7 +264,7 @@ def password_check(*, username: str, password: str, client_ip: str, request=None
     Robots never sign in with a session: their name is refused before any check."""
     if "\x00" in username or "\x00" in password or "+" in username:
         return None
-    return _password_check_throttled(request, username, password, client_ip)
+    return _password_check_audited(request, username, password, client_ip)
 
 
 def client_ip(request) -> str:

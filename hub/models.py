@@ -445,12 +445,23 @@ class AuditEntry(models.Model):
     """One security-relevant action, recorded once by the service that performed it
     (hub.audit.audit_record). Never holds a secret."""
 
+    class ActorKind(models.TextChoices):
+        USER = "user"
+        ROBOT = "robot"
+        ANONYMOUS = "anonymous"
+        SYSTEM = "system"
+
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     # The actor's name as it was (kept when the account goes), "" for the system (GC, schedules).
-    actor_name = models.CharField(max_length=150, blank=True)
+    actor_name = models.CharField(max_length=150, blank=True, db_index=True)
+    actor_kind = models.CharField(
+        max_length=16, choices=ActorKind.choices, default=ActorKind.SYSTEM, db_index=True
+    )
+    # The organization or user the target belongs to: their owners see the entry.
+    namespace = models.CharField(max_length=255, blank=True, db_index=True)
     action = models.CharField(max_length=64, db_index=True)  # e.g. "gc.run", "immutability.create"
     target = models.CharField(max_length=300, blank=True, db_index=True)  # e.g. "alice/app:v1"
     result = models.CharField(max_length=16, default="ok")  # ok | denied | failed

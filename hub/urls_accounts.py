@@ -4,6 +4,7 @@ from django.urls import path
 
 from hub.views import (
     accounts,
+    audit_log,
     invitations,
     organizations,
     publishers,
@@ -27,6 +28,7 @@ urlpatterns = [
     path("settings/", accounts.settings_index, name="settings"),
     path("settings/email/", accounts.email_change, name="email-change"),
     path("settings/tokens/", accounts.tokens, name="tokens"),
+    path("settings/security-log/", audit_log.security_log, name="security-log"),
     path("settings/tokens/<int:pk>/revoke/", accounts.token_revoke, name="token-revoke"),
     path("settings/robots/", robots.robot_index, name="robots"),
     path("settings/robots/<str:robot>/", robots.robot_detail, name="robot"),
@@ -47,6 +49,11 @@ urlpatterns = [
     path("orgs/new/", organizations.organization_new, name="org-create"),
     path("orgs/<str:namespace>/profile/", publishers.organization_profile, name="org-profile"),
     path("orgs/<str:namespace>/members/", organizations.members, name="org-members"),
+    path(
+        "orgs/<str:namespace>/audit-log/",
+        audit_log.organization_audit_log,
+        name="org-audit-log",
+    ),
     path(
         "orgs/<str:namespace>/members/<str:username>/",
         organizations.member_change,

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from hub import grant_versions
+from hub.audit import audit_record
 from hub.credentials import token_hash, token_secret_new
 from hub.models import AccessToken
 
@@ -44,6 +45,12 @@ def access_token_create(
     )
     token.full_clean()
     token.save()
+    audit_record(
+        action="token.create",
+        actor=user,
+        target=f"{user.username}#{token.token_prefix}",
+        data={"label": label, "scopes": scopes},
+    )
     return token, secret
 
 
@@ -53,3 +60,9 @@ def access_token_revoke(*, token: AccessToken) -> None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
         grant_versions.user_changed(token.user_id)
+        audit_record(
+            action="token.revoke",
+            target=f"{token.user.username}#{token.token_prefix}",
+            namespace=token.user.username,
+            data={"label": token.label},
+        )

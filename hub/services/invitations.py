@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from hub import grant_versions
+from hub.audit import audit_record
 from hub.credentials import token_hash
 from hub.models import Invitation, Membership, Organization
 from hub.services.mail import mail_send
@@ -63,6 +64,7 @@ def invitation_create(
         created_by=created_by,
         expires_at=timezone.now() + timedelta(seconds=settings.INVITATION_TTL_SECONDS),
     )
+    _invitation_audit("invitation.create", invitation, actor=created_by)
     return invitation, f"{invitation.uuid.hex}.{secret}"
 
 
@@ -129,6 +131,12 @@ def invitation_accept(*, invitation: Invitation, user) -> Membership | None:
         membership.role = Membership.Role.OWNER
         membership.save(update_fields=["role"])
     grant_versions.user_changed(user.pk)
+    audit_record(
+        action="member.add",
+        actor=user,
+        target=f"{membership.organization.name}/@{user.username}",
+        data={"role": membership.role, "invitation": invitation.pk},
+    )
     return membership
 
 
@@ -169,6 +177,19 @@ def invitation_revoke(*, invitation: Invitation) -> None:
         revoked_at=timezone.now()
     )
     invitation.refresh_from_db()
+    _invitation_audit("invitation.revoke", invitation)
+
+
+def _invitation_audit(action: str, invitation: Invitation, actor=None) -> None:
+    # The link token is a secret and never recorded; the invitation's id and role are not.
+    name = invitation.organization.name if invitation.organization_id else ""
+    audit_record(
+        action=action,
+        actor=actor,
+        target=f"{name}/#invitation-{invitation.pk}" if name else f"#invitation-{invitation.pk}",
+        namespace=name,
+        data={"role": invitation.role},
+    )
 
 
 def invitation_list_pending(*, organization: Organization | None):

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from hub import grant_versions
+from hub.audit import audit_record
 from hub.models import Membership, Namespace, Organization
 from hub.reserved_names import namespace_name_check
 
@@ -66,7 +67,11 @@ def membership_add(*, organization: Organization, username: str, role: str) -> M
             {"username": _("%(username)s is already a member.") % {"username": username}}
         )
     grant_versions.user_changed(user.pk)
-    return Membership.objects.create(organization=organization, user=user, role=role)
+    membership = Membership.objects.create(organization=organization, user=user, role=role)
+    audit_record(
+        action="member.add", target=f"{organization.name}/@{username}", data={"role": role}
+    )
+    return membership
 
 
 @transaction.atomic
@@ -85,6 +90,11 @@ def membership_update(*, membership: Membership, role: str) -> Membership:
     membership.role = role
     membership.save(update_fields=["role"])
     grant_versions.user_changed(membership.user_id)
+    audit_record(
+        action="member.update",
+        target=f"{membership.organization.name}/@{membership.user.username}",
+        data={"role": role},
+    )
     return membership
 
 
@@ -99,3 +109,7 @@ def membership_remove(*, membership: Membership) -> None:
     membership.user.teams.remove(*membership.organization.teams.all())
     membership.delete()
     grant_versions.user_changed(membership.user_id)
+    audit_record(
+        action="member.remove",
+        target=f"{membership.organization.name}/@{membership.user.username}",
+    )

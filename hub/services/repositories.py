@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from hub import grant_versions
+from hub.audit import audit_record
 from hub.models import Namespace, Repository
 from webhooks.services.events import event_publish
 
@@ -48,6 +49,12 @@ def repository_create(
             repository.save()
     except IntegrityError as exc:
         raise ValidationError({"name": _("A repository with this name already exists.")}) from exc
+    audit_record(
+        action="repository.create",
+        actor=actor,
+        target=repository.full_name,
+        data={"is_private": repository.is_private},
+    )
     event_publish(
         action="repository_create",
         repository=repository,
@@ -61,12 +68,20 @@ def repository_create(
 def repository_update(*, repository: Repository, actor=None, **changes) -> Repository:
     """Change the editable fields named in `changes`; others are ignored."""
     fields = [field for field in EDITABLE_FIELDS if field in changes]
+    was_private = repository.is_private
     for field in fields:
         setattr(repository, field, changes[field])
     repository.updated_at = timezone.now()
     repository.full_clean(validate_unique=False)
     repository.save(update_fields=[*fields, "updated_at"])
     grant_versions.repository_changed(repository)  # e.g. made private
+    if repository.is_private != was_private:
+        audit_record(
+            action="repository.visibility",
+            actor=actor,
+            target=repository.full_name,
+            data={"is_private": repository.is_private},
+        )
     return repository
 
 
@@ -84,6 +99,7 @@ def repository_delete(*, repository: Repository, actor=None) -> None:
         data={"repository": repository.full_name},
     )
     grant_versions.repository_changed(repository)
+    audit_record(action="repository.delete", actor=actor, target=repository.full_name)
     repository.delete()
 
 

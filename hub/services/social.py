@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from hub import grant_versions
+from hub.audit import audit_record
 from hub.models import Collaborator, Comment, Repository, Star
 
 
@@ -112,6 +113,12 @@ def collaborator_add(*, repository: Repository, username: str, role: str) -> Col
         repository=repository, user=user, defaults={"role": role}
     )
     grant_versions.repository_changed(repository)
+    audit_record(
+        action="collaborator.add",
+        target=f"{repository.full_name}/@{username}",
+        namespace=repository.namespace.name,
+        data={"role": role},
+    )
     return collaborator
 
 
@@ -126,9 +133,21 @@ def collaborator_update(*, collaborator: Collaborator, role: str) -> Collaborato
     collaborator.role = role
     collaborator.save(update_fields=["role"])
     grant_versions.repository_changed(collaborator.repository)
+    _collaborator_audit("collaborator.update", collaborator, {"role": role})
     return collaborator
 
 
 def collaborator_remove(*, collaborator: Collaborator) -> None:
     collaborator.delete()
     grant_versions.repository_changed(collaborator.repository)
+    _collaborator_audit("collaborator.remove", collaborator, {})
+
+
+def _collaborator_audit(action: str, collaborator: Collaborator, data: dict) -> None:
+    repository = collaborator.repository
+    audit_record(
+        action=action,
+        target=f"{repository.full_name}/@{collaborator.user.username}",
+        namespace=repository.namespace.name,
+        data=data,
+    )

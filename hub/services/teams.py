@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from hub import grant_versions
+from hub.audit import audit_record
 from hub.models import Collaborator, Membership, Organization, Repository, Team, TeamRepository
 
 ROLES = tuple(Collaborator.Role.values)
@@ -27,10 +28,21 @@ def _save(team: Team) -> Team:
     return team
 
 
+def _team_audit(action: str, team: Team, suffix: str = "", data: dict | None = None) -> None:
+    audit_record(
+        action=action,
+        target=f"{team.organization.name}/#{team.name}{suffix}",
+        namespace=team.organization.name,
+        data=data,
+    )
+
+
 def team_create(*, organization: Organization, name: str, description: str = "") -> Team:
-    return _save(
+    team = _save(
         Team(organization=organization, name=(name or "").strip(), description=description)
     )
+    _team_audit("team.create", team)
+    return team
 
 
 def team_update(*, team: Team, name: str | None = None, description: str | None = None) -> Team:
@@ -38,12 +50,15 @@ def team_update(*, team: Team, name: str | None = None, description: str | None 
         team.name = name.strip()
     if description is not None:
         team.description = description
-    return _save(team)
+    team = _save(team)
+    _team_audit("team.update", team)
+    return team
 
 
 def team_delete(*, team: Team) -> None:
     for user_id in team.members.values_list("pk", flat=True):
         grant_versions.user_changed(user_id)
+    _team_audit("team.delete", team)
     team.delete()
 
 
@@ -63,12 +78,14 @@ def team_member_add(*, team: Team, username: str) -> Membership:
         )
     team.members.add(membership.user)
     grant_versions.user_changed(membership.user_id)
+    _team_audit("team.member.add", team, f"/@{membership.user.username}")
     return membership
 
 
 def team_member_remove(*, team: Team, user) -> None:
     team.members.remove(user)
     grant_versions.user_changed(user.pk)
+    _team_audit("team.member.remove", team, f"/@{user.username}")
 
 
 def team_repository_grant(*, team: Team, repository: Repository, role: str) -> TeamRepository:
@@ -85,9 +102,11 @@ def team_repository_grant(*, team: Team, repository: Repository, role: str) -> T
         team=team, repository=repository, defaults={"role": role}
     )
     grant_versions.repository_changed(repository)
+    _team_audit("team.repository.grant", team, f"/{repository.name}", {"role": role})
     return grant
 
 
 def team_repository_revoke(*, team: Team, repository: Repository) -> None:
     TeamRepository.objects.filter(team=team, repository=repository).delete()
     grant_versions.repository_changed(repository)
+    _team_audit("team.repository.revoke", team, f"/{repository.name}")

@@ -17,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from hub import grant_versions
+from hub.audit import audit_record
 from hub.credentials import (
     Credentials,
     MalformedCredentials,
@@ -115,6 +116,7 @@ def _grant_response(
     token_scopes = credentials.scopes if credentials else None
     access = access_grant(user, scopes_parse(scope_values), token_scopes)
     subject = user.get_username() if user is not None else ""
+    _login_audit(credentials)
     token, issued_at = token_issue(
         subject=subject,
         audience=settings.REGISTRY_SERVICE,
@@ -136,6 +138,19 @@ def _grant_response(
     if refresh and credentials is not None:
         body["refresh_token"] = refresh_token_issue(credentials)
     return JsonResponse(body)
+
+
+def _login_audit(credentials: Credentials | None) -> None:
+    # One entry per token issued for credentials (docker login, each docker command), not one
+    # per registry request: registry requests carry the token, not the password.
+    if credentials is not None:
+        audit_record(
+            action="login",
+            actor=credentials.user,
+            target=credentials.user.username,
+            namespace=credentials.user.username,
+            data={"via": "token", "method": "token" if credentials.token else "password"},
+        )
 
 
 @never_cache

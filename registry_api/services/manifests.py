@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from hub.audit import audit_record, pull_sampled
 from hub.names import TAG_RE
 from hub.services.repositories import repository_touch
 from registry_api.digests import digest_bytes, digest_parse
@@ -197,6 +198,13 @@ def manifest_push(*, repository, valid: ValidManifest, actor) -> Manifest:
         tag_point(repository=repository, name=valid.tag, manifest=manifest, actor=actor)
     else:
         repository_touch(repository=repository)
+    reference = f":{valid.tag}" if valid.tag else f"@{manifest.digest}"
+    audit_record(
+        action="push",
+        actor=actor,
+        target=f"{repository.full_name}{reference}",
+        data={"tag": valid.tag or "", "digest": manifest.digest},
+    )
     return manifest
 
 
@@ -206,6 +214,14 @@ def manifest_pull_record(*, manifest: Manifest, tag_name: str = "") -> None:
     Serving processes buffer pulls and write them about once a second (registry_api.pulls).
     """
     pull_record(repository_id=manifest.repository_id, tag_name=tag_name)
+    if pull_sampled():
+        repository = manifest.repository
+        reference = f":{tag_name}" if tag_name else f"@{manifest.digest}"
+        audit_record(
+            action="pull",
+            target=f"{repository.full_name}{reference}",
+            data={"tag": tag_name, "digest": manifest.digest},
+        )
 
 
 # Tags in the referrers tag schema (OCI: `<alg>-<hex>` names the referrers index of a subject
@@ -421,4 +437,10 @@ def manifest_delete(*, manifest: Manifest, actor) -> list[str]:
         _manifest_remove(manifest=member, tag_names=plan.tags[member.pk], actor=actor)
     repository_touch(repository=repository)
     repository_changed(repository_id=repository.pk)
+    audit_record(
+        action="manifest.delete",
+        actor=actor,
+        target=f"{repository.full_name}@{plan.digests[0]}",
+        data={"digests": plan.digests, "tags": sorted(sum(plan.tags.values(), []))},
+    )
     return plan.digests

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from hub.audit import audit_record
 from hub.services.repositories import repository_touch
 from registry_api.lookups import repository_changed
 from registry_api.models import Manifest, Tag, TagEvent
@@ -207,6 +208,13 @@ def tag_delete(*, tag: Tag, actor, action: str = TagEvent.Action.DELETE) -> None
         repository=repository,
         actor=actor,
         data={"tag": name, "digest": manifest.digest, "media_type": manifest.media_type},
+    )
+    audit_record(
+        action="tag.delete",
+        actor=_actor_or_none(actor),
+        target=f"{repository.full_name}:{name}",
+        data={"digest": manifest.digest, "reason": str(action)},
+        system=actor is None,
     )
     repository_touch(repository=repository)
     repository_changed(repository_id=repository.pk)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from hub.audit import audit_record
 from webhooks import payloads, signing
 from webhooks.models import Delivery, Event, Webhook
 from webhooks.services.delivery import pending_deliveries_fail
@@ -73,7 +74,16 @@ def webhook_create(
     )
     hook.full_clean()
     hook.save()
+    webhook_audit("webhook.create", hook, actor=actor, data={"events": events})
     return hook
+
+
+def webhook_audit(action: str, hook: Webhook, *, actor=None, data: dict | None = None) -> None:
+    owner = hook.repository.full_name if hook.repository_id else hook.organization.name
+    namespace = owner.split("/", 1)[0]
+    audit_record(
+        action=action, actor=actor, target=f"{owner}#{hook.name}", namespace=namespace, data=data
+    )
 
 
 @transaction.atomic
@@ -103,10 +113,13 @@ def webhook_update(*, webhook: Webhook, secret: str | None = None, **changes) ->
     webhook.save(update_fields=sorted(set(fields)) or None)
     if changes.get("is_active") is False:
         pending_deliveries_fail(webhook=webhook, reason="the webhook was deactivated")
+    # Field names only: never the new secret.
+    webhook_audit("webhook.update", webhook, data={"fields": sorted(set(fields))})
     return webhook
 
 
 def webhook_delete(*, webhook: Webhook) -> None:
+    webhook_audit("webhook.delete", webhook)
     webhook.delete()
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from webhooks.models import Delivery, DeliveryAttempt, Event, Webhook
 from webhooks.services.delivery import webhook_failure_count
+from webhooks.services.hooks import webhook_audit
 from webhooks.services.queue import delivery_enqueue, enqueue_after_commit
 
 # Finished deliveries (and events no delivery refers to) are kept this long for the log.
@@ -62,4 +63,5 @@ def delivery_redeliver(*, delivery: Delivery) -> Delivery:
     with transaction.atomic():
         again = Delivery.objects.create(webhook=delivery.webhook, event=delivery.event)
         enqueue_after_commit([again.pk])
+        webhook_audit("webhook.redeliver", delivery.webhook, data={"delivery": delivery.pk})
     return again
