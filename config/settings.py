@@ -538,3 +538,14 @@ LOGGING = {
     # The registry's 401 challenges and 404 blob probes are protocol: logged with LOG_LEVEL=DEBUG.
     "loggers": {"django.request": {"filters": ["registry_protocol"]}},
 }
+
+# Company sign-in with LDAP / Active Directory (config/ldap.py; LOCAL_SIGN_IN, LDAP_*).
+from config.ldap import ldap_settings  # noqa: E402
+
+globals().update(ldap_settings())
+if LDAP_ENABLED:  # noqa: F821 (set just above)
+    CELERY_IMPORTS = ["hub.tasks_directory"]
+    CELERY_BEAT_SCHEDULE["directory-sync"] = {
+        "task": "hub.tasks_directory.directory_sync",
+        "schedule": float(LDAP_SYNC_INTERVAL),  # noqa: F821
+    }
