@@ -78,7 +78,7 @@ class Slapd:
         self.port = free_port()
         self.tls_port = free_port()
         self.uri = f"ldap://127.0.0.1:{self.port}"
-        self.ldaps_uri = f"ldaps://localhost:{self.tls_port}"
+        self.ldaps_uri = f"ldaps://127.0.0.1:{self.tls_port}"
         self.ca_file = str(root / "ca.pem")
         self.process: subprocess.Popen | None = None
 

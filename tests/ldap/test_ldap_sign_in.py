@@ -139,3 +139,38 @@ def test_bad_group_map_json_names_variable(monkeypatch):
     monkeypatch.setenv("LDAP_GROUP_MAP", "{not json")
     with pytest.raises(ImproperlyConfigured, match="LDAP_GROUP_MAP"):
         ldap_settings()
+
+
+def test_ldap_configured_without_package_fails_with_one_sentence(monkeypatch):
+    import sys
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    from config.ldap import ldap_settings
+
+    monkeypatch.setenv("LDAP_SERVER_URI", "ldap://127.0.0.1:1")
+    monkeypatch.setitem(sys.modules, "ldap", None)  # as if python-ldap were not installed
+    with pytest.raises(ImproperlyConfigured, match="requirements-ldap.txt"):
+        ldap_settings()
+
+
+@pytest.mark.parametrize("mode", ["ldaps", "starttls"])
+def test_tls_with_ca_file(client, directory, mode):
+    name = _name(directory, f"tls{mode[:2]}")
+    directory.user_add(name, "dir-pass")
+    if mode == "ldaps":
+        env = {"LDAP_SERVER_URI": directory.ldaps_uri}
+    else:
+        env = {"LDAP_SERVER_URI": directory.uri, "LDAP_START_TLS": "true"}
+    directory.configure(LDAP_CA_FILE=directory.ca_file, **env)
+    assert client.get("/v2/", HTTP_AUTHORIZATION=basic_auth(name, "dir-pass")).status_code == 200
+
+
+def test_tls_with_wrong_ca_file_refuses(client, directory, tmp_path):
+    name = _name(directory, "tlsbad")
+    directory.user_add(name, "dir-pass")
+    from tests.ldap_server import _certificates
+
+    _certificates(tmp_path)  # another CA: the server's certificate does not chain to it
+    directory.configure(LDAP_SERVER_URI=directory.ldaps_uri, LDAP_CA_FILE=str(tmp_path / "ca.pem"))
+    assert client.get("/v2/", HTTP_AUTHORIZATION=basic_auth(name, "dir-pass")).status_code == 401
