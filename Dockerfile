@@ -22,7 +22,7 @@ RUN set -e; cd /app \
  && python3 -m venv --without-pip .venv \
  && set -- build/wheels/pip-*.whl \
  && .venv/bin/python "$1/pip" install --quiet --root-user-action=ignore --no-index \
-      --find-links build/wheels -r requirements.txt \
+      --find-links build/wheels -r requirements.txt -r requirements-ldap.txt \
  && rm -rf build \
  && DATA_DIR=/tmp/build-data STATIC_ROOT=/app/static-collected \
       .venv/bin/python manage.py collectstatic --noinput -v0 \

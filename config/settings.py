@@ -586,3 +586,14 @@ LOGGING = {
 # /metrics (config/metrics.py): with a token, only `Authorization: Bearer <token>` reads it;
 # without one, only loopback clients that came through no proxy.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+
+# Company sign-in with LDAP / Active Directory (config/ldap.py; LOCAL_SIGN_IN, LDAP_*).
+from config.ldap import ldap_settings  # noqa: E402
+
+globals().update(ldap_settings())
+if LDAP_ENABLED:  # noqa: F821 (set just above)
+    CELERY_IMPORTS = ["hub.tasks_directory"]
+    CELERY_BEAT_SCHEDULE["directory-sync"] = {
+        "task": "hub.tasks_directory.directory_sync",
+        "schedule": float(LDAP_SYNC_INTERVAL),  # noqa: F821
+    }

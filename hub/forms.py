@@ -100,6 +100,9 @@ class ThrottledAuthenticationForm(AuthenticationForm):
             except TooManyAttempts as exc:
                 raise ValidationError(self.error_messages["throttled"], code="throttled") from exc
             if self.user_cache is None:
+                refusal = getattr(self.request, "directory_refusal", None)
+                if refusal:
+                    raise ValidationError(refusal, code="directory_refusal")
                 raise self.get_invalid_login_error()
             self.confirm_login_allowed(self.user_cache)
         return self.cleaned_data

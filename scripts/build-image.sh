@@ -34,7 +34,8 @@ fetch_wheels() {
     exit 1
   fi
 }
-fetch_wheels -r requirements.txt pip
+# requirements-ldap.txt: python-ldap is an sdist, built here against libldap2-dev.
+fetch_wheels -r requirements.txt -r requirements-ldap.txt pip
 # Markers are evaluated for the Python that fetches (e.g. redis wants async-timeout below
 # 3.11.3 only): let the base's own pip resolve from build/wheels, and fetch what it misses.
 for _ in 1 2 3 4 5; do

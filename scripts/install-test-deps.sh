@@ -27,6 +27,13 @@ command -v ip >/dev/null || need+=(iproute2)
 command -v setpriv >/dev/null || need+=(util-linux)
 command -v redis-server >/dev/null || need+=(redis-server)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
+# LDAP sign-in (tests/ldap_server.py): a real slapd, and the headers python-ldap builds against.
+command -v slapd >/dev/null || [ -x /usr/sbin/slapd ] || need+=(slapd)
+command -v ldapadd >/dev/null || need+=(ldap-utils)
+[ -f /usr/include/ldap.h ] || need+=(libldap2-dev)
+[ -f /usr/include/sasl/sasl.h ] || need+=(libsasl2-dev)
+command -v gcc >/dev/null || need+=(gcc)
+compgen -G '/usr/include/python3*/Python.h' >/dev/null || need+=(python3-dev)
 # The container image test makes its Debian base with debootstrap (tests/e2e/test_container_image.py).
 command -v debootstrap >/dev/null || need+=(debootstrap)
 [ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || need+=(debian-archive-keyring)
@@ -46,3 +53,6 @@ if ! grep -qs "\"version\": \"$AZURITE_VERSION\"" "$AZURITE_HOME/node_modules/az
   npm install --prefix "$AZURITE_HOME" --no-audit --no-fund --loglevel=error "azurite@$AZURITE_VERSION" >/dev/null
 fi
 grep -q 'ip6-localhost' /etc/hosts || echo '::1 ip6-localhost' >> /etc/hosts
+# python-ldap and django-auth-ldap (optional for `make run`, needed by the LDAP tests), now that
+# the headers are there.
+"$(dirname "$0")/../.venv/bin/pip" install -q -r "$(dirname "$0")/../requirements-ldap.txt"

@@ -16,7 +16,8 @@ cache_dir="${DOCKYARD_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/dockyard}"
 arch="$(dpkg --print-architecture)"
 # python3 is what the image runs on, ca-certificates for HTTPS to S3 and webhooks, tzdata for
 # zoneinfo, libmagic1 for python-magic (django-storage-swift imports it: STORAGE_BACKEND=swift).
-packages="python3,ca-certificates,tzdata,libmagic1"
+# libldap-2.5-0 and libsasl2-2: python-ldap (requirements-ldap.txt, LDAP sign-in) links them.
+packages="python3,ca-certificates,tzdata,libmagic1,libldap-2.5-0,libsasl2-2"
 # The package list is part of the name: a changed list never reuses an older tarball.
 tarball="${cache_dir}/base-${suite}-${arch}-$(echo "$packages" | sha256sum | cut -c1-8).tar"
 

@@ -73,7 +73,7 @@ def signup(request):
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, user, backend="hub.local_backend.LocalBackend")
         messages.success(request, _("Welcome to Dockyard, %(name)s.") % {"name": user.username})
         return redirect("hub:profile", user.username)
     return render(request, "registration/signup.html", {"form": form})

@@ -64,7 +64,7 @@ def invite(request, token: str):
         except ValidationError as exc:
             validation_errors_to_form(form, exc)
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend="hub.local_backend.LocalBackend")
             return _joined(request, invitation, user)
     context = {"form": form, "invitation": invitation}
     status = 400 if form.errors else 200
