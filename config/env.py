@@ -146,3 +146,22 @@ def main() -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+_RATE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def env_rate(name: str) -> tuple[int, int] | None:
+    """A rate such as `100/6h` (units s, m, h, d; a bare number is seconds) as (count, seconds);
+    None when unset or empty (no limit)."""
+    value = env_str(name, "").strip().lower()
+    if not value:
+        return None
+    count, _, window = value.partition("/")
+    unit = window[-1:] if window[-1:] in _RATE_UNITS else ""
+    amount = window[:-1] if unit else window
+    if not (count.isdigit() and amount.isdigit() and int(count) > 0 and int(amount) > 0):
+        raise ImproperlyConfigured(
+            f"Environment variable {name} is invalid: {value!r} is not like 100/6h"
+        )
+    return int(count), int(amount) * _RATE_UNITS.get(unit, 1)

@@ -15,7 +15,16 @@ from django.utils.translation import gettext_lazy as _
 
 from config import data_dir, keys
 from config.email import email_settings
-from config.env import env_bool, env_choice, env_db, env_int, env_list, env_str, read_env
+from config.env import (
+    env_bool,
+    env_choice,
+    env_db,
+    env_int,
+    env_list,
+    env_rate,
+    env_str,
+    read_env,
+)
 from config.hosts import WILDCARD_BINDS, allowed_hosts_default
 from hub.audit_forwarding import handlers_config as audit_handlers_config
 
@@ -582,6 +591,11 @@ LOGGING = {
         "dockyard.audit": {"handlers": list(_AUDIT_HANDLERS), "level": "INFO", "propagate": False},
     },
 }
+
+# Pull rate limits (registry_api/rate_limits.py), as Docker Hub's: manifest GETs per window,
+# per anonymous address (IPv6: its /64) and per account; unset means unlimited.
+PULL_RATE_LIMIT_ANONYMOUS = env_rate("PULL_RATE_LIMIT_ANONYMOUS")
+PULL_RATE_LIMIT_AUTHENTICATED = env_rate("PULL_RATE_LIMIT_AUTHENTICATED")
 
 # /metrics (config/metrics.py): with a token, only `Authorization: Bearer <token>` reads it;
 # without one, only loopback clients that came through no proxy.

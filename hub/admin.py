@@ -50,7 +50,7 @@ class MembershipInline(admin.TabularInline):
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
     list_display = ["name", "display_name", "verified_publisher", "sponsored", "created_at"]
-    list_filter = ["verified_publisher", "sponsored"]
+    list_filter = ["verified_publisher", "sponsored", "pull_rate_limit_exempt"]
     search_fields = ["name", "display_name"]
     fields = [
         "name",
@@ -59,6 +59,7 @@ class OrganizationAdmin(admin.ModelAdmin):
         "website",
         "verified_publisher",
         "sponsored",
+        "pull_rate_limit_exempt",
         "created_at",
     ]
     inlines = [MembershipInline]

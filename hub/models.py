@@ -78,6 +78,11 @@ class Organization(models.Model):
         default=False,
         help_text=_("Granted by administrators to projects this hub sponsors."),
     )
+    pull_rate_limit_exempt = models.BooleanField(
+        _("exempt from pull rate limits"),
+        default=False,
+        help_text=_("Granted by administrators: members and robots of it pull without limit."),
+    )
 
     def __str__(self) -> str:
         return self.name

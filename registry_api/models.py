@@ -469,3 +469,20 @@ class GcRun(models.Model):
 
     def __str__(self) -> str:
         return f"gc {self.started_at:%Y-%m-%d %H:%M:%S} ({self.trigger})"
+
+
+class PullCount(models.Model):
+    """Manifest GETs of one client in one rate-limit window, for the embedded default (without
+    Redis): an UPDATE … SET count = count + 1 is atomic across web processes on any database."""
+
+    key = models.CharField(max_length=200)
+    window_start = models.BigIntegerField()  # epoch seconds, a multiple of the window
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["key", "window_start"], name="pull_count_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} @{self.window_start}: {self.count}"

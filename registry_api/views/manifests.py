@@ -15,6 +15,7 @@ from registry_api import proxy
 from registry_api.endpoint import registry_endpoint
 from registry_api.errors import ManifestUnknown, NameUnknown
 from registry_api.manifests import is_digest
+from registry_api.rate_limits import pull_quota
 from registry_api.selectors.manifests import manifest_get
 from registry_api.selectors.tags import tag_get
 from registry_api.service_errors import ManifestTooLarge
@@ -171,4 +172,9 @@ def manifest(request, ctx, reference):
         return _put(request, ctx, reference)
     if request.method == "DELETE":
         return _delete(request, ctx, reference)
-    return _get(request, ctx, reference)
+    quota = pull_quota(request, ctx)
+    response = _get(request, ctx, reference)
+    if quota is not None:
+        for name, value in quota.headers().items():
+            response[name] = value
+    return response
