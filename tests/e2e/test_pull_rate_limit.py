@@ -39,32 +39,40 @@ def _remaining(server, reference: str) -> int:
     return int(head.headers["ratelimit-remaining"].split(";")[0])
 
 
+def _push(pusher, server, images_dir, tmp_path, tag: str, seed: int) -> str:
+    image = build_image(images_dir / "layers", message=f"rate {tag}", sizes=(1 * MiB,), seed=seed)
+    archive = image.write_docker_archive(tmp_path / f"rate-{tag}.tar", f"rate-test/app:{tag}")
+    reference = f"{server.address}/pusher/app:{tag}"
+    pusher.cli("load", "-i", str(archive))
+    pusher.cli("tag", f"rate-test/app:{tag}", reference)
+    pusher.cli("push", reference)
+    pusher.cli("rmi", reference, f"rate-test/app:{tag}")
+    return reference
+
+
 def test_docker_pull_is_refused_with_toomanyrequests(dockerd, limited_server, images_dir, tmp_path):
-    image = build_image(images_dir / "layers", message="rate", sizes=(1 * MiB,), seed=41)
-    archive = image.write_docker_archive(tmp_path / "rate.tar", "rate-test/app:1")
-    reference = f"{limited_server.address}/pusher/app:1"
     pusher = dockerd.client(tmp_path / "pusher")
     pusher.cli(
         "login", limited_server.address, "-u", "pusher", "--password-stdin",
         input="pusher-password-1",
     )  # fmt: skip
-    pusher.cli("load", "-i", str(archive))
-    pusher.cli("tag", "rate-test/app:1", reference)
-    pusher.cli("push", reference)
-    pusher.cli("rmi", reference, "rate-test/app:1")
+    first = _push(pusher, limited_server, images_dir, tmp_path, "1", seed=41)
+    second = _push(pusher, limited_server, images_dir, tmp_path, "2", seed=42)
     assert _remaining(limited_server, "1") == LIMIT
 
     anonymous = dockerd.client(tmp_path / "anonymous")
-    left = LIMIT
-    while left > 0:
-        anonymous.cli("pull", reference)
-        anonymous.cli("rmi", reference)
-        now = _remaining(limited_server, "1")
-        assert now < left  # each docker pull spent at least one GET
-        left = now
-    refused = anonymous.cli("pull", reference, check=False)
+    anonymous.cli("pull", first)
+    left = _remaining(limited_server, "1")
+    assert left < LIMIT  # docker's pull spent GETs, and the HEAD that read it did not
+    while left > 0:  # spend the rest of the window
+        got = requests.get(f"{limited_server.url}/v2/pusher/app/manifests/1", timeout=30)
+        assert got.status_code == 200
+        assert got.headers["ratelimit-remaining"] == f"{left - 1};w=3600"
+        left -= 1
+    refused = anonymous.cli("pull", second, check=False)
     assert refused.returncode != 0
-    assert "toomanyrequests" in (refused.stdout + refused.stderr).lower()
-    assert "pull rate limit" in (refused.stdout + refused.stderr)
+    output = refused.stdout + refused.stderr
+    assert "toomanyrequests" in output.lower(), output
+    assert "pull rate limit" in output, output
     # The account that signed in has no limit configured: its pulls still work.
-    pusher.cli("pull", reference)
+    pusher.cli("pull", second)
