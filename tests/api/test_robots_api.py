@@ -121,8 +121,11 @@ def test_update_disable_and_delete(as_user, alice, acme, acme_app):
     assert _robot_client("acme+ci", secret).get(f"{API}/repositories/").status_code == 401
     assert owner.delete(f"{ORG_ROBOTS}ci/").status_code == 204
     assert owner.get(f"{ORG_ROBOTS}ci/").status_code == 404
-    actions = list(AuditEntry.objects.values_list("action", flat=True).order_by("created_at"))
-    assert actions == ["robot.create", "robot.update", "robot.delete"]
+    entries = AuditEntry.objects.order_by("created_at")
+    actions = [entry.action for entry in entries]
+    # The disabled robot's attempt is a refused sign-in, recorded with the rest.
+    assert actions == ["robot.create", "robot.update", "login", "robot.delete"]
+    assert entries.get(action="login").result == "denied"
 
 
 def test_a_robot_manages_no_robots_and_makes_no_access_tokens(as_user, alice, acme):
