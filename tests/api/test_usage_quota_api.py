@@ -95,7 +95,8 @@ def test_owners_cannot_raise_their_own_quota(as_user, pushed, acme, alice):
             f"{API}/namespaces/{name}/quota/", {"limit_bytes": 0}, format="json"
         )
         assert answer.status_code == 403
-    assert not NamespaceQuota.objects.exists() and not AuditEntry.objects.exists()
+    assert not NamespaceQuota.objects.exists()
+    assert not AuditEntry.objects.filter(action__startswith="quota").exists()
 
 
 def test_a_superuser_sets_quotas_and_bad_limits_are_validation_errors(as_user, pushed):

@@ -112,8 +112,14 @@ def test_local_sign_in_false_refuses_local_people_keeps_robots_and_superusers(
     directory.configure(LOCAL_SIGN_IN="false")
     assert client.get("/v2/", HTTP_AUTHORIZATION=basic_auth("alice")).status_code == 401
     assert _login(client, "alice", PASSWORD).status_code == 200
-    robot = factories.UserFactory(username="alice+ci")
-    assert client.get("/v2/", HTTP_AUTHORIZATION=basic_auth(robot.username)).status_code == 200
+    from hub.models import Namespace
+    from hub.services.robots import robot_create
+
+    robot, secret = robot_create(
+        namespace=Namespace.objects.get(name="alice"), name="ci", created_by=alice
+    )
+    robot_auth = basic_auth(robot.user.username, secret)
+    assert client.get("/v2/", HTTP_AUTHORIZATION=robot_auth).status_code == 200
     root = factories.UserFactory(username="root", is_superuser=True, is_staff=True)
     assert client.get("/v2/", HTTP_AUTHORIZATION=basic_auth(root.username)).status_code == 200
 
