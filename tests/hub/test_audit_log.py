@@ -328,12 +328,9 @@ def test_an_address_that_is_none_is_stored_as_none(alice):
 
 def test_a_robots_push_is_recorded_once_as_the_robot(alice):
     import base64
-    import json as json_module
 
     from hub.models import Namespace
     from hub.services.robots import robot_create
-    from registry_api.digests import digest_bytes
-    from tests.registry_api.conftest import OCI_MANIFEST, blob_upload
 
     robot, secret = robot_create(
         namespace=Namespace.objects.get(name="alice"),
@@ -344,28 +341,9 @@ def test_a_robots_push_is_recorded_once_as_the_robot(alice):
     AuditEntry.objects.all().delete()
     token = base64.b64encode(f"alice+ci:{secret}".encode()).decode()
     headers = {"HTTP_AUTHORIZATION": f"Basic {token}", "REMOTE_ADDR": "192.0.2.7"}
-    client = Client()
-    config, layer = b'{"architecture": "amd64"}', b"robot layer"
-    for data in (config, layer):
-        blob_upload(client, "alice/built", data, headers)
-
-    def descriptor(media_type, data):
-        return {"mediaType": media_type, "digest": digest_bytes(data), "size": len(data)}
-
-    body = json_module.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": OCI_MANIFEST,
-            "config": descriptor("application/vnd.oci.image.config.v1+json", config),
-            "layers": [descriptor("application/vnd.oci.image.layer.v1.tar", layer)],
-        }
-    ).encode()
-    answer = client.put(
-        "/v2/alice/built/manifests/v1", data=body, content_type=OCI_MANIFEST, **headers
-    )
-    assert answer.status_code == 201, answer.content
+    image_push(Client(), "alice/built", "v1", layer=b"robot layer", headers=headers)
     push = one("push")
     assert (push.actor_name, push.actor_kind) == ("alice+ci", "robot")
     assert push.target == "alice/built:v1"
     assert push.client_address == "192.0.2.7"
-    assert secret not in json_module.dumps(push.data)
+    assert secret not in json.dumps(push.data)
