@@ -160,6 +160,7 @@ class AuditLogApi(_AuditApi):
 
 class AuditLogExportApi(_AuditApi):
     renderer_classes = [renderers.JSONRenderer, CsvRenderer]
+    pagination_class = None  # every entry, streamed: the schema must not say "paginated"
 
     @extend_schema(
         operation_id="audit_log_export",

@@ -32,7 +32,7 @@ from tests.e2e.tools import Skopeo, registry_token
 REPO = "alice/multihost"
 CREDS = f"alice:{PASSWORD}"
 LEASE_SECONDS = 6  # UPLOAD_S3_LEASE_SECONDS of the cluster (cluster.py)
-_ACCESS_LINE = re.compile(r'"(GET|HEAD|POST|PATCH|PUT|DELETE) (\S+) HTTP/1\.\d" (\d{3}) ')
+_ACCESS_LINE = re.compile(r"\b(GET|HEAD|POST|PATCH|PUT|DELETE) (/\S*) (\d{3}) \d+B ")
 
 
 def sha256(data: bytes) -> str:
