@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import email
 import re
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -22,6 +21,8 @@ from urllib.parse import quote
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
+
+from tests.e2e.server import free_port
 
 SMTP_USER, SMTP_PASSWORD = "robot", "p@ss:word"
 URL = re.compile(r"https?://\S+")
@@ -85,15 +86,9 @@ class Inbox:
         return self.messages[0]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def smtp_server():
-    inbox = Inbox(host="127.0.0.1", port=_free_port())
+    inbox = Inbox(host="127.0.0.1", port=free_port())
     controller = Controller(
         inbox,
         hostname=inbox.host,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
@@ -13,13 +12,7 @@ import pytest
 from django.db import connections
 
 from config.health_probe import ready_url
-
-
-def _closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.e2e.server import free_port  # bound, then released: nothing listens there
 
 
 @pytest.fixture
@@ -77,7 +70,7 @@ def test_ready_is_503_when_a_database_is_unreachable(client, extra_database):
         "replica",
         ENGINE="django.db.backends.postgresql",
         HOST="127.0.0.1",
-        PORT=_closed_port(),
+        PORT=free_port(),
         NAME="dockyard",
         USER="postgres",
         OPTIONS={"connect_timeout": 2},
@@ -115,7 +108,7 @@ def test_ready_is_503_when_the_blob_store_is_unreachable(client, settings):
             "BACKEND": "storages.backends.s3.S3Storage",
             "OPTIONS": {
                 "bucket_name": "dockyard",
-                "endpoint_url": f"http://127.0.0.1:{_closed_port()}",
+                "endpoint_url": f"http://127.0.0.1:{free_port()}",
                 "access_key": "test",
                 "secret_key": "test",
                 "region_name": "us-east-1",
@@ -144,7 +137,7 @@ def test_ready_checks_the_broker_when_one_is_configured(client, settings):
     assert response.status_code == 200, response.content
     assert response.json()["checks"]["broker"] == "ok"
 
-    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{_closed_port()}/0"
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{free_port()}/0"
     response = client.get("/-/ready")
     assert response.status_code == 503
     assert response.json()["failed"] == ["broker"]
@@ -154,7 +147,7 @@ def test_ready_checks_the_broker_when_one_is_configured(client, settings):
 @pytest.mark.django_db
 def test_ready_checks_the_redis_cache_beside_another_broker(client, settings):
     settings.CELERY_TASK_ALWAYS_EAGER = True  # no broker check
-    settings.REDIS_URL = f"redis://127.0.0.1:{_closed_port()}/0"
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
     response = client.get("/-/ready")
     assert response.status_code == 503
     assert response.json()["failed"] == ["cache"]
@@ -178,7 +171,7 @@ class ThrowawayPostgres:
     def __init__(self):
         # Not under pytest's tmp_path: its parents are private to root, unreachable for postgres.
         self.data = Path(tempfile.mkdtemp(prefix="dockyard-pg-"))
-        self.port = _closed_port()
+        self.port = free_port()
         self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         if self.as_user:
             shutil.chown(self.data, "postgres", "postgres")

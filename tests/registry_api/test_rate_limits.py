@@ -3,7 +3,6 @@ the limit, counted on manifest GETs per address (IPv6 by /64) or per account, wi
 
 from __future__ import annotations
 
-import socket
 import time
 
 import pytest
@@ -13,6 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from config.env import env_rate
 from hub.models import Membership, Organization
 from registry_api.models import PullCount
+from tests.e2e.server import free_port  # bound, then released: nothing listens there
 from tests.registry_api.conftest import bearer, image_push, pull_access
 
 URL = "/v2/alice/app/manifests/latest"
@@ -134,16 +134,10 @@ def test_the_window_ends(client, settings, pushed, backend):
     assert _get(client).status_code == 200
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_pulls_are_served_when_redis_is_down(client, settings, pushed):
     from registry_api import rate_limits
 
-    settings.REDIS_URL = f"redis://127.0.0.1:{_closed_port()}/0"
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
     rate_limits._client = None
     settings.PULL_RATE_LIMIT_ANONYMOUS = (1, 3600)
     for _ in range(3):
@@ -161,6 +155,23 @@ def test_the_database_counter_keeps_only_the_current_window(client, settings, pu
     assert list(PullCount.objects.values_list("window_start", "count")) == [
         (int(time.time()) // 3600 * 3600, 1)
     ]
+
+
+def test_a_counted_pull_inside_a_window_deletes_nothing(client, settings, pushed):
+    """Old windows are dropped when a key's new window starts, not on every counted GET."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.REDIS_URL = ""
+    settings.PULL_RATE_LIMIT_ANONYMOUS = (5, 3600)
+    assert _get(client).status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert _get(client).status_code == 200
+    counter_deletes = [
+        q["sql"] for q in queries if "DELETE" in q["sql"] and "pullcount" in q["sql"].lower()
+    ]
+    assert counter_deletes == []
+    assert PullCount.objects.get().count == 2
 
 
 @pytest.mark.parametrize(
