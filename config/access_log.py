@@ -104,9 +104,10 @@ class AccessLogMiddleware:
         method = metrics.method_label(request.method)
         status = response.status_code
         status_label = str(status)
-        metrics.HTTP_REQUESTS.labels(method, route, status_label).inc()
-        metrics.HTTP_DURATION.labels(route, status_label).observe(duration)
-        metrics.HTTP_DB_QUERIES.labels(route).observe(query_count)
+        requests, durations, db_queries = metrics.request_series(method, route, status_label)
+        requests.inc()
+        durations.observe(duration)
+        db_queries.observe(query_count)
         if status in (200, 206) and route in _PULLS:
             metrics.bytes_pulled(_PULLS[route], sent)
         elif status == 201 and route == "PutManifest":

@@ -15,6 +15,7 @@ paths; methods outside the standard set are `OTHER`.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 import logging
@@ -141,6 +142,17 @@ def route_name(request) -> str:
 
 
 # Hooks for the rest of the code: one call each, cheap.
+
+
+@functools.lru_cache(maxsize=4096)
+def request_series(method: str, route: str, status: str) -> tuple:
+    """The three per-request children for these labels. `.labels()` hashes and locks on every
+    call; routes and statuses are few, so each combination is looked up once per process."""
+    return (
+        HTTP_REQUESTS.labels(method, route, status),
+        HTTP_DURATION.labels(route, status),
+        HTTP_DB_QUERIES.labels(route),
+    )
 
 
 def bytes_pushed(kind: str, size: int) -> None:
