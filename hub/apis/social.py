@@ -11,9 +11,11 @@ from hub.api_permissions import token_allows
 from hub.apis.common import BaseApi, PaginatedApi, deny, errors, id_or_404, repository_for
 from hub.apis.repositories import REPOSITORY_PARAMETERS
 from hub.authentication import request_scopes
+from hub.credentials import is_robot
 from hub.models import COMMENT_MAX_LENGTH, Collaborator, Repository
 from hub.services import social
 
+ROBOT_MESSAGE = "Robot accounts do not star or comment: they push and pull."
 SCOPE_MESSAGE = "Your access token's scopes are read-only; use a repo:write token."
 
 
@@ -21,6 +23,8 @@ def _social_write_check(request) -> None:
     """Starring and commenting need a signed-in caller whose token (if any) may write."""
     if not request.user.is_authenticated:
         raise exceptions.NotAuthenticated()
+    if is_robot(request.user):
+        raise exceptions.PermissionDenied(ROBOT_MESSAGE)
     if not token_allows(request, "push"):
         raise exceptions.PermissionDenied(SCOPE_MESSAGE)
 

@@ -139,6 +139,20 @@ def test_a_robot_manages_no_robots_and_makes_no_access_tokens(as_user, alice, ac
     assert made.status_code == 403
 
 
+def test_a_robot_neither_stars_nor_comments(as_user, alice, acme, acme_app):
+    """A robot is a machine credential: social actions would carry no person behind them."""
+    secret = _create(as_user(alice), permissions=[{"level": "delete"}]).json()["secret"]
+    robot = _robot_client("acme+ci", secret)
+    base = f"{API}/repositories/acme/app"
+    assert robot.get(f"{base}/").status_code == 200  # it may read what it is granted
+    assert robot.post(f"{base}/star/").status_code == 403
+    made = robot.post(f"{base}/comments/", {"body": "from CI"}, format="json")
+    assert made.status_code == 403
+    assert "robot" in made.json()["detail"].lower()
+    assert not acme_app.stars.exists()
+    assert not acme_app.comments.exists()
+
+
 def _token(client, auth, *scopes):
     response = client.get(
         "/auth/token",

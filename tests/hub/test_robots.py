@@ -181,3 +181,12 @@ def test_basic_header_decoding_is_unchanged_for_plus_names(acme, client):
     _, secret = _robot(acme.namespace)
     value = base64.b64encode(f"acme+ci:{secret}".encode()).decode()
     assert client.get("/v2/", HTTP_AUTHORIZATION=f"Basic {value}").status_code == 200
+
+
+def test_a_robot_cannot_open_a_portal_session(client, acme):
+    """Its secret works for docker login and the API, never for a session (which could star)."""
+    _, secret = _robot(acme.namespace, name="web")
+    response = client.post("/accounts/login/", {"username": "acme+web", "password": secret})
+    assert response.status_code == 200
+    assert response.context["form"].errors["__all__"]
+    assert "_auth_user_id" not in client.session
