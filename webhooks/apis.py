@@ -174,7 +174,7 @@ class WebhookRedeliverBase(WebhookApi):
         )
         if delivery is None:
             raise exceptions.NotFound("Delivery not found.")
-        again = sweep.delivery_redeliver(delivery=delivery)
+        again = sweep.delivery_redeliver(delivery=delivery, actor=request.user)
         again = webhook_selectors.delivery_get(webhook=again.webhook, delivery_id=again.pk)
         return Response(DeliverySerializer(again).data, status=status.HTTP_202_ACCEPTED)
 

@@ -201,6 +201,6 @@ def delivery_redeliver(request, **kwargs):
     delivery = webhook_selectors.delivery_get(webhook=hook, delivery_id=kwargs["delivery_id"])
     if delivery is None:
         raise Http404("No such delivery.")
-    sweep.delivery_redeliver(delivery=delivery)
+    sweep.delivery_redeliver(delivery=delivery, actor=request.user)
     messages.success(request, _("Delivery queued again."))
     return redirect(owner.hook_url(hook))

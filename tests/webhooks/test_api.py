@@ -7,7 +7,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from hub.credentials import token_hash, token_secret_new
-from hub.models import AccessToken
+from hub.models import AccessToken, AuditEntry
 from tests.conftest import basic_auth
 from webhooks.models import Delivery, Webhook
 from webhooks.services.events import event_publish
@@ -185,6 +185,11 @@ def test_deliveries_redeliver_and_test(alice, hook, receiver, django_capture_on_
     assert response.status_code == 202 and response.json()["event"]["action"] == "test"
     assert len(receiver.wait_for(3)) == 3
     assert Delivery.objects.filter(webhook=hook, status="delivered").count() == 3
+    audited = AuditEntry.objects.filter(action__in=("webhook.redeliver", "webhook.test"))
+    assert sorted(audited.values_list("action", "actor__username")) == [
+        ("webhook.redeliver", "alice"),
+        ("webhook.test", "alice"),
+    ]
     missing = _url("webhook-redeliver", hook.repository, webhook_id=hook.pk, delivery_id=999999)
     assert client.post(missing).status_code == 404
 

@@ -145,4 +145,6 @@ def webhook_test(*, webhook: Webhook, actor) -> Delivery:
         )
         delivery = Delivery.objects.create(webhook=webhook, event=event)
         enqueue_after_commit([delivery.pk])
+        # A test send makes the server call the hook's URL on demand: who asked is recorded.
+        webhook_audit("webhook.test", webhook, actor=actor, data={"delivery": delivery.pk})
     return delivery

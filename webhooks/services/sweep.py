@@ -58,10 +58,12 @@ def _prune(*, now, batch: int = 1000) -> None:
     Webhook.objects.filter(pk__in=list(retired.values_list("pk", flat=True)[:batch])).delete()
 
 
-def delivery_redeliver(*, delivery: Delivery) -> Delivery:
+def delivery_redeliver(*, delivery: Delivery, actor=None) -> Delivery:
     """Send a delivery's event to its hook again, as a new delivery with its own attempts."""
     with transaction.atomic():
         again = Delivery.objects.create(webhook=delivery.webhook, event=delivery.event)
         enqueue_after_commit([again.pk])
-        webhook_audit("webhook.redeliver", delivery.webhook, data={"delivery": delivery.pk})
+        webhook_audit(
+            "webhook.redeliver", delivery.webhook, actor=actor, data={"delivery": delivery.pk}
+        )
     return again
