@@ -57,3 +57,14 @@ def blob_response(ctx, digest: str, request):
     return blob_serve(
         request=request, upstream=upstream, repository_get=repository_get, home=home, digest=digest
     )
+
+
+def tags_list(ctx) -> list[str] | None:
+    """Every tag name of a mirrored repository (the upstream's and the cached ones), sorted;
+    None when the name is not mirrored or neither side knows it."""
+    from registry_api.proxy.tags import tags_merged
+
+    upstream = _upstream(ctx)
+    if upstream is None:
+        return None
+    return tags_merged(full_name=ctx.full_name, upstream=upstream, repository=ctx.repository)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 
 import pytest
+import requests
 
 from hub.models import Repository
 from registry_api.models import ProxyCache
 from registry_api.proxy.upstreams import mirror_name_for, upstream_host
 from tests.conftest import basic_auth
+from tests.e2e.server import free_port
 from tests.factories import RepositoryFactory
 from tests.mirror.conftest import UPSTREAM_USER
 from tests.mirror.test_manifests import ACCEPT
@@ -124,3 +127,56 @@ def test_ns_never_reaches_a_local_private_repository(client, upstream, two_cache
     tags = client.get(f"/v2/alice/secret/tags/list?ns={host(upstream)}")
     assert tags.status_code == 404
     assert not Repository.objects.filter(namespace__name="one").exists()
+
+
+def test_tags_list_merges_the_upstream_tags(
+    client, upstream, hub_cache, image_one, image_two, monkeypatch
+):
+    from registry_api.proxy import client as upstream_client
+
+    for tag in ("1", "2", "3"):
+        upstream.image_push("library/merged", tag, image_one)
+    gone = upstream.image_push("library/merged", "old", image_two)
+    assert client.get("/v2/hub/library/merged/manifests/old", **ACCEPT).status_code == 200
+    deleted = requests.delete(f"{upstream.url}/v2/library/merged/manifests/{gone}", timeout=10)
+    assert deleted.status_code == 202
+    monkeypatch.setattr(upstream_client, "TAG_PAGE_SIZE", 2)  # the upstream paginates too
+
+    everything = client.get("/v2/hub/library/merged/tags/list")
+    first = client.get("/v2/hub/library/merged/tags/list", {"n": 2})
+    second = client.get("/v2/hub/library/merged/tags/list", {"n": 2, "last": "2"})
+    by_ns = client.get(f"/v2/library/merged/tags/list?ns={host(upstream)}&n=3")
+
+    assert everything.json() == {"name": "hub/library/merged", "tags": ["1", "2", "3", "old"]}
+    assert first.json()["tags"] == ["1", "2"]
+    assert first["Link"] == '</v2/hub/library/merged/tags/list?n=2&last=2>; rel="next"'
+    assert second.json()["tags"] == ["3", "old"] and "Link" not in second
+    assert by_ns.json()["tags"] == ["1", "2", "3"]
+
+
+def test_tags_of_a_repository_never_pulled_come_from_the_upstream(
+    client, upstream, hub_cache, image_one
+):
+    upstream.image_push("library/fresh-tags", "v1", image_one)
+    assert client.get("/v2/hub/library/fresh-tags/tags/list").json()["tags"] == ["v1"]
+    missing = client.get("/v2/hub/library/never-there/tags/list")
+    assert missing.status_code == 404
+    assert missing.json()["errors"][0]["code"] == "NAME_UNKNOWN"
+
+
+def test_unreachable_upstream_lists_the_cached_tags(client, upstream, hub_cache, image_one, caplog):
+    upstream.image_push("library/offline", "1", image_one)
+    assert client.get("/v2/hub/library/offline/manifests/1", **ACCEPT).status_code == 200
+    ProxyCache.objects.filter(pk=hub_cache.pk).update(
+        upstream_url=f"http://127.0.0.1:{free_port()}"
+    )
+
+    with caplog.at_level(logging.WARNING, logger="registry_api.proxy.tags"):
+        response = client.get("/v2/hub/library/offline/tags/list")
+        never = client.get("/v2/hub/library/never-cached/tags/list")
+
+    assert response.status_code == 200
+    assert response.json()["tags"] == ["1"]
+    assert "listing cached tags of hub/library/offline only" in caplog.text
+    assert never.status_code == 503
+    assert never.json()["errors"][0]["code"] == "UNAVAILABLE"
