@@ -96,6 +96,15 @@ def test_unknown_upstream_is_name_unknown(client, two_caches, settings, upstream
     assert head.status_code == 404
 
 
+def test_the_access_line_names_the_upstream(client, caplog):
+    with caplog.at_level(logging.INFO, logger="dockyard.access"):
+        client.get("/v2/library/a/manifests/1", {"ns": "quay.io"})
+        client.get("/v2/library/a/manifests/1", {"ns": "x\nGET /forged 200"})
+    lines = [record.getMessage() for record in caplog.records if record.name == "dockyard.access"]
+    assert lines[0].endswith(" ns=quay.io")
+    assert "\n" not in lines[1] and lines[1].endswith(" ns=x%0AGET%20%2Fforged%20200")
+
+
 def test_sign_in_rule_of_the_cache_holds(client, upstream, two_caches, alice, image_one):
     ProxyCache.objects.filter(namespace="one").update(require_sign_in=True)
     upstream.image_push("library/signed", "1", image_one)
