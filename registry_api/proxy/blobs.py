@@ -191,7 +191,8 @@ def _follow(handle, digest: str, size: int | None, on_stored) -> Iterator[bytes]
                 chunk = handle.read(CHUNK_SIZE)  # what was written just before the end
                 if not chunk:
                     blob = _stored(digest) if size is None else None
-                    if blob is not None:
+                    # All of it: a broken stale fetch's `.part` ends short of a blob stored since.
+                    if blob is not None and blob.size == sent:
                         on_stored(blob)
                         return
                     raise BlobFetchBroken(f"fetch of {digest} ended after {sent} bytes")
