@@ -1,8 +1,10 @@
 """Pull-through cache of upstream registries (mirror). The registry views call these hooks when
 something asked for is not held locally; they answer None when no upstream applies.
 
-upstreams.py says which upstream serves a name, client.py speaks to it, manifests.py and
-blobs.py cache what it answers, repositories.py creates the local mirrored repositories.
+upstreams.py says which upstream serves a name (and which cache a containerd `?ns=` names),
+client.py speaks to it, manifests.py and blobs.py cache what it answers (fetch_locks.py keeps one
+fetch per blob), tags.py lists its tags with the cached ones, repositories.py creates the local
+mirrored repositories.
 """
 
 from __future__ import annotations
