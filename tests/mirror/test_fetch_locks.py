@@ -121,3 +121,9 @@ def test_a_pull_goes_through_a_wedged_fetch(client, upstream, hub_cache, image_o
     assert response.status_code == 200
     assert "sha256:" + hashlib.sha256(body).hexdigest() == layer.digest
     assert time.monotonic() - started < 30
+
+
+def test_celery_beat_runs_the_sweep(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["mirror-fetch-locks-sweep"]
+    assert entry["task"] == mirror_fetch_locks_sweep.name
+    assert entry["schedule"] == float(settings.MIRROR_FETCH_SWEEP_SECONDS)
