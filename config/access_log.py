@@ -126,18 +126,15 @@ class AccessLogMiddleware:
             "client": client_ip(request),
             "db_queries": query_count,
         }
+        message = "%s %s %s %dB %.1fms route=%s user=%s client=%s"
+        arguments = [fields[key] for key in ("method", "path")]
+        arguments += [status, sent, fields["duration_ms"], route, fields["user"], fields["client"]]
+        ns = request.GET.get("ns") if request.path.startswith("/v2/") else None
+        if ns:  # the upstream a containerd mirror request names: a host, never a secret
+            fields["ns"] = quote(ns[:255], safe=":[]")
+            message += " ns=%s"
+            arguments.append(fields["ns"])
         extra = {"access": fields}
         if identifier is not None:
             extra["request_id"] = identifier  # a streamed body ends after the id was reset
-        logger.info(
-            "%s %s %s %dB %.1fms route=%s user=%s client=%s",
-            fields["method"],
-            fields["path"],
-            status,
-            sent,
-            fields["duration_ms"],
-            route,
-            fields["user"],
-            fields["client"],
-            extra=extra,
-        )
+        logger.info(message, *arguments, extra=extra)

@@ -492,6 +492,18 @@ MIRROR_ALLOW_PRIVATE_UPSTREAMS = env_bool("MIRROR_ALLOW_PRIVATE_UPSTREAMS", Fals
 MIRROR_TOKEN_REALM_HOSTS = [
     host.lower() for host in env_list("MIRROR_TOKEN_REALM_HOSTS", ["auth.docker.io"])
 ]
+# A blob fetch that shows no progress this long has its single-flight lock broken (a wedged or
+# lost holder); at least a few read timeouts, so a slow upstream is not taken for a dead one.
+MIRROR_FETCH_STALE_SECONDS = max(
+    env_int("MIRROR_FETCH_STALE_SECONDS", 300), 3 * MIRROR_UPSTREAM_READ_TIMEOUT
+)
+# Stale fetch locks and what finished fetches left in staging are swept this often (0: never).
+MIRROR_FETCH_SWEEP_SECONDS = env_int("MIRROR_FETCH_SWEEP_SECONDS", 3600)
+if MIRROR_FETCH_SWEEP_SECONDS > 0:
+    CELERY_BEAT_SCHEDULE["mirror-fetch-locks-sweep"] = {
+        "task": "registry_api.tasks.mirror_fetch_locks_sweep",
+        "schedule": float(MIRROR_FETCH_SWEEP_SECONDS),
+    }
 
 # REST API
 REST_FRAMEWORK = {

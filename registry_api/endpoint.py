@@ -15,6 +15,9 @@ naming where they may push; again the same for a private repository and an absen
 
 Names are resolved first: `centos` is `library/centos` (registry_api.names). Decisions use the
 canonical name, answers (Location, Link, challenges, tags list) the name the client wrote.
+A containerd mirror request (`?ns=<upstream host>`) names an upstream's repository: it is first
+turned into the name of the cache serving that upstream (registry_api.proxy.upstreams), which
+decisions and answers then use as if the client had written it.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from hub.selectors import namespace_get, repository_get
 from registry_api.errors import (
     Denied,
     NameInvalid,
+    NameUnknown,
     RegistryError,
     TooManyRequests,
     Unauthorized,
@@ -202,6 +206,18 @@ def _authenticate(request, ctx: RegistryContext) -> bool:
     return False
 
 
+def _mirror_name(request, client_name: str) -> str:
+    """The name here of a containerd mirror request's `<ns>/<name>`; NAME_UNKNOWN when no cache
+    serves that upstream (containerd then tries its next host)."""
+    from registry_api.proxy.upstreams import mirror_name_for
+
+    ns = request.GET.get("ns", "")
+    name = mirror_name_for(ns=ns, name=client_name) if len(ns) <= 255 else None
+    if name is None:
+        raise NameUnknown({"name": client_name, "ns": ns[:255]})
+    return name
+
+
 def _resolve(ctx: RegistryContext, client_name: str) -> None:
     namespace_name, name = repository_resolve(client_name)
     ctx.client_name = client_name
@@ -334,6 +350,8 @@ def registry_endpoint(
                     authenticated = _authenticate(request, ctx)
                     full_name = kwargs.pop("name", None)
                     if full_name is not None:
+                        if "ns" in request.GET:
+                            full_name = _mirror_name(request, full_name)
                         _resolve(ctx, full_name)
                         _authorize(request, ctx, action_by_method[request.method], authenticated)
                     elif not authenticated:

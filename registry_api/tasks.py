@@ -48,3 +48,12 @@ def retention_run_all() -> int:
     from registry_api.services.retention import retention_run_due
 
     return retention_run_due()
+
+
+@shared_task
+def mirror_fetch_locks_sweep() -> int:
+    """Break the pull-through cache's stale fetch locks and remove what finished fetches left
+    (Celery beat every MIRROR_FETCH_SWEEP_SECONDS)."""
+    from registry_api.proxy.fetch_locks import fetch_locks_sweep
+
+    return fetch_locks_sweep()

@@ -1,8 +1,10 @@
 """Pull-through cache of upstream registries (mirror). The registry views call these hooks when
 something asked for is not held locally; they answer None when no upstream applies.
 
-upstreams.py says which upstream serves a name, client.py speaks to it, manifests.py and
-blobs.py cache what it answers, repositories.py creates the local mirrored repositories.
+upstreams.py says which upstream serves a name (and which cache a containerd `?ns=` names),
+client.py speaks to it, manifests.py and blobs.py cache what it answers (fetch_locks.py keeps one
+fetch per blob), tags.py lists its tags with the cached ones, repositories.py creates the local
+mirrored repositories.
 """
 
 from __future__ import annotations
@@ -57,3 +59,14 @@ def blob_response(ctx, digest: str, request):
     return blob_serve(
         request=request, upstream=upstream, repository_get=repository_get, home=home, digest=digest
     )
+
+
+def tags_list(ctx) -> list[str] | None:
+    """Every tag name of a mirrored repository (the upstream's and the cached ones), sorted;
+    None when the name is not mirrored or neither side knows it."""
+    from registry_api.proxy.tags import tags_merged
+
+    upstream = _upstream(ctx)
+    if upstream is None:
+        return None
+    return tags_merged(full_name=ctx.full_name, upstream=upstream, repository=ctx.repository)

@@ -2,11 +2,12 @@
 
 One fetch per digest across every thread and web process: the fetcher holds an exclusive
 `flock` on `<staging>/proxy/<digest>.lock` for as long as it runs (the kernel releases it if the
-process dies). It streams the upstream body into a `.part` file in the staging area, hashing as
-it goes, then verifies the digest and size and moves the file into storage: only verified bytes
-ever reach storage. It runs in its own thread, so a client that goes away does not stop a fetch
-that others follow, and it never touches the database: the requests record the Blob row and
-the repository's link once the bytes are stored (so does the next request that finds them).
+process dies; fetch_locks.py breaks one whose holder stopped making progress). It streams the
+upstream body into a `.part` file in the staging area, hashing as it goes, then verifies the
+digest and size and moves the file into storage: only verified bytes ever reach storage. It
+runs in its own thread, so a client that goes away does not stop a fetch that others follow,
+and it never touches the database: the requests record the Blob row and the repository's link
+once the bytes are stored (so does the next request that finds them).
 
 Every request, the one that started the fetch included, follows the `.part` file as it grows
 and holds back the last bytes until the blob is stored, so no client ever receives a whole body
@@ -23,7 +24,6 @@ size the upstream announced and, after a failure, why it failed.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
@@ -47,6 +47,13 @@ from registry_api.proxy.client import (
     UpstreamRateLimited,
 )
 from registry_api.proxy.errors import UpstreamUnavailable
+from registry_api.proxy.fetch_locks import (
+    fetch_lock_take,
+    fetch_paths,
+    fetch_running,
+    leftovers_remove,
+    lock_owned,
+)
 from registry_api.proxy.upstreams import Upstream
 from registry_api.services.blobs import blob_bytes_guard, blob_link, blob_register
 
@@ -58,13 +65,6 @@ POLL_SECONDS = 0.02
 
 class BlobFetchBroken(Exception):
     """The fetch this response follows failed: the connection must break, not end cleanly."""
-
-
-def _paths(digest: str) -> tuple[Path, Path]:
-    base = storage.staging_dir() / "proxy"
-    base.mkdir(parents=True, exist_ok=True)
-    key = digest.replace(":", "-")
-    return base / f"{key}.lock", base / f"{key}.state"
 
 
 def _state_read(path: Path) -> dict:
@@ -79,27 +79,6 @@ def _state_write(path: Path, state: dict) -> None:
     temporary = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
     temporary.write_text(json.dumps(state))
     os.replace(temporary, path)
-
-
-def _lock_try(path: Path, mode: int) -> int | None:
-    """An fd holding the flock in `mode`, or None when another holder prevents it."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, mode | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return None
-    return fd
-
-
-def fetch_running(digest: str) -> bool:
-    """Is some thread or process fetching this digest right now?"""
-    lock_path, _ = _paths(digest)
-    fd = _lock_try(lock_path, fcntl.LOCK_SH)
-    if fd is None:
-        return True
-    os.close(fd)
-    return False
 
 
 def _stored(digest: str) -> Blob | None:
@@ -141,14 +120,6 @@ def _manifests_link(repository, blob: Blob) -> None:
             manifest.blobs.add(blob)
 
 
-def _leftovers_remove(digest: str) -> None:
-    """Remove what a fetch that died with its process left; the caller holds the lock."""
-    _, state_path = _paths(digest)
-    state_path.unlink(missing_ok=True)
-    for stale in state_path.parent.glob(f"{digest.replace(':', '-')}.*.part"):
-        stale.unlink(missing_ok=True)
-
-
 class _Fetch(threading.Thread):
     """One upstream download into staging; owns (and finally closes) the exclusive lock fd."""
 
@@ -157,11 +128,13 @@ class _Fetch(threading.Thread):
         self.lock_fd = lock_fd
         self.upstream = upstream
         self.digest = digest
-        _, self.state_path = _paths(digest)
+        self.lock_path, self.state_path = fetch_paths(digest)
         self.fetch_id = uuid.uuid4().hex
         self.part = self.state_path.with_name(f"{digest.replace(':', '-')}.{self.fetch_id}.part")
 
     def _state(self, **fields) -> None:
+        if not lock_owned(self.lock_path, self.lock_fd):
+            return  # the lock was broken as stale: the state is another fetch's now
         _state_write(self.state_path, {"id": self.fetch_id, "part": self.part.name, **fields})
 
     def run(self) -> None:
@@ -190,6 +163,8 @@ class _Fetch(threading.Thread):
             written = 0
             with open(self.part, "wb", buffering=0) as out:
                 for chunk in response.iter_content(CHUNK_SIZE):
+                    if not lock_owned(self.lock_path, self.lock_fd):
+                        raise UpstreamError("the fetch lock was broken as stale")
                     out.write(chunk)
                     hasher.update(chunk)
                     written += len(chunk)
@@ -216,7 +191,8 @@ def _follow(handle, digest: str, size: int | None, on_stored) -> Iterator[bytes]
                 chunk = handle.read(CHUNK_SIZE)  # what was written just before the end
                 if not chunk:
                     blob = _stored(digest) if size is None else None
-                    if blob is not None:
+                    # All of it: a broken stale fetch's `.part` ends short of a blob stored since.
+                    if blob is not None and blob.size == sent:
                         on_stored(blob)
                         return
                     raise BlobFetchBroken(f"fetch of {digest} ended after {sent} bytes")
@@ -239,7 +215,7 @@ def _follow(handle, digest: str, size: int | None, on_stored) -> Iterator[bytes]
 def _join(digest: str, deadline: float):
     """Wait for the running fetch to start streaming: (open .part file, announced size), or None
     when no fetch is running (any more)."""
-    _, state_path = _paths(digest)
+    _, state_path = fetch_paths(digest)
     while time.monotonic() < deadline:
         if not fetch_running(digest):
             return None
@@ -330,14 +306,14 @@ def blob_serve(*, request, upstream: Upstream, repository_get, digest: str, home
     if request.method == "HEAD":
         # A HEAD does not start a download: the upstream's answer is the answer.
         return _head_response(digest, size)
-    lock_path, state_path = _paths(digest)
+    _, state_path = fetch_paths(digest)
     started = 0
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         blob = _stored(digest)
         if blob is not None:
             return _local_response(request, repository_get(), blob)
-        lock_fd = _lock_try(lock_path, fcntl.LOCK_EX)
+        lock_fd = fetch_lock_take(digest)
         if lock_fd is not None:
             if started or _stored(digest) is not None:
                 os.close(lock_fd)
@@ -345,7 +321,7 @@ def blob_serve(*, request, upstream: Upstream, repository_get, digest: str, home
                     return _failure(_state_read(state_path))
                 continue
             try:
-                _leftovers_remove(digest)
+                leftovers_remove(digest)
                 fetch = _Fetch(lock_fd=lock_fd, upstream=upstream, digest=digest)
             except Exception:
                 os.close(lock_fd)

@@ -34,6 +34,9 @@ MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 UPSTREAM_DOWN_SECONDS = 15
 MAX_REDIRECTS = 5
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
+TAG_PAGE_SIZE = 1000
+TAG_PAGES = 100
+_NEXT_LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?next"?')
 _CHALLENGE_PARAM = re.compile(r'([a-zA-Z_]+)\s*=\s*(?:"([^"]*)"|([^\s,]+))')
 
 
@@ -311,3 +314,35 @@ class UpstreamClient:
         )
         self._check(response)
         return response
+
+    def tags_list(self) -> list[str]:
+        """Every tag the upstream lists for the repository, following its pagination (the
+        `Link` header's path and query, on the upstream's own host) for at most TAG_PAGES pages."""
+        path = f"{self.upstream.remote_name}/tags/list?n={TAG_PAGE_SIZE}"
+        names: list[str] = []
+        for _ in range(TAG_PAGES):
+            response = self.request("GET", path, scope=self._scope())
+            self._check(response)
+            try:
+                body = response.json()
+            except ValueError as exc:
+                raise UpstreamError("upstream tags list is not JSON") from exc
+            finally:
+                response.close()
+            tags = body.get("tags") if isinstance(body, dict) else None
+            names.extend(tag for tag in tags or [] if isinstance(tag, str))
+            path = _next_page(response.headers.get("Link", ""))
+            if path is None:
+                break
+        return names
+
+
+def _next_page(link: str) -> str | None:
+    """The `/v2/`-relative path of a `Link: <…>; rel="next"` header, or None."""
+    match = _NEXT_LINK.search(link)
+    if match is None:
+        return None
+    parts = urlsplit(match.group(1))
+    if not parts.path.startswith("/v2/"):
+        return None
+    return parts.path[len("/v2/") :] + (f"?{parts.query}" if parts.query else "")

@@ -7,6 +7,10 @@ Two ways to configure one:
   `library/alpine` is `library/alpine` upstream. It only covers namespaces nobody owns here
   (absent, or the member-less organizations the mirror itself created), so a user's own
   namespace is never filled from the upstream and local repositories always win.
+
+containerd names the upstream of a mirror request in `?ns=<host>` (`/v2/library/alpine/
+manifests/3.20?ns=docker.io`): `mirror_name_for` turns that into the name above, so one endpoint
+serves several upstreams.
 """
 
 from __future__ import annotations
@@ -58,6 +62,53 @@ def namespace_is_mirror_owned(namespace: Namespace | None) -> bool:
     if namespace.kind != Namespace.Kind.ORGANIZATION:
         return False
     return not Membership.objects.filter(organization_id=namespace.organization_id).exists()
+
+
+def upstream_host(url_or_host: str) -> str:
+    """The key an upstream is known by: `host[:port]` lowercased, without a default port, and
+    `docker.io` for every name of Docker Hub (containerd says `docker.io`, the API is at
+    `registry-1.docker.io`)."""
+    text = url_or_host if "//" in url_or_host else f"//{url_or_host}"
+    try:
+        parts = urlsplit(text)
+        host, port = (parts.hostname or "").lower(), parts.port
+    except ValueError:
+        return ""
+    if host in DOCKER_HUB_HOSTS:
+        return "docker.io"
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    if port is None or port == default:
+        return f"[{host}]" if ":" in host else host
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def proxy_cache_serving(host: str) -> ProxyCache | None:
+    """The proxy cache whose upstream is `host` (the oldest one when several are)."""
+    key = upstream_host(host)
+    if not key:
+        return None
+    for proxy in ProxyCache.objects.order_by("pk"):
+        if upstream_host(proxy.upstream_url) == key:
+            return proxy
+    return None
+
+
+def mirror_name_for(*, ns: str, name: str) -> str | None:
+    """The name here of the upstream repository `<ns>/<name>` (a containerd mirror request),
+    or None when no cache serves that upstream.
+
+    A proxy cache of that upstream serves it as `<its namespace>/<name>`; else the prefix-less
+    mirror, when `ns` is its upstream, as `name` (local names win, as for dockerd). Any other
+    upstream is unknown: serving it from the default mirror would answer another registry's
+    image under the name asked for.
+    """
+    proxy = proxy_cache_serving(ns)
+    if proxy is not None:
+        return f"{proxy.namespace}/{name}"
+    mirror = settings.MIRROR_UPSTREAM_URL
+    if mirror and upstream_host(ns) and upstream_host(mirror) == upstream_host(ns):
+        return name
+    return None
 
 
 def proxy_cache_for(namespace_name: str) -> ProxyCache | None:

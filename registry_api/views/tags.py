@@ -1,10 +1,13 @@
-"""`/v2/<name>/tags/list[?n=&last=]`: tag names in byte order, paginated with a Link header."""
+"""`/v2/<name>/tags/list[?n=&last=]`: tag names in byte order, paginated with a Link header.
+
+A mirrored repository lists its upstream's tags with the cached ones (registry_api.proxy)."""
 
 from __future__ import annotations
 
 import re
 from urllib.parse import urlencode
 
+from registry_api import proxy
 from registry_api.endpoint import RegistryJson, registry_endpoint
 from registry_api.errors import NameUnknown, PaginationNumberInvalid
 from registry_api.selectors.tags import tag_names
@@ -29,16 +32,27 @@ def next_link(path: str, *, n: int, last: str) -> str:
     return f'<{path}?{urlencode({"n": n, "last": last})}>; rel="next"'
 
 
+def _mirrored_names(ctx, *, limit: int | None, last: str) -> list[str] | None:
+    names = proxy.tags_list(ctx) if ctx.mirrored else None
+    if names is None:
+        return None
+    names = [name for name in names if name > last] if last else names
+    return names if limit is None else names[:limit]
+
+
 @registry_endpoint(action_by_method={"GET": "pull"})
 def tags_list(request, ctx):
-    if ctx.repository is None:
-        raise NameUnknown({"name": ctx.client_name})
     n = page_size(request, default=None, maximum=MAX_PAGE)
     last = request.GET.get("last", "")
+    limit = None if n is None else n + 1
+    names = _mirrored_names(ctx, limit=limit, last=last)
+    if names is None and ctx.repository is None:
+        raise NameUnknown({"name": ctx.client_name})
     if n == 0:
         names, more = [], False
     else:
-        names = tag_names(repository=ctx.repository, limit=None if n is None else n + 1, last=last)
+        if names is None:
+            names = tag_names(repository=ctx.repository, limit=limit, last=last)
         more = n is not None and len(names) > n
         names = names[:n] if more else names
     response = RegistryJson({"name": ctx.client_name, "tags": names})
