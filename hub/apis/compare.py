@@ -119,6 +119,19 @@ class ConfigDiffSerializer(serializers.Serializer):
         ref_name = "ComparisonConfig"
 
 
+class PlatformSummarySerializer(serializers.Serializer):
+    platform = serializers.CharField()
+    from_image_digest = serializers.CharField()
+    to_image_digest = serializers.CharField()
+    shared = serializers.IntegerField(help_text="Number of shared layers.")
+    added = serializers.IntegerField(help_text="Number of layers added.")
+    removed = serializers.IntegerField(help_text="Number of layers removed.")
+    size_delta = serializers.IntegerField()
+
+    class Meta:
+        ref_name = "ComparisonPlatformSummary"
+
+
 class ComparisonSerializer(serializers.Serializer):
     platform = serializers.CharField(
         allow_blank=True, help_text="The platform compared; empty when neither side is an index."
@@ -127,6 +140,9 @@ class ComparisonSerializer(serializers.Serializer):
         child=serializers.CharField(), help_text="The platforms either side offers."
     )
     layers = LayerDiffSerializer()
+    by_platform = PlatformSummarySerializer(
+        many=True, help_text="Two indexes: a layer summary of each platform both have."
+    )
     config = ConfigDiffSerializer()
     packages = MappingDiffSerializer(
         allow_null=True, help_text="Null unless package data (an SBOM) is known for both images."

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from registry_api.models import Manifest
 from registry_api.selectors.compare_packages import packages_for
 from registry_api.selectors.manifests import (
@@ -67,33 +69,41 @@ def _manifest_resolve(repository, reference: str, field: str) -> Manifest:
     if 0 < len(reference) <= MAX_REFERENCE_LENGTH:
         manifest = manifest_get(repository=repository, reference=reference)
     if manifest is None:
-        raise ComparisonInvalid({field: "No tag or digest of this repository has that name."})
+        raise ComparisonInvalid({field: _("No tag or digest of this repository has that name.")})
     return manifest
 
 
 def _platform_pick(sides: list[list[Platform]], requested: str) -> str:
-    """The platform to compare: the requested one, else the default, else the first shared."""
+    """The platform to compare: the requested one, else a lone image's (against an index),
+    else the default, else the first the indexes share."""
     if requested:
         return requested
     offered = [[str(image) for image in images] for images in sides if len(images) > 1]
     if not offered:
         return ""
     shared = [name for name in offered[0] if all(name in other for other in offered[1:])]
-    if DEFAULT_PLATFORM in shared:
-        return DEFAULT_PLATFORM
+    lone = [str(images[0]) for images in sides if len(images) == 1 and images[0].os]
+    for name in [*lone, DEFAULT_PLATFORM]:
+        if name in shared:
+            return name
     return shared[0] if shared else ""
 
 
 def _image_of(images: list[Platform], platform: str, field: str) -> Platform:
     """The image of that platform among a side's images (a lone image stands for any)."""
     if not images:
-        raise ComparisonInvalid({field: "That reference holds no image to compare."})
+        raise ComparisonInvalid({field: _("That reference holds no image to compare.")})
     if len(images) == 1 or not platform:
         return images[0]
     for image in images:
         if str(image) == platform:
             return image
-    raise ComparisonInvalid({"platform": f"The {field} image has no {platform} platform."})
+    raise ComparisonInvalid(
+        {
+            "platform": _("The %(side)s image has no %(platform)s platform.")
+            % {"side": field, "platform": platform}
+        }
+    )
 
 
 def _side(repository, reference, manifest, images, platform, field) -> Side:
@@ -102,7 +112,7 @@ def _side(repository, reference, manifest, images, platform, field) -> Side:
     if manifest.is_index:
         image = Manifest.objects.filter(repository=repository, digest=chosen.digest).first()
         if image is None:
-            raise ComparisonInvalid({field: "That reference holds no image to compare."})
+            raise ComparisonInvalid({field: _("That reference holds no image to compare.")})
     config = image_config(manifest_config_digest(image, manifest_parsed(image))) or {}
     return Side(reference=reference, manifest=manifest, image=image, platform=chosen, config=config)
 
@@ -198,6 +208,41 @@ def config_compare(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+MAX_PLATFORM_SUMMARIES = 32
+
+
+def platforms_compare(repository, old: list[Platform], new: list[Platform]) -> list[dict]:
+    """For two indexes, a layer summary of every platform both have (manifests only, no
+    config reads); empty unless both sides are indexes."""
+    if len(old) < 2 or len(new) < 2:
+        return []
+    after = {str(image): image for image in new}
+    pairs = [(image, after[str(image)]) for image in old if str(image) in after]
+    pairs = pairs[:MAX_PLATFORM_SUMMARIES]
+    digests = {image.digest for pair in pairs for image in pair}
+    manifests = {
+        manifest.digest: manifest
+        for manifest in Manifest.objects.filter(repository=repository, digest__in=digests)
+    }
+    summaries = []
+    for before, then in pairs:
+        if before.digest not in manifests or then.digest not in manifests:
+            continue
+        layers = layers_compare(manifests[before.digest], manifests[then.digest])
+        summaries.append(
+            {
+                "platform": str(before),
+                "from_image_digest": before.digest,
+                "to_image_digest": then.digest,
+                "shared": len(layers["shared"]),
+                "added": len(layers["added"]),
+                "removed": len(layers["removed"]),
+                "size_delta": then.size - before.size,
+            }
+        )
+    return summaries
+
+
 def packages_compare(old: dict[str, str] | None, new: dict[str, str] | None) -> dict | None:
     """Packages added, removed and changed in version; None unless both sides' are known."""
     if old is None or new is None:
@@ -219,7 +264,7 @@ def image_compare(
     `packages` gives an image manifest's packages (compare_packages.packages_for by default).
     """
     if platform and not PLATFORM_RE.match(platform):
-        raise ComparisonInvalid({"platform": "Write a platform as os/architecture[/variant]."})
+        raise ComparisonInvalid({"platform": _("Write a platform as os/architecture[/variant].")})
     manifests = {
         "from": _manifest_resolve(repository, from_ref, "from"),
         "to": _manifest_resolve(repository, to_ref, "to"),
@@ -242,6 +287,7 @@ def image_compare(
         "platform": chosen,
         "platforms": offered,
         "layers": layers,
+        "by_platform": platforms_compare(repository, images["from"], images["to"]),
         "config": config_compare(old.config, new.config),
         "packages": packages_compare(packages(old.image), packages(new.image)),
     }

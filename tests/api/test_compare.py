@@ -169,3 +169,22 @@ def test_collaborator_compares_tags_of_a_private_repository(as_user, bob, privat
     image_create(private_repo, "v1")
     image_create(private_repo, "v2", layers=(b"other",))
     assert as_user(bob).get(_url(private_repo), {"from": "v1", "to": "v2"}).status_code == 200
+
+
+def test_a_lone_image_is_compared_with_the_index_image_of_its_platform(api, public_repo):
+    index_create(public_repo, "multi")
+    arm = {"architecture": "arm64", "variant": "v8", "os": "linux", "config": {"Cmd": ["arm"]}}
+    image_create(public_repo, "arm", config=arm, layers=(b"arm64" * 10,))
+    body = api.get(_url(public_repo), {"from": "multi", "to": "arm"}).json()
+    assert body["platform"] == "linux/arm64/v8"
+    assert len(body["layers"]["shared"]) == 1
+    assert body["by_platform"] == []  # only for two indexes
+
+
+def test_two_indexes_get_a_summary_per_platform(api, public_repo):
+    index_create(public_repo, "multi")
+    body = api.get(_url(public_repo), {"from": "multi", "to": "multi"}).json()
+    assert [row["platform"] for row in body["by_platform"]] == ["linux/amd64", "linux/arm64/v8"]
+    assert all(
+        row["added"] == row["removed"] == row["size_delta"] == 0 for row in body["by_platform"]
+    )

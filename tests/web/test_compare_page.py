@@ -45,6 +45,7 @@ def test_compare_page_offers_the_platforms_of_an_index(client, public_repo):
     page = client.get(_url(public_repo), {"from": "multi", "to": "multi"})
     assert page.status_code == 200
     assert b'<option value="linux/arm64/v8">' in page.content
+    assert b'id="compare-platforms"' in page.content
 
 
 def test_unknown_reference_is_a_form_error(client, public_repo):
