@@ -61,7 +61,9 @@ def image_annotations(manifest: Manifest) -> dict[str, str]:
 def image_metadata_record(*, manifest_id: int, pushed_at: datetime) -> list[str]:
     """Apply a pushed manifest's annotations to its repository; return the fields changed."""
     manifest = Manifest.objects.filter(pk=manifest_id).first()
-    if manifest is None:  # deleted since the push
+    # Deleted since the push, or a referrer (a signature, an SBOM): it describes another
+    # manifest, not the repository.
+    if manifest is None or manifest.subject_digest:
         return []
     annotations = image_annotations(manifest)
     if not annotations:

@@ -197,6 +197,7 @@ def manifest_push(*, repository, valid: ValidManifest, actor) -> Manifest:
     )
     if valid.tag:
         tag_point(repository=repository, name=valid.tag, manifest=manifest, actor=actor)
+        # Off the request path: the image's labels are in its config blob, in storage.
         image_metadata_enqueue(manifest=manifest, pushed_at=timezone.now())
     else:
         repository_touch(repository=repository)

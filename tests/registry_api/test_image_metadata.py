@@ -261,3 +261,35 @@ def test_repository_page_search_and_api_show_the_image_metadata(registry, alice,
         "/api/v1/repositories/alice/app/", {"source_url": "ftp://example.com/"}, format="json"
     )
     assert refused.status_code == 400
+
+
+def test_a_field_the_owner_cleared_is_filled_again_by_the_next_push(registry, alice):
+    push(registry, "alice/app", "v1", labels={P + "licenses": "MIT"})
+    repository = _repository()
+    repository_update(repository=repository, actor=alice, license="")
+    assert repository.metadata_from_image == []
+    push(registry, "alice/app", "v2", layer=b"two", labels={P + "licenses": "MIT-0"})
+    assert _repository().license == "MIT-0"  # empty means "not set": images may fill it
+
+
+def test_a_referrer_pushed_by_tag_does_not_describe_the_repository(registry, alice):
+    subject = push(registry, "alice/app", "latest")
+    headers = bearer("alice", push_access("alice/app"))
+    config = b"{}"
+    blob_upload(registry, "alice/app", config, headers)
+    body = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "artifactType": "application/spdx+json",
+            "config": _descriptor("application/vnd.oci.empty.v1+json", config),
+            "layers": [_descriptor("application/vnd.oci.empty.v1+json", config)],
+            "subject": {key: subject[key] for key in ("mediaType", "digest", "size")},
+            "annotations": {P + "description": "an SBOM, not the repository"},
+        }
+    ).encode()
+    answer = registry.put(
+        "/v2/alice/app/manifests/sbom", data=body, content_type=OCI_MANIFEST, **headers
+    )
+    assert answer.status_code == 201, answer.content
+    assert _repository().description == ""
