@@ -7,6 +7,7 @@ from django.urls import include, path
 from hub.apis import (
     access_tokens,
     audit_log,
+    compare,
     immutability,
     invitations,
     organizations,
@@ -74,6 +75,7 @@ urlpatterns = [
         immutability.RepositoryRuleDetailApi.as_view(),
         name="immutability-rule-detail",
     ),
+    path(f"{REPO}/compare/", compare.CompareApi.as_view(), name="repository-compare"),
     path(f"{REPO}/usage/", usage.RepositoryUsageApi.as_view(), name="repository-usage"),
     path(
         f"{REPO}/retention-policies/",

@@ -59,12 +59,28 @@ class RepositoryCreateForm(forms.Form):
 class RepositorySettingsForm(forms.ModelForm):
     class Meta:
         model = Repository
-        fields = ["description", "full_description", "is_private", "comments_enabled"]
+        fields = [
+            "description",
+            "full_description",
+            "source_url",
+            "documentation_url",
+            "homepage_url",
+            "license",
+            "is_private",
+            "comments_enabled",
+        ]
         labels = {
             "description": _("Short description"),
             "full_description": _("Full description (Markdown)"),
             "is_private": _("Private: only you, your organization and collaborators see it"),
             "comments_enabled": _("Allow comments"),
+            "source_url": _("Source code URL"),
+            "documentation_url": _("Documentation URL"),
+            "homepage_url": _("Home page URL"),
+            "license": _("Licence (SPDX expression)"),
+        }
+        help_texts = {
+            "description": _("Left empty, it is filled from the image's annotations on push."),
         }
         widgets = {
             "full_description": forms.Textarea(attrs={"rows": 12}),

@@ -175,6 +175,27 @@ class Repository(models.Model):
     full_description = models.TextField(max_length=25000, blank=True)
     is_private = models.BooleanField(default=False)
     comments_enabled = models.BooleanField(default=True)
+    # Links and licence: set by the owner, or filled from the pushed image's OCI annotations
+    # (hub.services.image_metadata). http(s) only, so no `javascript:` href.
+    source_url = models.URLField(
+        _("source code"), max_length=500, blank=True, validators=[URLValidator(["http", "https"])]
+    )
+    documentation_url = models.URLField(
+        _("documentation"), max_length=500, blank=True, validators=[URLValidator(["http", "https"])]
+    )
+    homepage_url = models.URLField(
+        _("home page"), max_length=500, blank=True, validators=[URLValidator(["http", "https"])]
+    )
+    license = models.CharField(_("licence"), max_length=200, blank=True)
+    # What the last pushed image calls itself (org.opencontainers.image.title and .version);
+    # only images set them.
+    image_title = models.CharField(max_length=200, blank=True)
+    image_version = models.CharField(max_length=100, blank=True)
+    # Names of the fields above (and `description`) whose value came from an image: a later
+    # push may change those, never one the owner set (hub.services.image_metadata).
+    metadata_from_image = models.JSONField(default=list, blank=True)
+    # When the push whose image filled them happened: an older push read late changes nothing.
+    metadata_pushed_at = models.DateTimeField(null=True, blank=True)
     # Set for repositories filled by the pull-through cache; shown as a badge, never pushed to.
     mirror_of = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now)

@@ -3,6 +3,7 @@
 from django.urls import path, register_converter
 
 from hub.views import (
+    compare,
     docker_search,
     pages,
     repositories,
@@ -44,6 +45,7 @@ urlpatterns = [
     path(R + "-/tags/<str:tag>/", repositories.tag_detail, name="tag-detail"),
     path(R + "-/tags/<str:tag>/history/", tag_history.tag_history, name="tag-history"),
     path(R + "-/tags/<str:tag>/restore/", tag_history.tag_restore, name="tag-restore"),
+    path(R + "-/compare/", compare.repository_compare, name="repository-compare"),
     path(R + "-/deleted-tags/", tag_history.tags_deleted, name="tags-deleted"),
     path(R + "-/star/", social.star_toggle, name="repository-star"),
     path(R + "-/comments/", social.comment_create, name="comment-create"),

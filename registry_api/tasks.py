@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
 from registry_api.services.gc import GcBusy, gc_run
+from registry_api.services.image_metadata import image_metadata_record
 from registry_api.services.uploads import upload_expire
 
 logger = logging.getLogger(__name__)
@@ -57,3 +58,9 @@ def mirror_fetch_locks_sweep() -> int:
     from registry_api.proxy.fetch_locks import fetch_locks_sweep
 
     return fetch_locks_sweep()
+
+
+@shared_task
+def image_metadata_read(manifest_id: int, pushed_at: str) -> None:
+    """Fill a repository's metadata from the annotations of a manifest pushed by tag."""
+    image_metadata_record(manifest_id=manifest_id, pushed_at=datetime.fromisoformat(pushed_at))

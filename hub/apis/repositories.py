@@ -31,6 +31,21 @@ class RepositoryOutputSerializer(serializers.Serializer):
     is_private = serializers.BooleanField()
     comments_enabled = serializers.BooleanField()
     mirror_of = serializers.CharField()
+    source_url = serializers.CharField(help_text="Source code (http/https), or empty.")
+    documentation_url = serializers.CharField(help_text="Documentation (http/https), or empty.")
+    homepage_url = serializers.CharField(help_text="Home page (http/https), or empty.")
+    license = serializers.CharField(help_text="Licence, an SPDX expression as images write it.")
+    image_title = serializers.CharField(
+        help_text="`org.opencontainers.image.title` of the last image pushed that had one."
+    )
+    image_version = serializers.CharField(
+        help_text="`org.opencontainers.image.version` of the last image pushed that had one."
+    )
+    metadata_from_image = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Fields whose value came from an image's OCI annotations; a later push may "
+        "change them. The others were set by the owner and pushes never change them.",
+    )
     is_official = serializers.BooleanField(
         read_only=True, help_text="In the `library` namespace: an official image."
     )
@@ -177,6 +192,10 @@ class RepositoryDetailApi(BaseApi):
         full_description = serializers.CharField(max_length=25000, required=False, allow_blank=True)
         is_private = serializers.BooleanField(required=False)
         comments_enabled = serializers.BooleanField(required=False)
+        source_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
+        documentation_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
+        homepage_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
+        license = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
         class Meta:
             ref_name = "RepositoryUpdate"

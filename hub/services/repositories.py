@@ -11,9 +11,19 @@ from django.utils.translation import gettext as _
 from hub import grant_versions
 from hub.audit import audit_record
 from hub.models import Namespace, Repository
+from hub.services.image_metadata import owner_set
 from webhooks.services.events import event_publish
 
-EDITABLE_FIELDS = ("description", "full_description", "is_private", "comments_enabled")
+EDITABLE_FIELDS = (
+    "description",
+    "full_description",
+    "is_private",
+    "comments_enabled",
+    "source_url",
+    "documentation_url",
+    "homepage_url",
+    "license",
+)
 
 
 def default_is_private() -> bool:
@@ -69,11 +79,15 @@ def repository_update(*, repository: Repository, actor=None, **changes) -> Repos
     """Change the editable fields named in `changes`; others are ignored."""
     fields = [field for field in EDITABLE_FIELDS if field in changes]
     was_private = repository.is_private
+    # A field the owner changes is theirs from now on: pushed images no longer fill it.
+    owner_set(
+        repository, [field for field in fields if getattr(repository, field) != changes[field]]
+    )
     for field in fields:
         setattr(repository, field, changes[field])
     repository.updated_at = timezone.now()
     repository.full_clean(validate_unique=False)
-    repository.save(update_fields=[*fields, "updated_at"])
+    repository.save(update_fields=[*fields, "metadata_from_image", "updated_at"])
     grant_versions.repository_changed(repository)  # e.g. made private
     if repository.is_private != was_private:
         audit_record(

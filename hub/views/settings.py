@@ -88,6 +88,9 @@ def repository_settings(request, namespace, name):
     if not form.is_valid():
         repository.refresh_from_db()
         return _render_settings(request, repository, settings_form=form)
+    # Validation wrote the new values onto the instance: the service compares against the
+    # stored ones (which fields the owner changed, whether visibility changed).
+    repository.refresh_from_db()
     repository_services.repository_update(
         repository=repository, actor=request.user, **form.cleaned_data
     )

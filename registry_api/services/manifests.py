@@ -46,6 +46,7 @@ from registry_api.service_errors import (
     TagNameInvalid,
 )
 from registry_api.services.blobs import blobs_linked_lock
+from registry_api.services.image_metadata import image_metadata_enqueue
 from registry_api.services.immutability import tag_change_check
 from registry_api.services.quotas import quota_check_blobs
 from registry_api.services.tags import tag_event_record, tag_point
@@ -196,6 +197,8 @@ def manifest_push(*, repository, valid: ValidManifest, actor) -> Manifest:
     )
     if valid.tag:
         tag_point(repository=repository, name=valid.tag, manifest=manifest, actor=actor)
+        # Off the request path: the image's labels are in its config blob, in storage.
+        image_metadata_enqueue(manifest=manifest, pushed_at=timezone.now())
     else:
         repository_touch(repository=repository)
     reference = f":{valid.tag}" if valid.tag else f"@{manifest.digest}"
