@@ -15,6 +15,7 @@ import time
 import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied, SuspiciousOperation, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -44,6 +45,10 @@ class OIDCBackend(OIDCAuthenticationBackend):
         # Django builds every backend for every authenticate() call (passwords too): the
         # provider's endpoints are looked up only when an OIDC callback authenticates.
         self.UserModel = get_user_model()
+
+    def get_user(self, user_id):
+        # ModelBackend's, not mozilla-django-oidc's: a deactivated account's session ends.
+        return ModelBackend.get_user(self, user_id)
 
     def authenticate(self, request, **kwargs):
         # Only the callback view passes a nonce: a password sign-in never reaches the provider.

@@ -151,8 +151,12 @@ def test_password_never_works_for_docker_access_token_does_until_deactivated(cli
     token_auth = basic_auth(name, secret)
     assert client.get("/v2/", HTTP_AUTHORIZATION=token_auth).status_code == 200
 
+    portal = client.__class__()
+    oidc_sign_in(portal, idp, name, PASSWORD)
+    assert portal.get("/settings/").status_code == 200
     user.is_active = False  # an administrator deactivates the account
     user.save(update_fields=["is_active"])
+    assert portal.get("/settings/").status_code == 302  # its portal session ends too
     assert client.get("/v2/", HTTP_AUTHORIZATION=token_auth).status_code == 401
     response = oidc_sign_in(client, idp, name, PASSWORD, follow=True)
     assert "This account is deactivated." in response.content.decode()
