@@ -14,7 +14,7 @@ import pytest
 
 from tests.e2e.conftest import server_env
 from tests.e2e.server import Server, drop_throwaway_database
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, shot
+from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, csp_violations, shot
 from tests.oidc_server import oidc_provider  # noqa: F401 - session fixture
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -106,3 +106,30 @@ def test_oidc_user_signs_in_makes_token_pushes_and_is_cut_off(
     page.goto(server.url + "/settings/tokens/")
     assert "/accounts/login/" in page.url  # the portal session ended with the account
     shot(page, "oidc-deactivated")
+
+
+def test_sign_out_ends_the_provider_session_and_comes_back(oidc_site, oidc_provider):  # noqa: F811
+    server = oidc_site
+    oidc_provider.user_add("otto", IDP_PASSWORD, email="otto@corp.test")
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(15000)
+        violations = csp_violations(page)
+        page.goto(server.url + "/accounts/login/")
+        page.click("a.oidc-sign-in")
+        page.fill("input[name=username]", "otto")
+        page.fill("input[name=password]", IDP_PASSWORD)
+        page.click("form#idp-login button[type=submit]")
+        page.click("input[name=allow]")
+        page.wait_for_selector("header .nav-user")
+        page.click("header button:text('Sign out')")
+        page.wait_for_url(server.url + "/")  # back from the provider's end_session_endpoint
+        assert page.locator("header .nav-user").count() == 0
+        # The provider's session ended too: signing in again asks for the password.
+        page.goto(server.url + "/accounts/login/")
+        page.click("a.oidc-sign-in")
+        page.wait_for_selector("form#idp-login")
+        shot(page, "oidc-signed-out-provider-asks-again")
+        assert violations == []  # form-action allows the sign-out's redirect to the provider
+        browser.close()

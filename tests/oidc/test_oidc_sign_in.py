@@ -218,3 +218,10 @@ def test_bad_group_map_names_variable(monkeypatch):
     monkeypatch.setenv("OIDC_GROUP_MAP", json.dumps({"devs": "team:x"}))
     with pytest.raises(ImproperlyConfigured, match="OIDC_GROUP_MAP"):
         oidc_settings([])
+
+
+def test_sync_directory_without_ldap_says_oidc_syncs_at_sign_in(idp):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="OpenID Connect accounts sync at each sign-in"):
+        call_command("sync_directory")
