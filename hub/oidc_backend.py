@@ -133,7 +133,10 @@ class OIDCBackend(OIDCAuthenticationBackend):
         if not user.is_active:  # deactivated by an administrator: the callback refuses it
             self.request.directory_refusal = _("This account is deactivated.")
             return user
-        user.email = str(claims.get("email") or "")[:254]
+        # An address the provider says it has not verified is not taken: password-reset mail
+        # goes to it, and it must not squat an address its owner signs up with later.
+        if claims.get("email_verified", True) is not False:
+            user.email = str(claims.get("email") or "")[:254]
         user.first_name = str(claims.get("name") or "")[:150]
         user.save(update_fields=["email", "first_name"])
         groups = claims.get(settings.OIDC_GROUPS_CLAIM) or []

@@ -84,6 +84,14 @@ def test_collision_with_local_account_is_refused_with_message(client, idp):
     assert not response.wsgi_request.user.is_authenticated
 
 
+def test_administrator_links_a_colliding_local_account(client, idp):
+    name, sub = _user(idp, "link")
+    local = factories.UserFactory(username=name)
+    OIDCIdentity.objects.create(user=local, issuer=idp.issuer, subject=sub)  # the admin site's
+    assert oidc_sign_in(client, idp, name, PASSWORD).status_code == 302
+    assert client.get("/settings/").wsgi_request.user.pk == local.pk
+
+
 def test_collision_with_organization_or_reserved_name_is_refused(client, idp, alice):
     name, _ = _user(idp, "orgx")
     organization_create(owner=alice, name=name)
@@ -225,3 +233,18 @@ def test_sync_directory_without_ldap_says_oidc_syncs_at_sign_in(idp):
 
     with pytest.raises(CommandError, match="OpenID Connect accounts sync at each sign-in"):
         call_command("sync_directory")
+
+
+def test_unverified_email_claim_is_not_taken(idp, rf):
+    from hub.oidc_backend import OIDCBackend
+
+    user = factories.UserFactory(username=f"unv{idp.prefix}", email="")
+    backend = OIDCBackend()
+    backend.request = rf.get("/oidc/callback/")
+    claims = {"sub": "1", "email": "someone-else@corp.test", "email_verified": False}
+    backend.update_user(user, claims)
+    user.refresh_from_db()
+    assert user.email == ""
+    backend.update_user(user, {**claims, "email_verified": True})
+    user.refresh_from_db()
+    assert user.email == "someone-else@corp.test"
