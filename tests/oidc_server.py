@@ -156,6 +156,7 @@ class OIDCProvider:
 
 @pytest.fixture(scope="session")
 def oidc_provider():
+    pytest.importorskip("oauth2_provider", reason="django-oauth-toolkit (requirements-dev.txt)")
     root = Path(tempfile.mkdtemp(prefix="dockyard-oidc-"))
     provider = OIDCProvider(root).start()
     try:
