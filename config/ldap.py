@@ -6,38 +6,13 @@ dependency (requirements-ldap.txt), so an install without LDAP never needs the -
 
 from __future__ import annotations
 
-import json
-
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_str
+from config.group_map import group_map_from_env
 
 LOCAL_BACKEND = "hub.local_backend.LocalBackend"
 LDAP_BACKEND = "hub.ldap_backend.DirectoryBackend"
-
-
-def _group_map(name: str) -> dict[str, str]:
-    """Group DN -> "admin" | "org:<name>" | "org:<name>/team:<team>"; bad JSON names it."""
-    raw = env_str(name, "").strip()
-    if not raw:
-        return {}
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ImproperlyConfigured(f"Environment variable {name} is not valid JSON: {exc}") from exc
-    if not isinstance(value, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-    ):
-        raise ImproperlyConfigured(
-            f"Environment variable {name} must be a JSON object of group DN to target strings"
-        )
-    for target in value.values():
-        if not (target == "admin" or target.startswith("org:")):
-            raise ImproperlyConfigured(
-                f"Environment variable {name}: {target!r} is not admin, org:<name> "
-                "or org:<name>/team:<team>"
-            )
-    return {k.lower(): v for k, v in value.items()}
 
 
 def ldap_settings() -> dict:
@@ -89,7 +64,7 @@ def ldap_settings() -> dict:
         ),
         AUTH_LDAP_GROUP_TYPE=GroupOfNamesType(),
         AUTH_LDAP_FIND_GROUP_PERMS=False,
-        LDAP_GROUP_MAP=_group_map("LDAP_GROUP_MAP"),
+        LDAP_GROUP_MAP=group_map_from_env("LDAP_GROUP_MAP"),
         LDAP_SYNC_INTERVAL=env_int("LDAP_SYNC_INTERVAL", 900),
         AUTHENTICATION_BACKENDS=[LDAP_BACKEND, LOCAL_BACKEND],
     )

@@ -617,6 +617,18 @@ METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 from config.ldap import ldap_settings  # noqa: E402
 
 globals().update(ldap_settings())
+# ... and OpenID Connect (config/oidc.py; OIDC_*), beside LDAP or alone.
+from config.oidc import oidc_settings  # noqa: E402
+
+globals().update(oidc_settings(AUTHENTICATION_BACKENDS))  # noqa: F821 (set just above)
+if OIDC_ENABLED:  # noqa: F821
+    # Chromium applies form-action to the redirect after a form: sign-out goes on to the IdP.
+    from urllib.parse import urlsplit as _urlsplit
+
+    _issuer = _urlsplit(OIDC_ISSUER)  # noqa: F821
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append(
+        f"{_issuer.scheme}://{_issuer.netloc}"
+    )
 if LDAP_ENABLED:  # noqa: F821 (set just above)
     CELERY_IMPORTS = ["hub.tasks_directory"]
     CELERY_BEAT_SCHEDULE["directory-sync"] = {

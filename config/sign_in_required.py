@@ -16,6 +16,7 @@ OPEN_PREFIXES = (
     "/-/",  # health checks (config.health): probes carry no session
     "/metrics",  # Prometheus (config.metrics): its own token, or loopback only
     "/accounts/login/",
+    "/oidc/",  # OpenID Connect sign-in (hub.oidc_views): the way in, like the page above
     "/accounts/signup/",
     "/accounts/invite/",
     "/accounts/password_reset/",

@@ -12,6 +12,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("hub.urls_accounts")),
     path("accounts/", include("django.contrib.auth.urls")),
+    # OpenID Connect sign-in (hub.oidc_views); answers 404 unless OIDC_ISSUER is set.
+    path("oidc/", include("mozilla_django_oidc.urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script as a file: no inline script for the CSP to allow.
     path(

@@ -10,11 +10,13 @@ from hub.models import (
     AuditEntry,
     Collaborator,
     Comment,
+    DirectoryGrant,
     EmailChange,
     Invitation,
     Membership,
     Namespace,
     NamespaceQuota,
+    OIDCIdentity,
     Organization,
     Repository,
     Robot,
@@ -289,3 +291,24 @@ class RobotAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "namespace__name"]
     readonly_fields = ["user", "namespace", "name", "created_by", "created_at", "last_used_at"]
     inlines = [RobotPermissionInline]
+
+
+@admin.register(OIDCIdentity)
+class OIDCIdentityAdmin(admin.ModelAdmin):
+    """Which account an OpenID Connect subject signs in as: add one to link an existing local
+    account (its name collided at first sign-in); delete one to unlink."""
+
+    list_display = ["user", "issuer", "subject", "created_at", "last_sign_in_at"]
+    search_fields = ["user__username", "subject"]
+    raw_id_fields = ["user"]
+    list_select_related = ["user"]
+
+
+@admin.register(DirectoryGrant)
+class DirectoryGrantAdmin(ReadOnlyAdmin):
+    """Memberships a directory group map granted (and removes when the group is left)."""
+
+    list_display = ["user", "organization", "team", "source", "created_at"]
+    list_filter = ["source"]
+    search_fields = ["user__username", "organization__name"]
+    list_select_related = ["user", "organization", "team"]

@@ -10,4 +10,6 @@ def site(request) -> dict:
         "settings_debug": settings.DEBUG,
         # Sign-up links are shown only where anyone may sign up (SIGNUP=open).
         "signup_open": settings.SIGNUP == "open",
+        # "Sign in with <provider>" on the sign-in page when OpenID Connect is configured.
+        "oidc_provider_name": settings.OIDC_PROVIDER_NAME if settings.OIDC_ENABLED else "",
     }

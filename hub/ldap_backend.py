@@ -14,7 +14,8 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django_auth_ldap.backend import LDAPBackend
 
-from hub.models import Membership, Organization, Team
+from hub.directory_groups import directory_groups_apply
+from hub.models import DirectoryGrant, Organization
 from hub.names import validate_namespace_name
 from hub.reserved_names import namespace_name_check
 
@@ -66,30 +67,15 @@ class DirectoryBackend(LDAPBackend):
             with transaction.atomic():
                 user = super().authenticate_ldap_user(ldap_user, password)
                 if user is not None:
-                    directory_groups_apply(user=user, group_dns=ldap_user.group_dns)
+                    directory_groups_apply(
+                        user=user,
+                        groups=ldap_user.group_dns,
+                        group_map=settings.LDAP_GROUP_MAP,
+                        source=DirectoryGrant.Source.LDAP,
+                    )
         except IntegrityError:  # the directory's e-mail address belongs to another account
             _refuse(ldap_user, _("Your directory e-mail address is used by another account."))
         return user
-
-
-def directory_groups_apply(*, user, group_dns) -> None:
-    """Apply LDAP_GROUP_MAP: admin flags and organization/team memberships."""
-    group_map = settings.LDAP_GROUP_MAP
-    targets = {group_map[dn.lower()] for dn in group_dns if dn.lower() in group_map}
-    admin = "admin" in targets
-    if user.is_staff != admin or user.is_superuser != admin:
-        user.is_staff = user.is_superuser = admin
-        user.save(update_fields=["is_staff", "is_superuser"])
-    for target in targets - {"admin"}:
-        org_name, _, team_part = target.removeprefix("org:").partition("/team:")
-        organization = Organization.objects.filter(name=org_name).first()
-        if organization is None:
-            continue
-        Membership.objects.get_or_create(organization=organization, user=user)
-        if team_part:
-            team = Team.objects.filter(organization=organization, name=team_part).first()
-            if team is not None:
-                team.members.add(user)
 
 
 def directory_sync() -> dict[str, int]:
@@ -109,6 +95,11 @@ def directory_sync() -> dict[str, int]:
             audit_record(action="directory.deprovision", target=user.username)
             counts["deactivated"] += 1
             continue
-        directory_groups_apply(user=found, group_dns=found.ldap_user.group_dns)
+        directory_groups_apply(
+            user=found,
+            groups=found.ldap_user.group_dns,
+            group_map=settings.LDAP_GROUP_MAP,
+            source=DirectoryGrant.Source.LDAP,
+        )
         counts["kept"] += 1
     return counts

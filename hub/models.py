@@ -580,3 +580,64 @@ class RobotPermission(models.Model):
     def __str__(self) -> str:
         target = self.repository.name if self.repository_id else "*"
         return f"{self.robot} {self.level} {target}"
+
+
+class DirectoryGrant(models.Model):
+    """A membership (team None) or team membership that a directory group map granted.
+
+    Only what a grant row records is removed when the user leaves the mapped group: memberships
+    added by hand are never touched (hub.directory_groups).
+    """
+
+    class Source(models.TextChoices):
+        LDAP = "ldap", "LDAP"
+        OIDC = "oidc", "OpenID Connect"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="directory_grants"
+    )
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, null=True, blank=True)
+    source = models.CharField(max_length=8, choices=Source.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "organization", "team"],
+                name="directory_grant_unique_team",
+                condition=Q(team__isnull=False),
+            ),
+            models.UniqueConstraint(
+                fields=["user", "organization"],
+                name="directory_grant_unique_membership",
+                condition=Q(team__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        where = f"{self.organization}/{self.team.name}" if self.team_id else str(self.organization)
+        return f"{self.user} in {where} ({self.source})"
+
+
+class OIDCIdentity(models.Model):
+    """The account an OpenID Connect subject (issuer + sub) signs in as.
+
+    Looked up by (issuer, subject), never by name: a renamed user at the IdP keeps the account.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="oidc_identity"
+    )
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_sign_in_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="oidc_identity_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} = {self.subject}@{self.issuer}"

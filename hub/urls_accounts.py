@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from hub import oidc_views
 from hub.views import (
     accounts,
     audit_log,
@@ -21,6 +22,8 @@ urlpatterns = [
     # Before django.contrib.auth.urls (mounted at accounts/): the throttled sign-in and the reset
     # that mails links on SITE_URL win.
     path("accounts/login/", accounts.LoginView.as_view(), name="login"),
+    # Ends an OpenID Connect session at the provider too (RP-initiated logout).
+    path("accounts/logout/", oidc_views.LogoutView.as_view(), name="logout"),
     path("accounts/signup/", accounts.signup, name="signup"),
     path("accounts/password_reset/", accounts.PasswordResetView.as_view(), name="password-reset"),
     path("accounts/invite/<str:token>/", invitations.invite, name="invite"),

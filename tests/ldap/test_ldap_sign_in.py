@@ -7,6 +7,7 @@ import json
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.management import call_command
 
 from hub.models import Membership, Organization, Team
@@ -104,6 +105,19 @@ def test_group_map_admin_org_team_and_removal(client, directory):
     call_command("sync_directory")
     user.refresh_from_db()
     assert not user.is_staff and not user.is_superuser
+
+    # Leaving the mapped groups removes what they granted (hub.directory_groups), and only that.
+    by_hand = Organization.objects.create(name=_name(directory, "hand"))
+    Membership.objects.create(organization=by_hand, user=user)
+    directory.group_remove_member(builders, dn)
+    call_command("sync_directory")
+    assert not team.members.filter(pk=user.pk).exists()
+    assert Membership.objects.filter(organization=org, user=user).exists()
+    directory.group_remove_member(team_x, dn)
+    cache.clear()  # a remembered password check (PASSWORD_CHECK_CACHE_SECONDS) skips LDAP
+    assert _login(client.__class__(), name, "dir-pass").status_code == 302  # at sign-in too
+    assert not Membership.objects.filter(organization=org, user=user).exists()
+    assert Membership.objects.filter(organization=by_hand, user=user).exists()
 
 
 def test_local_sign_in_false_refuses_local_people_keeps_robots_and_superusers(

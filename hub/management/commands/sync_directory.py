@@ -9,7 +9,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         if not settings.LDAP_ENABLED:
-            raise CommandError("LDAP_SERVER_URI is not set: there is no directory to sync.")
+            # OpenID Connect has no directory listing to compare with: its group map is applied
+            # at each sign-in, and an administrator deactivates accounts that left.
+            oidc = ""
+            if settings.OIDC_ENABLED:
+                oidc = " (OpenID Connect accounts sync at each sign-in)"
+            raise CommandError(f"LDAP_SERVER_URI is not set: there is no directory to sync{oidc}.")
         from hub.ldap_backend import directory_sync
 
         counts = directory_sync()
