@@ -59,12 +59,22 @@ class RepositoryCreateForm(forms.Form):
 class RepositorySettingsForm(forms.ModelForm):
     class Meta:
         model = Repository
-        fields = ["description", "full_description", "is_private", "comments_enabled"]
+        fields = [
+            "description",
+            "full_description",
+            "is_private",
+            "comments_enabled",
+            "require_signature",
+        ]
         labels = {
             "description": _("Short description"),
             "full_description": _("Full description (Markdown)"),
             "is_private": _("Private: only you, your organization and collaborators see it"),
             "comments_enabled": _("Allow comments"),
+            "require_signature": _(
+                "Require a verified signature to pull (a cosign or Notation signature checked "
+                "against the namespace's signing keys)"
+            ),
         }
         widgets = {
             "full_description": forms.Textarea(attrs={"rows": 12}),

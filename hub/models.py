@@ -125,6 +125,9 @@ class Namespace(models.Model):
     organization = models.OneToOneField(
         Organization, null=True, blank=True, on_delete=models.CASCADE
     )
+    # Bumped whenever a signing key that covers this namespace changes (its own or a
+    # registry-wide one): cached signature verdicts carry the version they were made with.
+    signing_keys_version = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -175,6 +178,8 @@ class Repository(models.Model):
     full_description = models.TextField(max_length=25000, blank=True)
     is_private = models.BooleanField(default=False)
     comments_enabled = models.BooleanField(default=True)
+    # Pulls of images without a signature verified by a signing key are refused (DENIED).
+    require_signature = models.BooleanField(default=False)
     # Set for repositories filled by the pull-through cache; shown as a badge, never pushed to.
     mirror_of = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -559,3 +564,39 @@ class RobotPermission(models.Model):
     def __str__(self) -> str:
         target = self.repository.name if self.repository_id else "*"
         return f"{self.robot} {self.level} {target}"
+
+
+class SigningKey(models.Model):
+    """A key that verifies image signatures: a namespace's, or registry-wide (namespace NULL)."""
+
+    class Kind(models.TextChoices):
+        COSIGN = "cosign", _("Cosign public key")
+        NOTATION = "notation", _("Notation trust-store certificate")
+
+    namespace = models.ForeignKey(
+        Namespace, null=True, blank=True, on_delete=models.CASCADE, related_name="signing_keys"
+    )
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    pem = models.TextField(max_length=20000)
+    # sha256 of the DER public key (SubjectPublicKeyInfo): how results name the key.
+    fingerprint = models.CharField(max_length=71, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["namespace", "name"], name="signing_key_unique_name_per_namespace"
+            ),
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=Q(namespace__isnull=True),
+                name="signing_key_unique_registry_wide_name",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.namespace or 'registry-wide'}: {self.name}"

@@ -30,6 +30,9 @@ class RepositoryOutputSerializer(serializers.Serializer):
     full_description = serializers.CharField()
     is_private = serializers.BooleanField()
     comments_enabled = serializers.BooleanField()
+    require_signature = serializers.BooleanField(
+        help_text="Pulls of images without a verified signature are refused (DENIED)."
+    )
     mirror_of = serializers.CharField()
     is_official = serializers.BooleanField(
         read_only=True, help_text="In the `library` namespace: an official image."
@@ -177,6 +180,7 @@ class RepositoryDetailApi(BaseApi):
         full_description = serializers.CharField(max_length=25000, required=False, allow_blank=True)
         is_private = serializers.BooleanField(required=False)
         comments_enabled = serializers.BooleanField(required=False)
+        require_signature = serializers.BooleanField(required=False)
 
         class Meta:
             ref_name = "RepositoryUpdate"

@@ -13,7 +13,13 @@ from hub.audit import audit_record
 from hub.models import Namespace, Repository
 from webhooks.services.events import event_publish
 
-EDITABLE_FIELDS = ("description", "full_description", "is_private", "comments_enabled")
+EDITABLE_FIELDS = (
+    "description",
+    "full_description",
+    "is_private",
+    "comments_enabled",
+    "require_signature",
+)
 
 
 def default_is_private() -> bool:
