@@ -6,7 +6,7 @@ administrators add in the admin site, which verify every namespace's images.
 
 from __future__ import annotations
 
-from django.db.models import Q
+from django.db.models import F, Q
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
@@ -73,7 +73,7 @@ class SigningKeyListApi(PaginatedApi):
         keys = (
             SigningKey.objects.filter(Q(namespace=found) | Q(namespace__isnull=True))
             .select_related("created_by")
-            .order_by("namespace_id", "name")
+            .order_by(F("namespace_id").asc(nulls_last=True), "name")
         )
         return self.paginated(keys, SigningKeySerializer)
 

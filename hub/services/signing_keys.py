@@ -40,7 +40,7 @@ def signing_key_add(
         fingerprint=key_fingerprint(public_key),
         created_by=actor if actor is not None and actor.is_authenticated else None,
     )
-    key.full_clean(exclude=["fingerprint"], validate_unique=False)
+    key.full_clean(exclude=["fingerprint"], validate_unique=False, validate_constraints=False)
     try:
         with transaction.atomic():
             key.save()

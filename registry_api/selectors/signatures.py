@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from hub.models import Namespace, SigningKey
@@ -39,7 +39,7 @@ def signing_keys_for(repository) -> list[Key]:
     """The keys that may vouch for the repository's images: its namespace's and registry-wide."""
     keys = SigningKey.objects.filter(
         Q(namespace_id=repository.namespace_id) | Q(namespace__isnull=True)
-    ).order_by("namespace_id", "name")
+    ).order_by(F("namespace_id").asc(nulls_last=True), "name")
     return [Key(name=key.name, kind=key.kind, pem=key.pem) for key in keys]
 
 
