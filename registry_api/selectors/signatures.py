@@ -11,12 +11,12 @@ import hashlib
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from hub.models import Namespace, SigningKey
 from registry_api import storage as blob_storage
-from registry_api.models import Manifest, SignatureCheck
+from registry_api.models import Manifest, SignatureCheck, Tag
 from registry_api.selectors.manifests import manifest_parsed
 from registry_api.selectors.referrers import referrer_manifests, referrers_grouped, tag_referrers
 from registry_api.signatures import MAX_PAYLOAD_BYTES, Key, Layer, Verdict, artifact_verify
@@ -128,3 +128,26 @@ def tag_referrers_section(*, manifest: Manifest) -> dict:
         "groups": referrers_grouped(tag_referrers(manifest=manifest)),
         "signature": signature_status(manifest=manifest),
     }
+
+
+def repositories_signed(queryset):
+    """Keep the repositories with a tag whose image a signing key verifies (search's "signed").
+
+    Only repositories holding a signature candidate (a referrer of a tagged manifest, or a
+    cosign `.sig` tag) are checked, each verdict through the SignatureCheck cache.
+    """
+    tagged = Manifest.objects.filter(tags__isnull=False, repository__in=queryset.values("pk"))
+    referred = Manifest.objects.filter(
+        repository=OuterRef("repository"), subject_digest=OuterRef("digest")
+    )
+    cosign_tagged = Tag.objects.filter(repository=OuterRef("repository"), name__endswith=".sig")
+    candidates = (
+        tagged.filter(Q(Exists(referred)) | Q(Exists(cosign_tagged)))
+        .select_related("repository__namespace")
+        .distinct()
+    )
+    signed = set()
+    for manifest in candidates:
+        if manifest.repository_id not in signed and signature_status(manifest=manifest).verified:
+            signed.add(manifest.repository_id)
+    return queryset.filter(pk__in=signed)

@@ -254,3 +254,25 @@ def test_a_blob_of_another_repository_is_not_downloadable_through_this_one(
     blob_upload(client, "alice/secret", secret, bearer("alice", push_access("alice/secret")))
     assert client.get(f"/r/alice/app/-/blobs/{digest_bytes(secret)}/").status_code == 404
     assert client.get("/r/alice/app/-/blobs/not-a-digest/").status_code == 404
+
+
+def test_the_signed_search_filter_keeps_repositories_with_a_verified_tag(
+    client, alice, signed, key
+):
+    other = image_push(client, "alice/other", "1", b"other layer")
+    cosign_sign(client, "alice/other", other, signing.ecdsa_key())  # signed by an unknown key
+    image_push(client, "alice/unsigned", "1", b"unsigned layer")
+    api = APIClient()
+
+    def names(**params):
+        results = api.get(f"{API}/search/", params).json()["results"]
+        return sorted(result["full_name"] for result in results)
+
+    assert names(signed="true") == []
+    signing_key_add(
+        namespace=alice.namespace, name="ci", kind="cosign", pem=signing.public_pem(key)
+    )
+    assert names(signed="true") == ["alice/app"]
+    assert len(names()) == 3
+    page = client.get("/search/", {"signed": "1"}).content.decode()
+    assert "alice/app" in page and "alice/other" not in page
