@@ -32,6 +32,11 @@ _PREFIXES = {
 }
 KIND_ORDER = ("signature", "sbom", "attestation", "other")
 _TAG_SUFFIX_KINDS = {".sig": "signature", ".att": "attestation", ".sbom": "sbom"}
+_GENERIC_CONFIG_TYPES = (
+    "application/vnd.oci.image.config.v1+json",
+    "application/vnd.docker.container.image.v1+json",
+    "application/vnd.oci.empty.v1+json",
+)
 CREATED_ANNOTATION = "org.opencontainers.image.created"
 REFERENCE_TYPE = "vnd.docker.reference.type"
 REFERENCE_DIGEST = "vnd.docker.reference.digest"
@@ -68,6 +73,10 @@ def _referrer(manifest: Manifest, *, source: str, kind_hint: str = "", refers_to
     parsed = manifest_parsed(manifest)
     artifact_type = manifest.artifact_type or (parsed.referrer_artifact_type if parsed else "")
     layers = parsed.layers if parsed else ()
+    if artifact_type in _GENERIC_CONFIG_TYPES and layers:
+        # An image config says nothing of the artifact (BuildKit's attestations, cosign's tag
+        # scheme): its first layer's type does.
+        artifact_type = layers[0].media_type
     kind = media_type_kind(artifact_type)
     if not kind and layers:
         kind = media_type_kind(layers[0].media_type)

@@ -276,3 +276,119 @@ def test_the_signed_search_filter_keeps_repositories_with_a_verified_tag(
     assert len(names()) == 3
     page = client.get("/search/", {"signed": "1"}).content.decode()
     assert "alice/app" in page and "alice/other" not in page
+
+
+def _buildx_index(client, name: str) -> tuple[str, str, str]:
+    """Push what `docker buildx build --provenance` pushes: an image, its attestation manifest
+    and an index listing both. Return (index, image, attestation) digests."""
+    headers = bearer(name.split("/")[0], push_access(name))
+    image = image_push(client, name, "image-only", b"buildx layer")
+    image_body = client.get(
+        f"/v2/{name}/manifests/{image}", HTTP_ACCEPT=OCI_MANIFEST, **headers
+    ).content
+    statement = b'{"_type": "https://in-toto.io/Statement/v0.1", "predicateType": "slsa"}'
+    config = b'{"architecture": "unknown", "os": "unknown"}'
+    for data in (statement, config):
+        blob_upload(client, name, data, headers)
+    attestation = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": _descriptor("application/vnd.oci.image.config.v1+json", config),
+            "layers": [
+                _descriptor(
+                    "application/vnd.in-toto+json",
+                    statement,
+                    annotations={"in-toto.io/predicate-type": "https://slsa.dev/provenance/v0.2"},
+                )
+            ],
+        }
+    ).encode()
+    attestation_digest = digest_bytes(attestation)
+    assert (
+        client.put(
+            f"/v2/{name}/manifests/{attestation_digest}",
+            data=attestation,
+            content_type=OCI_MANIFEST,
+            **headers,
+        ).status_code
+        == 201
+    )
+    index = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [
+                _descriptor(
+                    OCI_MANIFEST, image_body, platform={"architecture": "amd64", "os": "linux"}
+                ),
+                _descriptor(
+                    OCI_MANIFEST,
+                    attestation,
+                    platform={"architecture": "unknown", "os": "unknown"},
+                    annotations={
+                        "vnd.docker.reference.type": "attestation-manifest",
+                        "vnd.docker.reference.digest": image,
+                    },
+                ),
+            ],
+        }
+    ).encode()
+    answer = client.put(
+        f"/v2/{name}/manifests/multi",
+        data=index,
+        content_type="application/vnd.oci.image.index.v1+json",
+        **headers,
+    )
+    assert answer.status_code == 201, answer.content
+    return digest_bytes(index), image, attestation_digest
+
+
+def test_buildx_attestation_manifests_inside_an_index_are_listed(client, public_repo):
+    index, image, attestation = _buildx_index(client, "alice/app")
+    body = APIClient().get(f"{API}/repositories/alice/app/tags/multi/referrers/").json()
+    (referrer,) = body["results"]
+    assert referrer["kind"] == "attestation" and referrer["source"] == "index"
+    assert referrer["digest"] == attestation and referrer["refers_to"] == image
+    assert referrer["artifact_type"] == "application/vnd.in-toto+json"  # not its image config
+    assert referrer["annotations"]["vnd.docker.reference.type"] == "attestation-manifest"
+    page = client.get("/r/alice/app/-/tags/multi/").content.decode()
+    assert "Attestations" in page and "No signature" in page
+
+
+def test_a_verified_index_lets_its_platforms_be_pulled_by_digest(client, alice, public_repo, key):
+    index, image, attestation = _buildx_index(client, "alice/app")
+    public_repo.require_signature = True
+    public_repo.save()
+    signing_key_add(
+        namespace=alice.namespace, name="ci", kind="cosign", pem=signing.public_pem(key)
+    )
+    assert _pull(client, "alice/app", image).status_code == 403  # neither it nor its index
+    cosign_sign(client, "alice/app", index, key)
+    for reference in ("multi", image, attestation):
+        answer = client.get(
+            f"/v2/alice/app/manifests/{reference}",
+            HTTP_ACCEPT=f"{OCI_MANIFEST}, application/vnd.oci.image.index.v1+json",
+            **bearer("alice", pull_access("alice/app")),
+        )
+        assert answer.status_code == 200, (reference, answer.content)
+
+
+def test_the_setting_is_for_admins_in_the_api_and_the_settings_page(
+    client, alice, bob, private_repo
+):
+    url = f"{API}/repositories/alice/secret/"
+    member = APIClient()
+    member.credentials(HTTP_AUTHORIZATION=basic_auth("bob"))
+    assert member.get(url).json()["require_signature"] is False
+    assert member.patch(url, {"require_signature": True}, format="json").status_code == 403
+    owner = APIClient()
+    owner.credentials(HTTP_AUTHORIZATION=basic_auth("alice"))
+    changed = owner.patch(url, {"require_signature": True}, format="json")
+    assert changed.status_code == 200 and changed.json()["require_signature"] is True
+    client.force_login(alice)
+    page = client.get("/r/alice/secret/-/settings/").content.decode()
+    assert "Require a verified signature to pull" in page
+    client.post("/r/alice/secret/-/settings/", {"is_private": "on", "comments_enabled": "on"})
+    private_repo.refresh_from_db()
+    assert private_repo.require_signature is False and private_repo.is_private
