@@ -9,24 +9,35 @@ from __future__ import annotations
 
 from registry_api.errors import Denied
 from registry_api.models import Manifest
-from registry_api.selectors.referrers import KIND_ORDER, media_type_kind
+from registry_api.selectors.manifests import manifest_parsed
+from registry_api.selectors.referrers import media_type_kind
 from registry_api.selectors.signatures import signature_status
 
-_ARTIFACT_TAG_SUFFIXES = (".sig", ".att", ".sbom")
+_VERIFIER_KINDS = ("signature", "sbom", "attestation")
+_IMAGE_LAYER_PREFIXES = ("application/vnd.oci.image.layer.", "application/vnd.docker.image.rootfs.")
 
 
-def _is_artifact(manifest: Manifest) -> bool:
-    """A referrer or a cosign-scheme artifact: pulled by verifiers, not run."""
-    if manifest.subject_digest:
-        return True
-    if media_type_kind(manifest.artifact_type) in KIND_ORDER[:3]:
-        return True
-    return any(tag.name.endswith(_ARTIFACT_TAG_SUFFIXES) for tag in manifest.tags.all())
+def _is_verifier_artifact(manifest: Manifest) -> bool:
+    """A signature, SBOM or attestation: what verifiers read, never a runnable image.
+
+    Decided by content, not by a `subject` or a tag name (a pusher could give those to any
+    image): every layer must be of a signature/SBOM/attestation type, none a filesystem layer.
+    """
+    if manifest.is_index:
+        return False
+    parsed = manifest_parsed(manifest)
+    if parsed is None or not parsed.layers:
+        return False
+    return all(
+        media_type_kind(layer.media_type) in _VERIFIER_KINDS
+        and not layer.media_type.startswith(_IMAGE_LAYER_PREFIXES)
+        for layer in parsed.layers
+    )
 
 
 def signature_required_check(*, repository, manifest: Manifest) -> None:
     """Raise DENIED when the repository requires a verified signature `manifest` lacks."""
-    if repository is None or not repository.require_signature or _is_artifact(manifest):
+    if repository is None or not repository.require_signature or _is_verifier_artifact(manifest):
         return
     status = signature_status(manifest=manifest)
     if status.verified:

@@ -28,6 +28,8 @@ def signing_key_add(
     """Add a key after checking it parses as its kind; ValidationError names the bad field."""
     if kind not in SigningKey.Kind.values:
         raise ValidationError({"kind": _("Unknown key kind.")})
+    if "\x00" in pem:  # the databases store no NUL in text
+        raise ValidationError({"pem": _("Not a PEM key or certificate.")})
     try:
         public_key = key_public(kind, pem)
     except KeyInvalid as error:

@@ -20,7 +20,13 @@ NOTATION_SIGNATURE = "application/vnd.cncf.notary.signature"
 SIGNATURE_TYPES = (COSIGN_SIGNATURE, SIGSTORE_BUNDLE, NOTATION_SIGNATURE)
 
 _KINDS = {
-    "signature": (COSIGN_SIGNATURE, COSIGN_SIMPLE_SIGNING, NOTATION_SIGNATURE),
+    "signature": (
+        COSIGN_SIGNATURE,
+        COSIGN_SIMPLE_SIGNING,
+        NOTATION_SIGNATURE,
+        "application/jose+json",  # Notation envelopes
+        "application/cose",
+    ),
     "sbom": ("application/spdx+json", "application/vnd.cyclonedx+json", "text/spdx"),
     "attestation": ("application/vnd.in-toto+json", "application/vnd.dsse.envelope.v1+json"),
 }

@@ -392,3 +392,21 @@ def test_the_setting_is_for_admins_in_the_api_and_the_settings_page(
     client.post("/r/alice/secret/-/settings/", {"is_private": "on", "comments_enabled": "on"})
     private_repo.refresh_from_db()
     assert private_repo.require_signature is False and private_repo.is_private
+
+
+def test_an_image_dressed_as_a_referrer_is_still_refused(client, alice, public_repo, signed, key):
+    """A `subject` or a signature artifactType does not make runnable layers exempt."""
+    public_repo.require_signature = True
+    public_repo.save()
+    layer = b"a runnable filesystem"
+    disguised = artifact_push(
+        client,
+        "alice/app",
+        signed,
+        artifact_type=COSIGN_SIG,
+        layers=[("application/vnd.oci.image.layer.v1.tar", layer, {})],
+        tag="disguised",
+    )
+    answer = _pull(client, "alice/app", "disguised")
+    assert answer.status_code == 403, answer.content
+    assert answer.json()["errors"][0]["detail"]["digest"] == disguised
