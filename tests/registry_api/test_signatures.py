@@ -410,3 +410,26 @@ def test_an_image_dressed_as_a_referrer_is_still_refused(client, alice, public_r
     answer = _pull(client, "alice/app", "disguised")
     assert answer.status_code == 403, answer.content
     assert answer.json()["errors"][0]["detail"]["digest"] == disguised
+
+
+def test_a_notation_signature_verifies_against_a_trust_store_certificate(
+    client, alice, public_repo
+):
+    digest = image_push(client, "alice/app", "notarized", b"notarized layer")
+    private_key = signing.ecdsa_key()
+    cert = signing.certificate(private_key)
+    artifact_push(
+        client,
+        "alice/app",
+        digest,
+        artifact_type="application/vnd.cncf.notary.signature",
+        layers=[("application/jose+json", signing.notation_jws(private_key, cert, digest, 1), {})],
+    )
+    assert _status(client, "notarized")["reason"] == "no signing keys are configured"
+    signing_key_add(
+        namespace=alice.namespace,
+        name="release",
+        kind="notation",
+        pem=signing.certificate_pem(cert),
+    )
+    assert _status(client, "notarized")["key_name"] == "release"
