@@ -186,6 +186,7 @@ def test_signed_and_unsigned_images_with_the_real_clients(
 
     refused = docker.cli("pull", f"{server.address}/{REPOSITORY}:plain", check=False)
     assert refused.returncode != 0, refused.stdout
+    print("docker pull printed:", refused.stderr)  # shown with -rP
     assert (
         f"{REPOSITORY} requires a verified signature; {plain_digest} has none" in refused.stderr
     ), refused.stderr
