@@ -433,3 +433,23 @@ def test_a_notation_signature_verifies_against_a_trust_store_certificate(
         pem=signing.certificate_pem(cert),
     )
     assert _status(client, "notarized")["key_name"] == "release"
+
+
+def test_a_cosign_v3_bundle_referrer_verifies_with_its_key(client, alice, public_repo, key):
+    digest = image_push(client, "alice/app", "bundled", b"bundled layer")
+    bundle_type = "application/vnd.dev.sigstore.bundle.v0.3+json"
+    artifact_push(
+        client,
+        "alice/app",
+        digest,
+        artifact_type=bundle_type,
+        layers=[(bundle_type, signing.dsse_bundle(key, digest), {})],
+    )
+    signing_key_add(
+        namespace=alice.namespace, name="ci", kind="cosign", pem=signing.public_pem(key)
+    )
+    assert _status(client, "bundled")["key_name"] == "ci"
+    (referrer,) = (
+        APIClient().get(f"{API}/repositories/alice/app/tags/bundled/referrers/").json()["results"]
+    )
+    assert referrer["kind"] == "signature" and referrer["artifact_type"] == bundle_type
