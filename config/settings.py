@@ -548,6 +548,8 @@ SPECTACULAR_SETTINGS = {
         "CollaboratorRoleEnum": "hub.models.Collaborator.Role",
         "MembershipRoleEnum": "hub.models.Membership.Role",
         "InvitationStatusEnum": "hub.models.Invitation.STATUSES",
+        "SigningKeyKindEnum": "hub.models.SigningKey.Kind",
+        "ReferrerKindEnum": "registry_api.selectors.referrers.KIND_ORDER",
     },
 }
 INSTALLED_APPS += ["drf_spectacular_sidecar"]

@@ -21,6 +21,7 @@ from hub.models import (
     Repository,
     Robot,
     RobotPermission,
+    SigningKey,
     Star,
     Team,
     TeamRepository,
@@ -33,6 +34,8 @@ from hub.services.invitations import (
     invitation_url,
 )
 from hub.services.mail import MailNotSent
+from hub.services.signing_keys import signing_key_delete, signing_keys_changed
+from hub.signing_keys import KeyInvalid, key_fingerprint, key_public
 
 # Password guessing against staff is throttled like any other sign-in.
 admin.site.login_form = ThrottledAdminAuthenticationForm
@@ -312,3 +315,45 @@ class DirectoryGrantAdmin(ReadOnlyAdmin):
     list_filter = ["source"]
     search_fields = ["user__username", "organization__name"]
     list_select_related = ["user", "organization", "team"]
+
+
+class SigningKeyAdminForm(forms.ModelForm):
+    class Meta:
+        model = SigningKey
+        fields = ["namespace", "name", "kind", "pem"]
+        help_texts = {"namespace": "Empty: a registry-wide key, trusted for every namespace."}
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") and data.get("pem"):
+            try:
+                self.instance.fingerprint = key_fingerprint(key_public(data["kind"], data["pem"]))
+            except KeyInvalid as error:
+                self.add_error("pem", str(error))
+        return data
+
+
+@admin.register(SigningKey)
+class SigningKeyAdmin(admin.ModelAdmin):
+    """Administrators add registry-wide keys here; every change invalidates cached verdicts."""
+
+    form = SigningKeyAdminForm
+    list_display = ["name", "namespace", "kind", "fingerprint", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["name", "namespace__name", "fingerprint"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        previous = SigningKey.objects.filter(pk=obj.pk).values_list("namespace", flat=True).first()
+        super().save_model(request, obj, form, change)
+        signing_keys_changed(namespace=obj.namespace)
+        if change and previous != obj.namespace_id:
+            signing_keys_changed(namespace=Namespace.objects.filter(pk=previous).first())
+
+    def delete_model(self, request, obj):
+        signing_key_delete(key=obj, actor=request.user, request=request)
+
+    def delete_queryset(self, request, queryset):
+        for key in queryset:
+            signing_key_delete(key=key, actor=request.user, request=request)

@@ -11,10 +11,12 @@ from hub.apis import (
     immutability,
     invitations,
     organizations,
+    referrers,
     repositories,
     retention,
     robots,
     search,
+    signing_keys,
     social,
     tag_history,
     tags,
@@ -41,6 +43,16 @@ urlpatterns = [
     path("repositories/", repositories.RepositoryListApi.as_view(), name="repository-list"),
     path(f"{REPO}/tags/", tags.TagListApi.as_view(), name="tag-list"),
     path(f"{REPO}/tags/<str:tag>/", tags.TagDetailApi.as_view(), name="tag-detail"),
+    path(
+        f"{REPO}/tags/<str:tag>/referrers/",
+        referrers.TagReferrerListApi.as_view(),
+        name="tag-referrer-list",
+    ),
+    path(
+        f"{REPO}/tags/<str:tag>/signature/",
+        referrers.TagSignatureApi.as_view(),
+        name="tag-signature",
+    ),
     path(
         f"{REPO}/tags/<str:tag>/history/",
         tag_history.TagHistoryApi.as_view(),
@@ -127,6 +139,16 @@ urlpatterns = [
         "namespaces/<str:namespace>/retention-policies/<str:policy_id>/run/",
         retention.NamespacePolicyRunApi.as_view(),
         name="namespace-retention-policy-run",
+    ),
+    path(
+        "namespaces/<str:namespace>/signing-keys/",
+        signing_keys.SigningKeyListApi.as_view(),
+        name="signing-key-list",
+    ),
+    path(
+        "namespaces/<str:namespace>/signing-keys/<str:key_id>/",
+        signing_keys.SigningKeyDetailApi.as_view(),
+        name="signing-key-detail",
     ),
     path(
         "namespaces/<str:namespace>/",

@@ -68,6 +68,7 @@ class RepositorySettingsForm(forms.ModelForm):
             "license",
             "is_private",
             "comments_enabled",
+            "require_signature",
         ]
         labels = {
             "description": _("Short description"),
@@ -78,6 +79,10 @@ class RepositorySettingsForm(forms.ModelForm):
             "documentation_url": _("Documentation URL"),
             "homepage_url": _("Home page URL"),
             "license": _("Licence (SPDX expression)"),
+            "require_signature": _(
+                "Require a verified signature to pull (a cosign or Notation signature checked "
+                "against the namespace's signing keys)"
+            ),
         }
         help_texts = {
             "description": _("Left empty, it is filled from the image's annotations on push."),

@@ -125,6 +125,9 @@ class Namespace(models.Model):
     organization = models.OneToOneField(
         Organization, null=True, blank=True, on_delete=models.CASCADE
     )
+    # Bumped whenever a signing key that covers this namespace changes (its own or a
+    # registry-wide one): cached signature verdicts carry the version they were made with.
+    signing_keys_version = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -196,6 +199,8 @@ class Repository(models.Model):
     metadata_from_image = models.JSONField(default=list, blank=True)
     # When the push whose image filled them happened: an older push read late changes nothing.
     metadata_pushed_at = models.DateTimeField(null=True, blank=True)
+    # Pulls of images without a signature verified by a signing key are refused (DENIED).
+    require_signature = models.BooleanField(default=False)
     # Set for repositories filled by the pull-through cache; shown as a badge, never pushed to.
     mirror_of = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -641,3 +646,39 @@ class OIDCIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} = {self.subject}@{self.issuer}"
+
+
+class SigningKey(models.Model):
+    """A key that verifies image signatures: a namespace's, or registry-wide (namespace NULL)."""
+
+    class Kind(models.TextChoices):
+        COSIGN = "cosign", _("Cosign public key")
+        NOTATION = "notation", _("Notation trust-store certificate")
+
+    namespace = models.ForeignKey(
+        Namespace, null=True, blank=True, on_delete=models.CASCADE, related_name="signing_keys"
+    )
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    pem = models.TextField(max_length=20000)
+    # sha256 of the DER public key (SubjectPublicKeyInfo): how results name the key.
+    fingerprint = models.CharField(max_length=71, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["namespace", "name"], name="signing_key_unique_name_per_namespace"
+            ),
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=Q(namespace__isnull=True),
+                name="signing_key_unique_registry_wide_name",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.namespace or 'registry-wide'}: {self.name}"

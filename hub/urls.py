@@ -43,6 +43,7 @@ urlpatterns = [
     path("repositories/new/", repository_create.repository_new, name="repository-new"),
     path(R, repositories.repository_detail, name="repository-detail"),
     path(R + "-/tags/<str:tag>/", repositories.tag_detail, name="tag-detail"),
+    path(R + "-/blobs/<str:digest>/", repositories.referrer_blob, name="referrer-blob"),
     path(R + "-/tags/<str:tag>/history/", tag_history.tag_history, name="tag-history"),
     path(R + "-/tags/<str:tag>/restore/", tag_history.tag_restore, name="tag-restore"),
     path(R + "-/compare/", compare.repository_compare, name="repository-compare"),

@@ -10,6 +10,7 @@ from hub.views import (
     organizations,
     publishers,
     robots,
+    signing_keys,
     teams,
     token_service,
 )
@@ -33,6 +34,22 @@ urlpatterns = [
     path("settings/tokens/", accounts.tokens, name="tokens"),
     path("settings/security-log/", audit_log.security_log, name="security-log"),
     path("settings/tokens/<int:pk>/revoke/", accounts.token_revoke, name="token-revoke"),
+    path("settings/signing-keys/", signing_keys.signing_key_index, name="signing-keys"),
+    path(
+        "settings/signing-keys/<int:key_id>/delete/",
+        signing_keys.signing_key_remove,
+        name="signing-key-delete",
+    ),
+    path(
+        "orgs/<str:namespace>/signing-keys/",
+        signing_keys.signing_key_index,
+        name="org-signing-keys",
+    ),
+    path(
+        "orgs/<str:namespace>/signing-keys/<int:key_id>/delete/",
+        signing_keys.signing_key_remove,
+        name="org-signing-key-delete",
+    ),
     path("settings/robots/", robots.robot_index, name="robots"),
     path("settings/robots/<str:robot>/", robots.robot_detail, name="robot"),
     path("settings/robots/<str:robot>/rotate/", robots.robot_rotate_view, name="robot-rotate"),

@@ -486,3 +486,37 @@ class PullCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} @{self.window_start}: {self.count}"
+
+
+class SignatureCheck(models.Model):
+    """The last verdict on a manifest's signatures (registry_api.selectors.signatures).
+
+    Valid while the namespace's signing_keys_version and the set of signature manifests it was
+    made from (`signatures_hash`) are unchanged; the portal's "signed" filter reads these rows.
+    """
+
+    class State(models.TextChoices):
+        VERIFIED = "verified", _("Verified")
+        UNVERIFIED = "unverified", _("Not verified")
+        UNSIGNED = "unsigned", _("No signature")
+
+    repository = models.ForeignKey(
+        "hub.Repository", on_delete=models.CASCADE, related_name="signature_checks"
+    )
+    digest = models.CharField(max_length=150)
+    keys_version = models.PositiveIntegerField()
+    signatures_hash = models.CharField(max_length=64)
+    state = models.CharField(max_length=10, choices=State.choices)
+    key_name = models.CharField(max_length=100, blank=True)
+    reason = models.CharField(max_length=300, blank=True)
+    checked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["repository", "digest"], name="signature_check_unique_digest"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.repository}@{self.digest}: {self.state}"

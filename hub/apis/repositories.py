@@ -30,6 +30,9 @@ class RepositoryOutputSerializer(serializers.Serializer):
     full_description = serializers.CharField()
     is_private = serializers.BooleanField()
     comments_enabled = serializers.BooleanField()
+    require_signature = serializers.BooleanField(
+        help_text="Pulls of images without a verified signature are refused (DENIED)."
+    )
     mirror_of = serializers.CharField()
     source_url = serializers.CharField(help_text="Source code (http/https), or empty.")
     documentation_url = serializers.CharField(help_text="Documentation (http/https), or empty.")
@@ -196,6 +199,7 @@ class RepositoryDetailApi(BaseApi):
         documentation_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
         homepage_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
         license = serializers.CharField(max_length=200, required=False, allow_blank=True)
+        require_signature = serializers.BooleanField(required=False)
 
         class Meta:
             ref_name = "RepositoryUpdate"

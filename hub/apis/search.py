@@ -8,6 +8,7 @@ from rest_framework import serializers
 from hub.apis.common import PaginatedApi, errors, with_counts
 from hub.apis.repositories import BadgeFilterSerializer, RepositoryOutputSerializer, badge_filters
 from hub.search import MAX_QUERY_LENGTH, SORTS, repository_search
+from registry_api.selectors.signatures import repositories_signed
 
 
 class SearchApi(PaginatedApi):
@@ -15,6 +16,11 @@ class SearchApi(PaginatedApi):
         q = serializers.CharField(required=False, allow_blank=True, max_length=MAX_QUERY_LENGTH)
         sort = serializers.ChoiceField(choices=SORTS, required=False, default="relevance")
         org_only = serializers.BooleanField(required=False, default=False)
+        signed = serializers.BooleanField(
+            required=False,
+            default=False,
+            help_text="Only repositories with a tag whose signature a signing key verifies.",
+        )
 
         class Meta:
             ref_name = "SearchFilter"
@@ -34,4 +40,6 @@ class SearchApi(PaginatedApi):
             org_only=filters.validated_data["org_only"],
             **badge_filters(filters.validated_data),
         )
+        if filters.validated_data["signed"]:
+            results = repositories_signed(results)
         return self.paginated(with_counts(results), RepositoryOutputSerializer)

@@ -23,6 +23,7 @@ EDITABLE_FIELDS = (
     "documentation_url",
     "homepage_url",
     "license",
+    "require_signature",
 )
 
 

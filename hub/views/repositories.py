@@ -10,6 +10,10 @@ from hub import permissions, selectors
 from hub.forms_repository import CommentForm
 from hub.models import Repository, Star
 from hub.views import tag_rows
+from registry_api.blob_responses import stored_blob_response
+from registry_api.errors import RegistryError
+from registry_api.selectors.blobs import blob_linked
+from registry_api.selectors.signatures import tag_referrers_section
 from registry_api.selectors.tags import tag_get, tag_list
 from registry_api.services.usage import repository_usage_read
 
@@ -72,4 +76,19 @@ def tag_detail(request, namespace, name, tag):
     context["detail"] = tag_rows.tag_detail(
         tag=found, platform_digest=request.GET.get("platform", "")
     )
+    context["referrers"] = tag_referrers_section(manifest=found.manifest)
     return render(request, "hub/tag_detail.html", context)
+
+
+def referrer_blob(request, namespace, name, digest):
+    """Download an artifact's blob, for whoever may pull the repository (404 otherwise)."""
+    repository = repository_for_view(request, namespace, name)
+    blob = blob_linked(repository=repository, digest=digest)
+    if blob is None:
+        raise Http404
+    try:
+        response = stored_blob_response(request, blob)
+    except RegistryError as error:
+        raise Http404 from error
+    response["Content-Disposition"] = f'attachment; filename="{digest.replace(":", "-")}"'
+    return response

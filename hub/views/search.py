@@ -1,4 +1,4 @@
-"""The search page: /search/?q=&sort=&org=&official=&verified=&sponsored=&page=."""
+"""The search page: /search/?q=&sort=&org=&official=&verified=&sponsored=&signed=&page=."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from hub.forms_repository import SearchForm
 from hub.search import repository_search
+from registry_api.selectors.signatures import repositories_signed
 
 PAGE_SIZE = 20
 BADGE_FILTERS = {
@@ -34,9 +35,12 @@ def search(request):
     sort = data.get("sort") or "relevance"
     org_only = bool(data.get("org"))
     badges = badge_flags(request.GET)
+    signed = request.GET.get("signed", "").lower() in FLAG_ON
     results = repository_search(
         user=request.user, query=query, sort=sort, org_only=org_only, **badges
     )
+    if signed:
+        results = repositories_signed(results)
     page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)
@@ -46,6 +50,7 @@ def search(request):
         "sort": sort,
         "org_only": org_only,
         "badges": badges,
+        "signed": signed,
         "badge_filters": [(name, label, badges[name]) for name, label in BADGE_FILTERS.items()],
         "page": page,
         "querystring": params.urlencode(),

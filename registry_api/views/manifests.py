@@ -26,6 +26,7 @@ from registry_api.services.manifests import (
     manifest_validate,
 )
 from registry_api.services.tags import tag_delete
+from registry_api.signature_policy import signature_required_check
 from registry_api.streams import request_chunks
 
 _WILDCARDS = ("*/*", "application/*")
@@ -79,6 +80,7 @@ def _manifest_for_read(ctx, reference: str):
 
 def _get(request, ctx, reference: str) -> HttpResponse:
     manifest = _manifest_for_read(ctx, reference)
+    signature_required_check(repository=ctx.repository, manifest=manifest)
     accepted = accepted_types(request.META.get("HTTP_ACCEPT", ""))
     if accepted is not None and manifest.media_type not in accepted:
         raise ManifestUnknown(
