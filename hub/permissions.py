@@ -248,7 +248,12 @@ def repository_access(
 
 def redirect_access(user, target: Repository, scopes: Collection[str] | None = None) -> Access:
     """On an old name of `target`: `pull` if the caller may pull `target` itself, else nothing
-    (the old name then is like any unknown one: it never tells a private repository's name)."""
+    (the old name then is like any unknown one: it never tells a private repository's name).
+
+    An anonymous caller is answered without a query for a private target, so an old name costs
+    them what an unknown one does (no timing oracle)."""
+    if not _authenticated(user) and target.is_private:
+        return Access(actions=set())
     pulls = can_pull(user, target, scopes)
     return Access(actions={"pull"} if pulls else set())
 

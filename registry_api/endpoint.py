@@ -214,11 +214,6 @@ def _resolve(ctx: RegistryContext, client_name: str) -> None:
     ctx.client_name = client_name
     ctx.full_name = full_name = f"{namespace_name}/{name}"
     ctx.repository = repository_lookup(namespace=namespace_name, name=name)
-    if ctx.repository is None:
-        target = redirect_lookup(namespace=namespace_name, name=name)
-        if target is not None and _redirect_follow(ctx, target):
-            return
-        ctx.redirect_target = target
     if ctx.claims is not None:
         granted = token_actions(ctx.claims, resource_type="repository", name=full_name)
         access = permissions.token_access(granted, ctx.user, full_name, ctx.repository)
@@ -227,6 +222,12 @@ def _resolve(ctx: RegistryContext, client_name: str) -> None:
             ctx.user, full_name, ctx.scopes, repository=ctx.repository
         )
     ctx.actions, ctx.mirrored = access.actions, access.mirrored
+    if ctx.repository is None or "pull" not in ctx.actions:
+        # Also for a repository the caller may not pull (there is never a redirect at a taken
+        # name): a private name and an absent one then cost the same queries, in one order.
+        target = redirect_lookup(namespace=namespace_name, name=name)
+        if ctx.repository is None and target is not None and not _redirect_follow(ctx, target):
+            ctx.redirect_target = target
 
 
 def _redirect_principal(ctx: RegistryContext):
@@ -248,7 +249,7 @@ def _redirect_follow(ctx: RegistryContext, target: Repository) -> bool:
         actions &= token_actions(ctx.claims, resource_type="repository", name=ctx.full_name)
     if not actions:
         return False
-    ctx.repository, ctx.moved, ctx.actions = target, True, actions
+    ctx.repository, ctx.moved, ctx.actions, ctx.mirrored = target, True, actions, False
     return True
 
 
