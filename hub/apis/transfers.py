@@ -15,6 +15,7 @@ from hub.apis.repositories import (
 )
 from hub.authentication import request_scopes
 from hub.services.transfers import redirect_delete, repository_transfer
+from registry_api.services.quotas import quota_check_transfer
 
 
 def _repository_for_owner(request, namespace: str, name: str):
@@ -63,6 +64,7 @@ class RepositoryTransferApi(BaseApi):
             request.user, destination, scopes
         ):
             deny(request, "You may not create repositories in that namespace.")
+        quota_check_transfer(repository=repository, namespace=destination)
         repository_transfer(
             repository=repository,
             namespace=destination,

@@ -15,6 +15,8 @@ from hub import permissions, selectors
 from hub.forms_transfer import RepositoryTransferForm
 from hub.services.transfers import redirect_delete, repository_transfer
 from hub.views.repositories import repository_for_view
+from registry_api.service_errors import QuotaExceeded
+from registry_api.services.quotas import quota_check_transfer
 
 
 def _repository_for_owner(request, namespace, name):
@@ -52,6 +54,7 @@ def repository_transfer_view(request, namespace, name):
     if form.is_valid():
         old_name = repository.full_name
         try:
+            quota_check_transfer(repository=repository, namespace=form.cleaned_data["namespace"])
             repository_transfer(
                 repository=repository,
                 namespace=form.cleaned_data["namespace"],
@@ -61,6 +64,8 @@ def repository_transfer_view(request, namespace, name):
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
+        except QuotaExceeded as exc:
+            form.add_error("namespace", exc.message)
         else:
             messages.success(
                 request,

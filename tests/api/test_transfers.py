@@ -215,3 +215,17 @@ def test_mirrored_repository_is_not_renamed(alice_api, alice):
     factories.RepositoryFactory(namespace=alice.namespace, name="cache", mirror_of="docker.io")
     url = f"{API}/repositories/alice/cache/transfer/"
     assert _transfer(alice_api, {"name": "other"}, url=url).status_code == 403
+
+
+def test_transfer_into_a_namespace_over_its_quota_is_refused(client, alice_api, public_repo, acme):
+    from hub.models import NamespaceQuota
+    from tests.registry_api.conftest import image_push
+
+    image_push(client, "alice/app", "v1", layer=b"x" * 100)
+    NamespaceQuota.objects.create(namespace=acme.namespace, limit_bytes=50)
+    response = _transfer(alice_api, {"namespace": "acme"})
+    assert response.status_code == 403
+    assert "quota exceeded for namespace acme" in response.json()["detail"]
+    assert Repository.objects.get(pk=public_repo.pk).full_name == "alice/app"
+    NamespaceQuota.objects.filter(namespace=acme.namespace).update(limit_bytes=10_000)
+    assert _transfer(alice_api, {"namespace": "acme"}).status_code == 200

@@ -70,3 +70,14 @@ def test_owner_removes_an_old_name(as_alice, client, public_repo, acme):
     assert not RepositoryRedirect.objects.exists()
     assert client.get("/r/alice/app/").status_code == 404
     assert as_alice.post(url).status_code == 404
+
+
+def test_quota_refusal_is_a_form_error(as_alice, public_repo, acme):
+    from hub.models import NamespaceQuota
+    from tests.registry_api.conftest import image_push
+
+    image_push(as_alice, "alice/app", "v1", layer=b"x" * 100)
+    NamespaceQuota.objects.create(namespace=acme.namespace, limit_bytes=50)
+    response = as_alice.post(TRANSFER, {"namespace": "acme", "name": "app"})
+    assert response.status_code == 200
+    assert "quota exceeded for namespace acme" in response.content.decode()
