@@ -12,10 +12,12 @@ from hub.models import (
     Collaborator,
     Repository,
     RepositoryRedirect,
+    RobotPermission,
     Star,
     Team,
     TeamRepository,
 )
+from hub.services.robots import robot_create
 from registry_api.models import Tag
 from tests import factories
 from tests.api.conftest import API
@@ -69,11 +71,14 @@ def test_leaving_an_organization_drops_its_team_and_robot_grants(alice_api, alic
     repository = factories.RepositoryFactory(namespace=acme.namespace, name="svc")
     team = Team.objects.create(organization=acme, name="devs")
     TeamRepository.objects.create(team=team, repository=repository, role="write")
+    robot, _secret = robot_create(namespace=acme.namespace, name="ci", created_by=alice)
+    RobotPermission.objects.create(robot=robot, repository=repository, level="push")
     response = _transfer(
         alice_api, {"namespace": "alice"}, url=f"{API}/repositories/acme/svc/transfer/"
     )
     assert response.status_code == 200
     assert not TeamRepository.objects.exists()
+    assert not RobotPermission.objects.filter(repository=repository).exists()
 
 
 @pytest.mark.parametrize(

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from hub.models import AuditEntry, Namespace, RepositoryRedirect
+from hub.models import AuditEntry, Namespace, Repository, RepositoryRedirect
 from hub.services.repositories import repository_create
 from hub.services.transfers import redirect_delete, repository_transfer
 from registry_api import lookups
+from tests import factories
 from tests.conftest import basic_auth
 from tests.registry_api.conftest import bearer, image_push, pull_access, push_access
 
@@ -196,3 +197,36 @@ def test_rename_voids_remembered_lookups(client, alice, bob, public_repo, pushed
     response = _get_manifest(client, "alice/app", "v1", **headers)
     assert response["Link"] == '</v2/alice/renamed/manifests/v1>; rel="successor-version"'
     lookups.forget_all()
+
+
+def test_single_component_old_name_follows(client, alice, bob):
+    """`docker pull centos` after library/centos became library/centos7."""
+    root = factories.UserFactory(username="root")
+    root.is_superuser = root.is_staff = True
+    root.save()
+    library = Namespace.objects.get(name="library")
+    image_push(client, "centos", "latest", headers=bearer("root", push_access("library/centos")))
+    centos = Repository.objects.get(namespace=library, name="centos")
+    repository_transfer(repository=centos, namespace=library, name="centos7", actor=root)
+    response = _get_manifest(client, "centos", "latest", **bearer("bob", pull_access("centos")))
+    assert response.status_code == 200
+    assert response["Link"] == '</v2/centos7/manifests/latest>; rel="successor-version"'
+    assert "centos was renamed to centos7" in response["Warning"]
+
+
+def test_token_service_then_pull_as_docker_does(client, alice, bob, public_repo, pushed):
+    """The whole docker flow for a private repository's old name: challenge, token for the
+    old scope, pull; dave is a member of acme, where it moved."""
+    public_repo.is_private = True
+    public_repo.save()
+    _moved(public_repo, alice)
+    challenge = _get_manifest(client, "alice/app", "v1")
+    assert challenge.status_code == 401
+    assert 'scope="repository:alice/app:pull"' in challenge["WWW-Authenticate"]
+    answer = client.get(
+        "/auth/token",
+        {"service": "dockyard", "scope": "repository:alice/app:pull"},
+        HTTP_AUTHORIZATION=basic_auth("dave"),
+    )
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {answer.json()['token']}"}
+    assert _get_manifest(client, "alice/app", "v1", **headers).status_code == 200
