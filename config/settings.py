@@ -129,6 +129,8 @@ MIDDLEWARE = [
     "config.registry_middleware.AuthenticationMiddleware",
     # Audit entries of this request know its client address, user agent and user.
     "hub.audit.AuditRequestMiddleware",
+    # A 404 for a moved repository's old name: a redirect to its new name (for who may see it).
+    "hub.redirects.RepositoryMovedMiddleware",
     # Without ANONYMOUS_READ, anonymous visitors of portal pages are sent to sign in.
     "config.registry_middleware.SignInRequiredMiddleware",
     "config.registry_middleware.MessageMiddleware",

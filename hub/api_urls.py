@@ -21,6 +21,7 @@ from hub.apis import (
     tag_history,
     tags,
     teams,
+    transfers,
     usage,
     users,
 )
@@ -103,6 +104,21 @@ urlpatterns = [
         f"{REPO}/retention-policies/<str:policy_id>/run/",
         retention.RepositoryPolicyRunApi.as_view(),
         name="retention-policy-run",
+    ),
+    path(
+        f"{REPO}/transfer/",
+        transfers.RepositoryTransferApi.as_view(),
+        name="repository-transfer",
+    ),
+    path(
+        f"{REPO}/redirects/",
+        transfers.RepositoryRedirectListApi.as_view(),
+        name="repository-redirect-list",
+    ),
+    path(
+        f"{REPO}/redirects/<str:redirect_id>/",
+        transfers.RepositoryRedirectDetailApi.as_view(),
+        name="repository-redirect-detail",
     ),
     path(f"{REPO}/", repositories.RepositoryDetailApi.as_view(), name="repository-detail"),
     path(

@@ -682,3 +682,36 @@ class SigningKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.namespace or 'registry-wide'}: {self.name}"
+
+
+class RepositoryRedirect(models.Model):
+    """An old name of a renamed or transferred repository: pulls, pages and API calls of
+    `namespace/name` reach `repository` until the name is reused or an owner removes it
+    (hub.services.repository_transfer)."""
+
+    # The old name's namespace: the redirect goes with it when that user or organization goes.
+    namespace = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=255, validators=[validate_repository_name])
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="redirects")
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # One old name leads to one repository (and the lookup by name uses this index).
+            models.UniqueConstraint(fields=["namespace", "name"], name="redirect_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} → {self.repository}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.namespace.name}/{self.name}"
+
+    @property
+    def display_name(self) -> str:
+        return name_display(self.namespace.name, self.name)

@@ -12,6 +12,9 @@ The rules, for a repository name:
 - an absent one: a name a pull-through cache serves may be pulled (by anyone, or only by
   signed-in users when the cache says so); elsewhere whoever may create it holds what they will
   hold once it exists;
+- an old name of a moved repository (a RepositoryRedirect): `pull`, for whoever may pull the
+  repository it leads to, and nothing else (pushes never follow a redirect); for anyone else the
+  old name is like any absent one;
 - without `pull` the caller holds nothing: a private repository they may not see is exactly
   like an absent one;
 - with `ANONYMOUS_READ` off (the private profile) an anonymous caller holds nothing anywhere,
@@ -39,7 +42,7 @@ from hub.models import (
     TeamRepository,
 )
 from hub.names import REPOSITORY_PATH_RE, name_canonical
-from hub.selectors import namespace_get, repository_get
+from hub.selectors import namespace_get, repository_get, repository_redirect_target
 
 ROLE_ACTIONS = {
     "admin": {"pull", "push", "delete", "admin"},
@@ -223,6 +226,11 @@ def repository_access(
     if repository is _LOOK_UP:
         namespace_name, _, name = full_name.partition("/")
         repository = repository_get(namespace=namespace_name, name=name) if name else None
+        target = None
+        if repository is None and name:
+            target = repository_redirect_target(namespace=namespace_name, name=name)
+        if target is not None and (moved := redirect_access(user, target, scopes)).actions:
+            return moved
     actions: set[str] = set()
     if repository is not None:
         actions = _scoped(ROLE_ACTIONS.get(repository_role(user, repository) or "", ()), scopes)
@@ -236,6 +244,18 @@ def repository_access(
     if "pull" not in access.actions:
         access.actions = set()
     return access
+
+
+def redirect_access(user, target: Repository, scopes: Collection[str] | None = None) -> Access:
+    """On an old name of `target`: `pull` if the caller may pull `target` itself, else nothing
+    (the old name then is like any unknown one: it never tells a private repository's name).
+
+    An anonymous caller is answered without a query for a private target, so an old name costs
+    them what an unknown one does (no timing oracle)."""
+    if not _authenticated(user) and target.is_private:
+        return Access(actions=set())
+    pulls = can_pull(user, target, scopes)
+    return Access(actions={"pull"} if pulls else set())
 
 
 def token_access(granted: set[str], user, full_name: str, repository: Repository | None) -> Access:
@@ -289,6 +309,14 @@ def can_admin_namespace(user, namespace: Namespace, scopes: Collection[str] | No
     immutability rules)? Its owners: the user of a user namespace, an organization's owners,
     superusers; an access token needs an admin scope."""
     return _scope_allows(scopes, "admin") and namespace_role(user, namespace) == "admin"
+
+
+def can_transfer(user, repository: Repository, scopes: Collection[str] | None = None) -> bool:
+    """May this caller rename the repository or move it to another namespace (and manage the
+    redirects its old names left)? The owners of its namespace: the user, an organization's
+    owners, superusers; an access token needs an admin scope. The destination needs can_create
+    too."""
+    return can_admin_namespace(user, repository.namespace, scopes) and not repository.mirror_of
 
 
 def can_manage_organization(user, namespace: Namespace) -> bool:

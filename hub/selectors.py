@@ -52,6 +52,23 @@ def repository_get(*, namespace: str, name: str) -> Repository | None:
     )
 
 
+def repository_redirect_target(*, namespace: str, name: str) -> Repository | None:
+    """The repository an old name now leads to (hub.models.RepositoryRedirect), regardless of
+    visibility; callers check permissions on it, and treat an invisible one as no redirect."""
+    if not _valid_name(namespace, PATH_COMPONENT_RE) or not _valid_name(name, REPOSITORY_PATH_RE):
+        return None
+    return (
+        Repository.objects.select_related("namespace")
+        .filter(redirects__namespace__name=namespace, redirects__name=name)
+        .first()
+    )
+
+
+def repository_redirect_list(*, repository: Repository):
+    """The old names that lead to this repository, newest first."""
+    return repository.redirects.select_related("namespace", "created_by")
+
+
 def namespace_get(*, name: str) -> Namespace | None:
     if not _valid_name(name, PATH_COMPONENT_RE):
         return None

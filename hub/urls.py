@@ -13,6 +13,7 @@ from hub.views import (
     settings,
     social,
     tag_history,
+    transfers,
 )
 
 
@@ -71,6 +72,16 @@ urlpatterns = [
         name="immutability-rule-delete",
     ),
     path(R + "-/settings/delete/", settings.repository_delete, name="repository-delete"),
+    path(
+        R + "-/settings/transfer/",
+        transfers.repository_transfer_view,
+        name="repository-transfer",
+    ),
+    path(
+        R + "-/settings/redirects/<int:redirect_id>/delete/",
+        transfers.repository_redirect_delete,
+        name="repository-redirect-delete",
+    ),
     path(
         R + "-/settings/retention/",
         retention_settings.retention_policy_add,

@@ -7,12 +7,13 @@ class RegistryApiConfig(AppConfig):
     verbose_name = "Registry"
 
     def ready(self):
-        from hub.models import Namespace, Repository
+        from hub.models import Namespace, Repository, RepositoryRedirect
         from registry_api.lookups import names_changed
 
-        # The /v2/ gate remembers name -> repository (registry_api.lookups). Those rows change in
-        # the hub services, in the admin and by cascading deletes: any of these voids the memory.
-        for model in (Namespace, Repository):
+        # The /v2/ gate remembers name -> repository and old name -> moved repository
+        # (registry_api.lookups). Those rows change in the hub services, in the admin and by
+        # cascading deletes: any of these voids the memory.
+        for model in (Namespace, Repository, RepositoryRedirect):
             post_save.connect(names_changed, sender=model, dispatch_uid=f"lookups-{model}-save")
             post_delete.connect(names_changed, sender=model, dispatch_uid=f"lookups-{model}-del")
 

@@ -18,6 +18,9 @@ canonical name, answers (Location, Link, challenges, tags list) the name the cli
 A containerd mirror request (`?ns=<upstream host>`) names an upstream's repository: it is first
 turned into the name of the cache serving that upstream (registry_api.proxy.upstreams), which
 decisions and answers then use as if the client had written it.
+
+An old name of a moved repository is resolved here too, and only here (registry_api.redirects):
+pulls reach the repository for callers who may pull it, decided from the database each time.
 """
 
 from __future__ import annotations
@@ -53,7 +56,8 @@ from registry_api.errors import (
     registry_error,
 )
 from registry_api.names import repository_resolve
-from registry_api.selectors.repositories import repository_lookup
+from registry_api.redirects import moved_headers, moved_message
+from registry_api.selectors.repositories import redirect_lookup, repository_lookup
 from registry_api.service_errors import ServiceError
 
 API_VERSION_HEADER = ("Docker-Distribution-API-Version", "registry/2.0")
@@ -74,6 +78,10 @@ class RegistryContext:
     actions: set[str] = field(default_factory=set)
     # Pulls of this name are served by the pull-through cache (registry_api.proxy).
     mirrored: bool = False
+    # The name is an old one of `repository`, followed for this caller (registry_api.redirects).
+    moved: bool = False
+    # The name is an old one, of a repository this caller may not pull: an unknown name to them.
+    redirect_target: Repository | None = None
 
     def actions_on(self, full_name: str) -> set[str]:
         """Actions granted on another repository (e.g. the source of a cross-repository mount)."""
@@ -231,6 +239,35 @@ def _resolve(ctx: RegistryContext, client_name: str) -> None:
             ctx.user, full_name, ctx.scopes, repository=ctx.repository
         )
     ctx.actions, ctx.mirrored = access.actions, access.mirrored
+    if ctx.repository is None or "pull" not in ctx.actions:
+        # Also for a repository the caller may not pull (there is never a redirect at a taken
+        # name): a private name and an absent one then cost the same queries, in one order.
+        target = redirect_lookup(namespace=namespace_name, name=name)
+        if ctx.repository is None and target is not None and not _redirect_follow(ctx, target):
+            ctx.redirect_target = target
+
+
+def _redirect_principal(ctx: RegistryContext):
+    """(user, scopes) the caller stands for now, or None (a token whose credentials went)."""
+    if ctx.claims is None:
+        return ctx.user, ctx.scopes
+    return grant_versions.token_principal(ctx.claims, ctx.user)
+
+
+def _redirect_follow(ctx: RegistryContext, target: Repository) -> bool:
+    """Serve this old name from `target` if the caller may pull `target` now (the database
+    decides, not a token's stamp: the old name's grants were never bumped with the target's)."""
+    principal = _redirect_principal(ctx)
+    if principal is None:
+        return False
+    user, scopes = principal
+    actions = permissions.redirect_access(user, target, scopes).actions
+    if ctx.claims is not None:
+        actions &= token_actions(ctx.claims, resource_type="repository", name=ctx.full_name)
+    if not actions:
+        return False
+    ctx.repository, ctx.moved, ctx.actions, ctx.mirrored = target, True, actions, False
+    return True
 
 
 def _scope_for(request, full_name: str, action: str) -> str:
@@ -251,8 +288,8 @@ def _grants_recheck(ctx: RegistryContext, action: str) -> None:
     """A token's grant for a write or on a private repository must still hold: when a version
     it was issued at has moved, decide again from the database."""
     private = ctx.repository is not None and ctx.repository.is_private
-    if ctx.claims is None or not (action in _WRITES or private):
-        return
+    if ctx.claims is None or ctx.moved or not (action in _WRITES or private):
+        return  # a followed redirect was decided from the database already
     if grant_versions.stamp_current(ctx.claims, ctx.full_name):
         return
     ctx.actions = ctx.actions & _obtainable(ctx)
@@ -299,6 +336,9 @@ def _credentials_scopes(ctx: RegistryContext):
 def _push_denied_message(ctx: RegistryContext, scopes) -> str:
     """Say where the caller may push instead: the same name in their own namespace."""
     message = f"requested access to {ctx.full_name} is denied"
+    if ctx.moved:  # only callers who may pull the moved repository learn its name
+        new_name = ctx.repository.display_name
+        return f"{message}: {moved_message(ctx)}; push to {new_name} instead"
     own = Namespace.objects.filter(user=ctx.user).first()
     _, _, name = ctx.full_name.partition("/")
     suggestion = f"{own.name}/{name}" if own is not None else ""
@@ -315,6 +355,10 @@ def _obtainable(ctx: RegistryContext) -> set[str]:
     if principal is None:
         return set()  # deactivated, password changed, access token revoked
     user, scopes = principal
+    if ctx.moved:
+        return permissions.redirect_access(user, ctx.repository, scopes).actions
+    if ctx.redirect_target is not None:  # perhaps pullable with a new token: ask by name
+        return permissions.repository_access(user, ctx.full_name, scopes).actions
     return permissions.repository_access(
         user, ctx.full_name, scopes, repository=ctx.repository
     ).actions
@@ -376,6 +420,8 @@ def registry_endpoint(
                 response = view(request, ctx, *args, **kwargs)
             except (RegistryError, ServiceError) as error:
                 response = error_response(request, registry_error(error))
+            if ctx.moved:
+                moved_headers(request, ctx, response)
             response[API_VERSION_HEADER[0]] = API_VERSION_HEADER[1]
             return response
 

@@ -12,6 +12,7 @@ from hub import grant_versions
 from hub.audit import audit_record
 from hub.models import Namespace, Repository
 from hub.services.image_metadata import owner_set
+from hub.services.transfers import redirect_remove_at
 from webhooks.services.events import event_publish
 
 EDITABLE_FIELDS = (
@@ -60,6 +61,8 @@ def repository_create(
             repository.save()
     except IntegrityError as exc:
         raise ValidationError({"name": _("A repository with this name already exists.")}) from exc
+    # The name may be a moved repository's old one: reusing it ends that redirect.
+    redirect_remove_at(namespace=namespace, name=name)
     audit_record(
         action="repository.create",
         actor=actor,

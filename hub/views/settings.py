@@ -25,6 +25,7 @@ from hub.services import social
 from hub.views.repositories import repository_for_view
 from hub.views.retention_settings import retention_context
 from hub.views.tag_rows import tag_rows
+from hub.views.transfers import transfer_context
 from registry_api.selectors.tags import tag_get
 from registry_api.service_errors import ServiceError
 from registry_api.services import immutability
@@ -74,6 +75,7 @@ def _render_settings(request, repository, **forms):
         "immutability_form": forms.get("immutability_form")
         or ImmutabilityRuleForm(namespace_admin=namespace_admin),
         **retention_context(repository, **forms),
+        **transfer_context(request, repository, **forms),
     }
     return render(request, "hub/repository_settings.html", context)
 

@@ -7,7 +7,7 @@ from django.db.models.functions import Concat
 
 from hub.models import Repository
 from hub.names import OFFICIAL_NAMESPACE
-from hub.selectors import repository_get, repository_list_visible
+from hub.selectors import repository_get, repository_list_visible, repository_redirect_target
 from registry_api import lookups
 from registry_api.selectors.ordering import bytewise, no_nul
 
@@ -23,6 +23,20 @@ def repository_lookup(*, namespace: str, name: str) -> Repository | None:
     if repository is not None:
         return repository
     repository = repository_get(namespace=namespace, name=name)
+    if repository is not None:
+        lookups.remember(entry_key, current, repository)
+    return repository
+
+
+def redirect_lookup(*, namespace: str, name: str) -> Repository | None:
+    """The repository an old name leads to (hub.selectors.repository_redirect_target),
+    remembered per process like repository_lookup (redirect rows void the same token)."""
+    entry_key = ("redirect", namespace, name)
+    current = lookups.tokens([lookups.NAMES_KEY])
+    repository = lookups.remembered(entry_key, current)
+    if repository is not None:
+        return repository
+    repository = repository_redirect_target(namespace=namespace, name=name)
     if repository is not None:
         lookups.remember(entry_key, current, repository)
     return repository

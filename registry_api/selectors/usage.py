@@ -145,6 +145,13 @@ def namespace_new_bytes(namespace, blob_ids) -> int:
     return _sum(Blob.objects.filter(pk__in=list(blob_ids)).exclude(pk__in=held))
 
 
+def namespace_new_bytes_of_repository(namespace, repository) -> int:
+    """What moving `repository` into `namespace` costs its quota: the bytes of the blobs the
+    repository holds that the namespace does not hold yet."""
+    blob_ids = _held_within(repository_scope(repository)).values_list("pk", flat=True)
+    return namespace_new_bytes(namespace, blob_ids)
+
+
 def namespace_holds_digest(namespace, digest: str) -> bool:
     return _held_within(namespace_scope(namespace)).filter(digest=digest).exists()
 

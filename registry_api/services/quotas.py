@@ -96,6 +96,29 @@ def quota_check_blobs(*, repository, blob_ids) -> None:
     )
 
 
+def quota_check_transfer(*, repository, namespace) -> None:
+    """Refuse (QuotaExceeded) moving a repository into a namespace its blobs would take over
+    the limit (hub.services.transfers moves it; the views ask here first)."""
+    limit = quota_limit(namespace)
+    if not limit or namespace.pk == repository.namespace_id:
+        return
+    new = usage_selectors.namespace_new_bytes_of_repository(namespace, repository)
+    used = usage_selectors.namespace_stored_bytes(namespace)
+    if new and used + new > limit:
+        raise QuotaExceeded(
+            {
+                "namespace": namespace.name,
+                "used_bytes": used,
+                "new_bytes": new,
+                "limit_bytes": limit,
+            },
+            message=(
+                f"quota exceeded for namespace {namespace.name}: {bytes_human(used)} used"
+                f" + {bytes_human(new)} moved in > {bytes_human(limit)} limit"
+            ),
+        )
+
+
 def quota_set(*, namespace, limit_bytes: int | None, actor, request=None):
     """Set (None: back to the default) a namespace's limit; audited as quota.set."""
     from hub.audit import audit_record

@@ -16,6 +16,7 @@ from registry_api.endpoint import registry_endpoint
 from registry_api.errors import ManifestUnknown, NameUnknown
 from registry_api.manifests import is_digest
 from registry_api.rate_limits import pull_quota
+from registry_api.redirects import moved_pull_audit
 from registry_api.selectors.manifests import manifest_get
 from registry_api.selectors.tags import tag_get
 from registry_api.service_errors import ManifestTooLarge
@@ -102,6 +103,8 @@ def _get(request, ctx, reference: str) -> HttpResponse:
         response["ETag"] = etag
     else:
         manifest_pull_record(manifest=manifest, tag_name="" if is_digest(reference) else reference)
+        if ctx.moved:
+            moved_pull_audit(ctx, reference)
         response = HttpResponse(payload, content_type=manifest.media_type, headers=headers)
     return response
 

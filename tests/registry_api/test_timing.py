@@ -33,3 +33,19 @@ def test_private_and_absent_tags_list_run_the_same_queries(client, settings, pri
     absent = queries(client, "/v2/alice/nothing/tags/list")
     assert hidden == absent
     assert len(hidden) >= 1
+
+
+def test_old_name_of_a_private_repository_costs_what_an_absent_name_does(client, alice, acme):
+    """A moved private repository's old name answers anonymous callers like an unknown one,
+    with the same queries (hub.permissions.redirect_access)."""
+    from hub.models import Namespace, Repository
+    from hub.services.transfers import repository_transfer
+
+    moved = Repository.objects.create(namespace=alice.namespace, name="gone", is_private=True)
+    repository_transfer(
+        repository=moved, namespace=Namespace.objects.get(name="acme"), name="gone", actor=alice
+    )
+    client.get("/v2/")
+    assert queries(client, "/v2/alice/gone/tags/list") == queries(
+        client, "/v2/alice/nothing/tags/list"
+    )

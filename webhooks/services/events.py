@@ -17,6 +17,7 @@ from webhooks.services.queue import enqueue_after_commit
 EVENT_KINDS = {
     "repository_create": "repository",
     "repository_delete": "repository",
+    "repository_rename": "repository",
     "quota_warning": "quota",
     "quota_exceeded": "quota",
 }
