@@ -112,7 +112,13 @@ def rpm_compare(a: str, b: str) -> int:
         if lp.isdigit() != rp.isdigit():
             return 1 if lp.isdigit() else -1
         return _plain(lp, rp)
-    return _sign(len(left_parts) - len(right_parts))
+    if len(left_parts) == len(right_parts):
+        return 0
+    longer_is_left = len(left_parts) > len(right_parts)
+    extra = (left_parts if longer_is_left else right_parts)[min(len(left_parts), len(right_parts))]
+    # What is left makes the longer version newer, except a tilde (a pre-release).
+    newer = -1 if extra == "~" else 1
+    return newer if longer_is_left else -newer
 
 
 _COMPARATORS = {
