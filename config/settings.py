@@ -474,6 +474,14 @@ SCAN_ON_PUSH = env_bool("SCAN_ON_PUSH", True)
 SCAN_MAX_BYTES = env_int("SCAN_MAX_BYTES", 2 * 1024**3)
 SCAN_MAX_FILES = env_int("SCAN_MAX_FILES", 500_000)
 SCAN_MAX_FILE_BYTES = env_int("SCAN_MAX_FILE_BYTES", 64 * 1024**2)
+# Images a push did not get scanned (broker down, worker lost) are picked up this often.
+SCAN_SWEEP_SECONDS = env_int("SCAN_SWEEP_SECONDS", 600)
+SCAN_SWEEP_BATCH = env_int("SCAN_SWEEP_BATCH", 20)
+if SCAN_ON_PUSH and SCAN_SWEEP_SECONDS > 0:
+    CELERY_BEAT_SCHEDULE["scan-sweep"] = {
+        "task": "scanning.tasks.scan_sweep",
+        "schedule": float(SCAN_SWEEP_SECONDS),
+    }
 # OSV exports (all.zip or .json URLs) imported every OSV_REFRESH_SECONDS; none by default (offline).
 OSV_FEED_URLS = env_list("OSV_FEED_URLS", [])
 OSV_REFRESH_SECONDS = env_int("OSV_REFRESH_SECONDS", 24 * 3600)

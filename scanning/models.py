@@ -21,7 +21,7 @@ class ImageScan(models.Model):
 
     class Status(models.TextChoices):
         DONE = "done", _("Done")
-        FAILED = "failed", _("Failed")
+        SKIPPED = "skipped", _("Skipped: not a container image")
 
     manifest = models.OneToOneField(
         "registry_api.Manifest", on_delete=models.CASCADE, related_name="scan"

@@ -35,3 +35,14 @@ def osv_feeds_refresh() -> int:
         except Exception:  # one broken feed must not stop the others
             logger.exception("osv: feed %s could not be imported", url)
     return imported
+
+
+@shared_task
+def scan_sweep() -> int:
+    """Scan recent images no scan has seen (the broker was down at push time, a worker died)."""
+    from scanning.services.scans import manifest_scan, manifests_unscanned
+
+    scanned = 0
+    for manifest in manifests_unscanned(limit=settings.SCAN_SWEEP_BATCH):
+        scanned += len(manifest_scan(manifest=manifest))
+    return scanned

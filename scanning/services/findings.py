@@ -97,7 +97,8 @@ def findings_evaluate(*, manifest: Manifest) -> list[Finding]:
         elif (finding.fixed_version, finding.severity) != (fixed[:255], severity):
             finding.fixed_version, finding.severity = fixed[:255], severity
             finding.save(update_fields=["fixed_version", "severity"])
-    Finding.objects.bulk_create(created, batch_size=_BATCH)
+    # A concurrent evaluation (a scan and an import at once) may have written the same rows.
+    Finding.objects.bulk_create(created, batch_size=_BATCH, ignore_conflicts=True)
     ImageScan.objects.filter(pk=scan.pk).update(evaluated_at=timezone.now())
     critical = [finding for finding in created if finding.severity == Severity.CRITICAL]
     if critical:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -21,6 +22,10 @@ from scanning.services.referrers import sbom_referrer_store
 
 logger = logging.getLogger(__name__)
 
+IMAGE_MANIFEST_TYPES = (
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+)
 IMAGE_CONFIG_TYPES = (
     "application/vnd.oci.image.config.v1+json",
     "application/vnd.docker.container.image.v1+json",
@@ -61,10 +66,30 @@ def manifest_scan(*, manifest: Manifest) -> list[ImageScan]:
         or parsed.config is None
         or parsed.config.media_type not in IMAGE_CONFIG_TYPES
     ):
+        # Remembered, so the sweep does not come back to it: a Helm chart, a WASM module...
+        ImageScan.objects.get_or_create(
+            manifest=manifest,
+            defaults={"status": ImageScan.Status.SKIPPED, "notes": ["not a container image"]},
+        )
         return []
     layers = [(layer.digest, layer.media_type) for layer in parsed.layers if not layer.urls]
     contents = image_contents(layers, open_blob=storage.blobs().open, limits=scan_limits())
     return [_scan_record(manifest=manifest, contents=contents)]
+
+
+def manifests_unscanned(*, limit: int) -> list[Manifest]:
+    """Image manifests pushed in the last week, at least a minute ago, without a scan."""
+    now = timezone.now()
+    candidates = Manifest.objects.filter(
+        created_at__gte=now - timedelta(days=7),
+        created_at__lte=now - timedelta(minutes=1),
+        scan__isnull=True,
+        artifact_type="",
+        subject_digest="",
+        media_type__in=IMAGE_MANIFEST_TYPES,
+        repository__mirror_of="",  # cached upstream images: their layers may not be here yet
+    )
+    return list(candidates.select_related("repository").order_by("created_at")[:limit])
 
 
 @transaction.atomic

@@ -300,3 +300,28 @@ def test_admin_upload_imports_an_export(client, pushed, django_user_model):
     assert answer.status_code == 302, answer.content[:500]
     assert Finding.objects.count() == 2
     assert client.get("/admin/scanning/advisory/").status_code == 200
+
+
+def test_the_sweep_scans_images_a_push_left_unscanned(client, public_repo, settings):
+    settings.SCAN_ON_PUSH = False  # as if the broker had been down at push time
+    digest = image_push(client, "alice/app", "late", layer=tar_layer(DEBIAN_FILES))
+    Manifest.objects.filter(digest=digest).update(created_at=timezone.now() - timedelta(minutes=5))
+    from scanning.tasks import scan_sweep
+
+    assert scan_sweep() == 1
+    assert ImageScan.objects.get().manifest.digest == digest
+    assert scan_sweep() == 0
+
+
+def test_artifacts_that_are_not_images_are_remembered_as_skipped(
+    client, public_repo, django_capture_on_commit_callbacks
+):
+    headers = bearer("alice", push_access("alice/app"))
+    from tests.registry_api.test_manifests import image_body
+
+    with django_capture_on_commit_callbacks(execute=True):
+        body = image_body(
+            client, "alice/app", headers, config=b"{}", config_media_type="application/x-chart"
+        )
+        assert manifest_put(client, "alice/app", "chart", body, headers).status_code == 201
+    assert ImageScan.objects.get().status == ImageScan.Status.SKIPPED
