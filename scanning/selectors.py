@@ -10,22 +10,25 @@ from scanning.models import Finding, ImagePackage, ImageScan
 from scanning.osv import SEVERITIES
 
 
-def image_manifests(manifest: Manifest) -> list[Manifest]:
-    """The images a tag's manifest stands for: itself, or an index's platform images."""
+def image_manifests(manifest: Manifest, platform: str = "") -> list[Manifest]:
+    """The images a tag's manifest stands for: itself, or an index's platform images (only the
+    one whose digest is `platform`, when given)."""
     if manifest.is_index:
-        return list(manifest.children.order_by("pk"))
+        children = manifest.children.order_by("pk")
+        return list(children.filter(digest=platform) if platform else children)
     return [manifest]
 
 
-def tag_packages(*, tag: Tag, query: str = "") -> QuerySet[ImagePackage]:
-    packages = ImagePackage.objects.filter(manifest__in=image_manifests(tag.manifest))
+def tag_packages(*, tag: Tag, query: str = "", platform: str = "") -> QuerySet[ImagePackage]:
+    packages = ImagePackage.objects.filter(manifest__in=image_manifests(tag.manifest, platform))
     if query:
         packages = packages.filter(Q(name__icontains=query) | Q(version__icontains=query))
     return packages.order_by("ecosystem", "name", "version", "pk")
 
 
-def tag_scans(*, tag: Tag) -> list[ImageScan]:
-    return list(ImageScan.objects.filter(manifest__in=image_manifests(tag.manifest)))
+def tag_scans(*, tag: Tag, platform: str = "") -> list[ImageScan]:
+    manifests = image_manifests(tag.manifest, platform)
+    return list(ImageScan.objects.filter(manifest__in=manifests))
 
 
 def severity_summary(findings: QuerySet[Finding]) -> dict[str, int]:
@@ -33,9 +36,9 @@ def severity_summary(findings: QuerySet[Finding]) -> dict[str, int]:
     return {severity: counts.get(severity, 0) for severity in SEVERITIES}
 
 
-def tag_findings(*, tag: Tag) -> QuerySet[Finding]:
+def tag_findings(*, tag: Tag, platform: str = "") -> QuerySet[Finding]:
     return (
-        Finding.objects.filter(manifest__in=image_manifests(tag.manifest))
+        Finding.objects.filter(manifest__in=image_manifests(tag.manifest, platform))
         .select_related("advisory", "package")
         .order_by("package__name", "advisory__osv_id")
     )

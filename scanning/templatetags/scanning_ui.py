@@ -13,12 +13,14 @@ PAGE_ROWS = 200
 
 @register.simple_tag
 def tag_scan(tag, request) -> dict:
-    """Everything _tag_packages.html shows; `?pkg=` filters the package list."""
+    """Everything _tag_packages.html shows; `?pkg=` filters the package list, and an index's
+    page shows the platform chosen with `?platform=` (all platforms when none is)."""
     query = request.GET.get("pkg", "")[:100].strip()
-    packages = selectors.tag_packages(tag=tag, query=query)
-    findings = selectors.tag_findings(tag=tag)
+    platform = request.GET.get("platform", "")[:150]
+    packages = selectors.tag_packages(tag=tag, query=query, platform=platform)
+    findings = selectors.tag_findings(tag=tag, platform=platform)
     return {
-        "scans": selectors.tag_scans(tag=tag),
+        "scans": selectors.tag_scans(tag=tag, platform=platform),
         "query": query,
         "packages": list(packages[:PAGE_ROWS]),
         "package_count": packages.count(),

@@ -79,7 +79,7 @@ def test_an_image_without_package_databases_gets_a_scan_but_no_sbom(
 
 
 def test_each_platform_of_an_index_is_scanned(
-    client, public_repo, django_capture_on_commit_callbacks
+    client, api, public_repo, django_capture_on_commit_callbacks
 ):
     headers = bearer("alice", push_access("alice/app"))
     children = []
@@ -99,6 +99,10 @@ def test_each_platform_of_an_index_is_scanned(
         )
     assert ImageScan.objects.count() == 2
     assert not ImageScan.objects.filter(manifest__digest=digest_bytes(index)).exists()
+    assert api.get("/api/v1/repositories/alice/app/tags/multi/sbom/").json()["count"] == 6
+    platform = children[1]["digest"]
+    page = client.get(f"/r/alice/app/-/tags/multi/?platform={platform}").content.decode()
+    assert page.count("pkg:deb/debian/openssl@") == 1
 
 
 def test_sbom_api_lists_and_filters_packages(api, pushed):
