@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/v1/", include("scanning.api_urls")),
     path("api/v1/", include("hub.api_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("scanning.urls")),
     path("", include("webhooks.urls")),
     path("", include("hub.urls")),
 ]

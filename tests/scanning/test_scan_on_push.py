@@ -329,3 +329,15 @@ def test_artifacts_that_are_not_images_are_remembered_as_skipped(
         )
         assert manifest_put(client, "alice/app", "chart", body, headers).status_code == 201
     assert ImageScan.objects.get().status == ImageScan.Status.SKIPPED
+
+
+def test_overview_page_lists_only_visible_repositories(
+    client, public_repo, private_repo, charlie, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        image_push(client, "alice/app", "v1", layer=tar_layer(DEBIAN_FILES))
+        image_push(client, "alice/secret", "v1", layer=tar_layer(DEBIAN_FILES))
+    _import("DSA-9001-1.json")
+    client.force_login(charlie)
+    page = client.get("/-/vulnerabilities/").content.decode()
+    assert "alice/app" in page and "alice/secret" not in page
