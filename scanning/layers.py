@@ -3,8 +3,9 @@
 Layers are tar files (gzip, bzip2 or xz compressed, or not at all) read front to back from the
 blob store, never whole in memory, and never extracted: only the few files that list packages
 are read, each up to SCAN_MAX_FILE_BYTES. The work per image is bounded by SCAN_MAX_BYTES (bytes
-read from storage, all layers together) and SCAN_MAX_FILES (tar members looked at); past either
-the scan stops, keeps what it found and says it was truncated.
+read from storage, all layers together), 8 times that in uncompressed tar bytes, and
+SCAN_MAX_FILES (tar members looked at); past any of them the scan stops, keeps what it found
+and says it was truncated.
 
 Layers apply in order: a file in a later layer replaces the same path below it, and whiteouts
 (`.wh.<name>` deletes a path, `.wh..wh..opq` empties a directory) remove what lower layers had.
@@ -39,6 +40,13 @@ class ScanLimits:
     max_bytes: int
     max_files: int
     max_file_bytes: int
+    # Uncompressed tar bytes, all layers together: skipping a member still inflates it, so a
+    # small gzip bomb must not cost hours. Default: 8 times max_bytes.
+    max_unpacked_bytes: int = 0
+
+    @property
+    def unpacked_limit(self) -> int:
+        return self.max_unpacked_bytes or 8 * self.max_bytes
 
 
 class _LimitReached(Exception):
@@ -52,6 +60,7 @@ class ImageContents:
     files: dict[str, tuple[str, list[FoundPackage]]] = field(default_factory=dict)
     distro: tuple[str, str] = ("", "")
     bytes_read: int = 0
+    unpacked_bytes: int = 0
     files_seen: int = 0
     layers_read: int = 0
     truncated: bool = False
@@ -170,12 +179,17 @@ def _whiteouts_apply(files: dict, deleted: set[str], opaque: set[str]) -> None:
 def _layer_read(digest: str, handle: BinaryIO, limits: ScanLimits, contents: ImageContents):
     found: dict[str, tuple[str, list[FoundPackage]]] = {}
     deleted, opaque = set(), set()
+    unpacked = contents.unpacked_bytes  # what the layers below inflated to
     reader = io.BufferedReader(_CountingReader(handle, contents, limits.max_bytes), 1024 * 1024)
     with tarfile.open(fileobj=reader, mode="r|*") as tar:
         for member in tar:
             contents.files_seen += 1
             if contents.files_seen > limits.max_files:
                 raise _LimitReached
+            # Reading on to the next member inflates this one: stop first if it is too big.
+            if unpacked + member.offset_data + member.size > limits.unpacked_limit:
+                raise _LimitReached
+            contents.unpacked_bytes = unpacked + member.offset_data + member.size
             path = _normalize(member.name)
             directory, _, base = path.rpartition("/")
             if base == _OPAQUE:

@@ -106,3 +106,12 @@ def test_a_layer_that_is_not_a_tar_is_noted_and_skipped():
     contents, _ = _scan(b"random bytes, not a tar", tar_layer(DEBIAN_FILES))
     assert ("deb", "openssl") in _names(contents)
     assert any("not readable" in note for note in contents.notes)
+
+
+def test_a_gzip_bomb_stops_at_the_unpacked_budget_before_inflating_its_member():
+    bomb = tar_layer({"zeros.bin": bytes(5_000_000), **DEBIAN_FILES})
+    assert len(bomb) < 20_000
+    limits = ScanLimits(max_bytes=100_000, max_files=100, max_file_bytes=10**6)
+    contents, _ = _scan(bomb, limits=limits)
+    assert contents.truncated
+    assert contents.bytes_read < 20_000 and contents.unpacked_bytes == 0
