@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.db.models import Count, Q, QuerySet
 
 from hub.selectors import repository_visible_q
@@ -68,8 +70,9 @@ def _visible_repository_ids(user):
 def package_search(*, user, name: str, version: str = "") -> QuerySet[ImagePackage]:
     """Packages by exact name (any case) and, optionally, exact version, in images of
     repositories the caller may see."""
+    normalized = re.sub(r"[-_.]+", "-", name).lower()  # how PyPI names are stored
     packages = ImagePackage.objects.filter(
-        Q(name__iexact=name) | Q(source_name__iexact=name),
+        Q(name__iexact=name) | Q(source_name__iexact=name) | Q(ecosystem="pypi", name=normalized),
         manifest__repository__in=_visible_repository_ids(user),
     )
     if version:

@@ -205,6 +205,7 @@ def test_package_search_finds_images_by_name_and_version(api, pushed):
     assert (row["repository"], row["tags"], row["image"]) == ("alice/app", ["v1"], pushed)
     assert api.get("/api/v1/search/packages/?name=openssl&version=9.9").json()["count"] == 0
     assert api.get("/api/v1/search/packages/").status_code == 400
+    assert api.get("/api/v1/search/packages/?name=X").json()["count"] == 1  # PyPI: any spelling
 
 
 def test_private_repositories_stay_invisible_to_outsiders(
