@@ -12,9 +12,15 @@ from scanning.models import Finding, ImagePackage, ImageScan
 from scanning.osv import SEVERITIES
 
 
+def _text(value: str, limit: int) -> str:
+    """URL text as a filter: NUL bytes (which PostgreSQL refuses) dropped, length capped."""
+    return value.replace("\x00", "")[:limit].strip()
+
+
 def image_manifests(manifest: Manifest, platform: str = "") -> list[Manifest]:
     """The images a tag's manifest stands for: itself, or an index's platform images (only the
     one whose digest is `platform`, when given)."""
+    platform = _text(platform, 150)
     if manifest.is_index:
         children = manifest.children.order_by("pk")
         return list(children.filter(digest=platform) if platform else children)
@@ -23,6 +29,7 @@ def image_manifests(manifest: Manifest, platform: str = "") -> list[Manifest]:
 
 def tag_packages(*, tag: Tag, query: str = "", platform: str = "") -> QuerySet[ImagePackage]:
     packages = ImagePackage.objects.filter(manifest__in=image_manifests(tag.manifest, platform))
+    query = _text(query, 100)
     if query:
         packages = packages.filter(Q(name__icontains=query) | Q(version__icontains=query))
     return packages.order_by("ecosystem", "name", "version", "pk")

@@ -342,3 +342,11 @@ def test_overview_page_lists_only_visible_repositories(
     client.force_login(charlie)
     page = client.get("/-/vulnerabilities/").content.decode()
     assert "alice/app" in page and "alice/secret" not in page
+
+
+@pytest.mark.parametrize("text", ["\x00", "a\x00b", "%" * 500])
+def test_odd_filter_text_is_no_server_error(client, api, pushed, text):
+    assert api.get("/api/v1/repositories/alice/app/tags/v1/sbom/", {"q": text}).status_code == 200
+    assert api.get("/api/v1/search/packages/", {"name": text}).status_code in (200, 400)
+    page = client.get("/r/alice/app/-/tags/v1/", {"pkg": text, "platform": text})
+    assert page.status_code == 200
