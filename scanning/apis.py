@@ -214,7 +214,10 @@ class ScanPolicyApi(BaseApi):
     """Pull policy: refuse images with critical vulnerabilities known more than N days (null:
     off). Repository administrators only."""
 
-    @extend_schema(operation_id="scan_policy_retrieve", responses={200: ScanPolicySerializer})
+    @extend_schema(
+        operation_id="scan_policy_retrieve",
+        responses={200: ScanPolicySerializer, **errors(401, 403, 404)},
+    )
     def get(self, request, namespace, name):
         repository = repository_for(request, namespace, name, action="admin")
         policy = getattr(repository, "scan_policy", None)
