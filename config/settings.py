@@ -106,6 +106,7 @@ INSTALLED_APPS = [
     "csp",
     "registry_api",
     "webhooks",
+    "scanning",
 ]
 
 # One stack for every request, in tests as in production. /v2/ requests resolve against the
@@ -467,6 +468,31 @@ TAG_RESTORE_SECONDS = max(GC_GRACE_SECONDS, env_int("TAG_RESTORE_SECONDS", GC_GR
 DELETE_REFERRERS_WITH_SUBJECT = env_bool("DELETE_REFERRERS_WITH_SUBJECT", True)
 # Every namespace's storage quota unless an administrator sets its own (0: unlimited).
 DEFAULT_NAMESPACE_QUOTA_BYTES = env_int("DEFAULT_NAMESPACE_QUOTA_BYTES", 0)
+
+# SBOMs and vulnerability scanning (scanning/): every pushed image is scanned once, off the
+# request path. The work per image is bounded: bytes read from storage (compressed, all layers),
+# tar members looked at, and the size of one package database file.
+SCAN_ON_PUSH = env_bool("SCAN_ON_PUSH", True)
+SCAN_MAX_BYTES = env_int("SCAN_MAX_BYTES", 2 * 1024**3)
+SCAN_MAX_FILES = env_int("SCAN_MAX_FILES", 500_000)
+SCAN_MAX_FILE_BYTES = env_int("SCAN_MAX_FILE_BYTES", 64 * 1024**2)
+# Images a push did not get scanned (broker down, worker lost) are picked up this often.
+SCAN_SWEEP_SECONDS = env_int("SCAN_SWEEP_SECONDS", 600)
+SCAN_SWEEP_BATCH = env_int("SCAN_SWEEP_BATCH", 20)
+if SCAN_ON_PUSH and SCAN_SWEEP_SECONDS > 0:
+    CELERY_BEAT_SCHEDULE["scan-sweep"] = {
+        "task": "scanning.tasks.scan_sweep",
+        "schedule": float(SCAN_SWEEP_SECONDS),
+    }
+# OSV exports (all.zip or .json URLs) imported every OSV_REFRESH_SECONDS; none by default (offline).
+OSV_FEED_URLS = env_list("OSV_FEED_URLS", [])
+OSV_REFRESH_SECONDS = env_int("OSV_REFRESH_SECONDS", 24 * 3600)
+OSV_FEED_TIMEOUT_SECONDS = env_int("OSV_FEED_TIMEOUT_SECONDS", 60)
+if OSV_FEED_URLS and OSV_REFRESH_SECONDS > 0:
+    CELERY_BEAT_SCHEDULE["osv-refresh"] = {
+        "task": "scanning.tasks.osv_feeds_refresh",
+        "schedule": float(OSV_REFRESH_SECONDS),
+    }
 
 # Webhooks
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)

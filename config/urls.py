@@ -20,8 +20,10 @@ urlpatterns = [
         "api/v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"
     ),
     path("api/v1/", include("registry_api.proxy.api_urls")),
+    path("api/v1/", include("scanning.api_urls")),
     path("api/v1/", include("hub.api_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("scanning.urls")),
     path("", include("webhooks.urls")),
     path("", include("hub.urls")),
 ]

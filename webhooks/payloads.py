@@ -8,6 +8,10 @@ subscribe to the kind `quota`) name the repository whose push crossed the thresh
 `{"namespace", "used_bytes", "limit_bytes", "percent"}`: in CloudEvents as `data` (type
 io.dockyard.quota_warning), in the Docker Hub format as a top-level `quota` object beside
 `action`, with push_data's tag and digest empty.
+
+Scan events (`scan.vulnerabilities_found`, kind `scan`: a scan or an advisory import found new
+critical vulnerabilities in an image) carry push_data's digest and tag (the image's first tag)
+and a top-level `scan` object: `{"critical": n, "vulnerabilities": [OSV ids], "tags": [...]}`.
 """
 
 from __future__ import annotations
@@ -98,6 +102,8 @@ def dockerhub_payload(delivery: Delivery) -> dict:
         body["quota"] = {
             key: data.get(key) for key in ("namespace", "used_bytes", "limit_bytes", "percent")
         }
+    if event.action.startswith("scan."):
+        body["scan"] = {key: data.get(key) for key in ("critical", "vulnerabilities", "tags")}
     return body
 
 

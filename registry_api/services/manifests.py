@@ -50,6 +50,7 @@ from registry_api.services.image_metadata import image_metadata_enqueue
 from registry_api.services.immutability import tag_change_check
 from registry_api.services.quotas import quota_check_blobs
 from registry_api.services.tags import tag_event_record, tag_point
+from registry_api.signals import manifest_pushed
 from webhooks.services.events import event_publish
 
 
@@ -208,6 +209,8 @@ def manifest_push(*, repository, valid: ValidManifest, actor) -> Manifest:
         target=f"{repository.full_name}{reference}",
         data={"tag": valid.tag or "", "digest": manifest.digest},
     )
+    manifest_id = manifest.pk
+    transaction.on_commit(lambda: manifest_pushed.send(sender=Manifest, manifest_id=manifest_id))
     return manifest
 
 

@@ -29,6 +29,7 @@ from registry_api.services.manifests import (
 from registry_api.services.tags import tag_delete
 from registry_api.signature_policy import signature_required_check
 from registry_api.streams import request_chunks
+from scanning.policy import vulnerability_pull_check
 
 _WILDCARDS = ("*/*", "application/*")
 
@@ -178,6 +179,7 @@ def manifest(request, ctx, reference):
     if request.method == "DELETE":
         return _delete(request, ctx, reference)
     quota = pull_quota(request, ctx)
+    vulnerability_pull_check(ctx, reference)
     response = _get(request, ctx, reference)
     if quota is not None:
         for name, value in quota.headers().items():

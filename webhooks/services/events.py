@@ -20,6 +20,7 @@ EVENT_KINDS = {
     "repository_rename": "repository",
     "quota_warning": "quota",
     "quota_exceeded": "quota",
+    "scan.vulnerabilities_found": "scan",
 }
 EVENT_CHOICES = [
     ("push", _("Push: a tag now points at a manifest")),
@@ -27,6 +28,8 @@ EVENT_CHOICES = [
     ("repository", _("Repository created or deleted")),
     # Data: namespace, used_bytes, limit_bytes, percent (registry_api.services.quotas).
     ("quota", _("Quota: the namespace reached 80 % (warning) or 100 % (exceeded) of its quota")),
+    # Data: digest, tag, tags, critical (new critical findings), vulnerabilities (OSV ids).
+    ("scan", _("Scan: an image was found to have new critical vulnerabilities")),
 ]
 
 

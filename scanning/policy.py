@@ -1,0 +1,52 @@
+"""The repository pull policy: refuse images with critical vulnerabilities known N days."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from registry_api.errors import Denied
+from registry_api.models import Manifest
+from registry_api.selectors.manifests import manifest_get
+from scanning.models import Finding, ScanPolicy, Severity
+
+
+def vulnerability_pull_check(ctx, reference: str) -> None:
+    """Raise DENIED when the policy refuses pulling `reference` (an image, or an index one of
+    whose images is refused); do nothing when there is no policy or no such manifest."""
+    repository = ctx.repository
+    if repository is None:
+        return
+    policy = ScanPolicy.objects.filter(repository=repository).first()
+    if policy is None or policy.refuse_critical_after_days is None:
+        return
+    manifest = manifest_get(repository=repository, reference=reference)
+    if manifest is None:
+        return
+    cutoff = timezone.now() - timedelta(days=policy.refuse_critical_after_days)
+    manifest_ids = [
+        manifest.pk,
+        *Manifest.objects.filter(parents=manifest).values_list("pk", flat=True),
+    ]
+    old_critical = Finding.objects.filter(
+        manifest_id__in=manifest_ids, severity=Severity.CRITICAL, first_seen_at__lte=cutoff
+    ).select_related("advisory", "package")
+    finding = old_critical.order_by("first_seen_at").first()
+    if finding is None:
+        return
+    package, days = finding.package, policy.refuse_critical_after_days
+    fix = f" ({package.name} {finding.fixed_version})" if finding.fixed_version else ""
+    raise Denied(
+        {
+            "vulnerability": finding.advisory.osv_id,
+            "package": package.name,
+            "installed": package.version,
+            "fixed": finding.fixed_version,
+        },
+        message=(
+            f"pull refused by the repository's policy: {finding.advisory.osv_id} (critical, in "
+            f"{package.name} {package.version}) has been known for more than {days} days; "
+            f"push a fixed image{fix}"
+        ),
+    )
