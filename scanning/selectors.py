@@ -118,3 +118,15 @@ def repository_summaries(findings: QuerySet[Finding]) -> dict[str, dict[str, int
         summary = summaries.setdefault(f"{namespace}/{name}", dict.fromkeys(SEVERITIES, 0))
         summary[severity] = summary.get(severity, 0) + count
     return summaries
+
+
+def manifest_packages(manifest: Manifest) -> dict[str, str] | None:
+    """An image manifest's packages as "ecosystem/name" → version for tag comparisons, or None
+    when it has not been scanned (a comparison then leaves its package section out)."""
+    scan = ImageScan.objects.filter(manifest=manifest, status=ImageScan.Status.DONE).first()
+    if scan is None:
+        return None
+    rows = ImagePackage.objects.filter(manifest=manifest).values_list(
+        "ecosystem", "name", "version"
+    )
+    return {f"{ecosystem}/{name}": version for ecosystem, name, version in rows}

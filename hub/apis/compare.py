@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from hub.apis.common import BaseApi, errors, repository_for
 from hub.apis.repositories import REPOSITORY_PARAMETERS
 from registry_api.selectors.compare import MAX_REFERENCE_LENGTH, ComparisonInvalid, image_compare
+from scanning.selectors import manifest_packages
 
 
 class SideSerializer(serializers.Serializer):
@@ -191,6 +192,7 @@ class CompareApi(BaseApi):
         try:
             comparison = image_compare(
                 repository=repository,
+                packages=manifest_packages,
                 from_ref=query.validated_data["from"],
                 to_ref=query.validated_data["to"],
                 platform=query.validated_data.get("platform", ""),

@@ -7,6 +7,7 @@ from django.shortcuts import render
 from hub.views.repositories import repository_context, repository_for_view
 from registry_api.selectors.compare import MAX_REFERENCE_LENGTH, ComparisonInvalid, image_compare
 from registry_api.selectors.tags import tag_list
+from scanning.selectors import manifest_packages
 
 # The pickers offer the most recently pushed tags; any other tag or a digest can be typed.
 PICKER_TAGS = 200
@@ -23,6 +24,7 @@ def repository_compare(request, namespace, name):
         try:
             comparison = image_compare(
                 repository=repository,
+                packages=manifest_packages,
                 from_ref=chosen["from"],
                 to_ref=chosen["to"],
                 platform=chosen["platform"],

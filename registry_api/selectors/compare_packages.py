@@ -2,9 +2,9 @@
 
 `packages_for` answers "which packages, at which versions, does this image hold?" for one image
 manifest (a platform's image, never an index). It returns None while no package data is known
-for an image, and the comparison then leaves its package section out (null in the API). A
-source of SBOM data replaces the body of this function, or callers pass their own function as
-`image_compare(packages=...)`: nothing else in the comparison changes.
+for an image, and the comparison then leaves its package section out (null in the API). The
+registry knows no packages itself: the portal and the REST API pass the scanner's
+(scanning.selectors.manifest_packages) as `image_compare(packages=...)`.
 """
 
 from __future__ import annotations

@@ -350,3 +350,27 @@ def test_odd_filter_text_is_no_server_error(client, api, pushed, text):
     assert api.get("/api/v1/search/packages/", {"name": text}).status_code in (200, 400)
     page = client.get("/r/alice/app/-/tags/v1/", {"pkg": text, "platform": text})
     assert page.status_code == 200
+
+
+def test_comparing_two_scanned_tags_shows_the_package_diff(
+    client, public_repo, django_capture_on_commit_callbacks
+):
+    newer = dict(DEBIAN_FILES)
+    newer["var/lib/dpkg/status"] = DEBIAN_FILES["var/lib/dpkg/status"].replace(
+        VULNERABLE.encode(), b"3.0.13-1~deb12u1"
+    )
+    newer["usr/lib/python3/site-packages/y-2.0.dist-info/METADATA"] = (
+        b"Metadata-Version: 2.1\nName: y\nVersion: 2.0\n"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        image_push(client, "alice/app", "v1", layer=tar_layer(DEBIAN_FILES))
+        image_push(client, "alice/app", "v2", layer=tar_layer(newer))
+    answer = client.get("/api/v1/repositories/alice/app/compare/", {"from": "v1", "to": "v2"})
+    assert answer.status_code == 200, answer.content
+    packages = answer.json()["packages"]
+    assert packages is not None
+    text = json.dumps(packages)
+    assert "pypi/y" in text and "deb/openssl" in text and "3.0.13-1~deb12u1" in text
+    page = client.get("/r/alice/app/-/compare/", {"from": "v1", "to": "v2"})
+    assert page.status_code == 200
+    assert "deb/openssl" in page.content.decode()
