@@ -92,7 +92,7 @@ INSTALLED_APPS = [
     # First: its createsuperuser and changepassword (which name the database they write) replace
     # django.contrib.auth's; the earliest app wins a command name.
     "hub",
-    "django.contrib.admin",
+    "hub.admin_site.DockyardAdminConfig",  # django.contrib.admin with its own site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
