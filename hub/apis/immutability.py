@@ -12,9 +12,9 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
 from hub import permissions, selectors
+from hub.api_permissions import scope_denied_message
 from hub.apis.common import BaseApi, PaginatedApi, deny, errors, id_or_404, repository_for
 from hub.apis.repositories import REPOSITORY_PARAMETERS
-from hub.api_permissions import scope_denied_message
 from hub.authentication import request_scopes
 from hub.names import PATH_COMPONENT_RE
 from registry_api.models import ImmutabilityRule

@@ -100,7 +100,13 @@ def test_make_certs_writes_a_self_signed_certificate_for_the_hosts_and_a_0600_ke
 def test_make_certs_takes_comma_separated_hosts_and_prints_the_whole_serve_command(tmp_path):
     out, printed = tmp_path / "tls", StringIO()
     call_command(
-        "make_certs", "--host", "registry.lan,10.0.0.5", "--port", "5443", "--out", str(out),
+        "make_certs",
+        "--host",
+        "registry.lan,10.0.0.5",
+        "--port",
+        "5443",
+        "--out",
+        str(out),
         stdout=printed,
     )
     certificate = x509.load_pem_x509_certificate((out / "cert.pem").read_bytes())

@@ -28,7 +28,10 @@ def test_username_help_text_is_escaped(client, operator):  # noqa: F811
 
 def test_dashboard_counts(client, operator, public_repo, alice):  # noqa: F811
     TagEvent.objects.create(
-        repository=public_repo, tag="v1", action=TagEvent.Action.PUSH, to_digest="sha256:" + "a" * 64
+        repository=public_repo,
+        tag="v1",
+        action=TagEvent.Action.PUSH,
+        to_digest="sha256:" + "a" * 64,
     )
     client.force_login(operator)
     response = client.get(reverse("admin:dashboard"))
