@@ -35,6 +35,7 @@ class TagOutputSerializer(serializers.Serializer):
     last_pushed = serializers.DateTimeField(source="pushed_at")
     last_pusher = serializers.CharField(source="pushed_by.username", allow_null=True)
     last_pulled = serializers.DateTimeField(source="last_pulled_at", allow_null=True)
+    pull_count = serializers.IntegerField(help_text="Pulls by this tag's name.")
 
     class Meta:
         ref_name = "Tag"

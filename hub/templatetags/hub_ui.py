@@ -18,6 +18,14 @@ register = template.Library()
 _RFC3339_RE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|z|[+-]\d\d:\d\d)$")
 
 
+@register.simple_tag
+def repository_card_facts(repository):
+    """Tag count, size and platforms of a card's repository (its `latest` or newest tag)."""
+    from hub.views.tag_rows import card_facts
+
+    return card_facts(repository)
+
+
 @register.filter
 def markdown(text: str):
     """Render Markdown; raw HTML is sanitised."""

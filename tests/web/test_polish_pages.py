@@ -47,3 +47,25 @@ def test_a_new_users_empty_profile_shows_the_push_hint(client, charlie):
     client.force_login(charlie)
     page = client.get(reverse("hub:profile", args=["charlie"])).content.decode()
     assert 'class="muted push-hint"' in page and "/charlie/&lt;name&gt;:&lt;tag&gt;" in page
+
+
+def test_cards_show_tag_count_size_and_platforms(client, public_repo):
+    from tests.web.conftest import image_create, index_create
+
+    image_create(public_repo, "v1")
+    index_create(public_repo, "latest")
+    page = client.get(reverse("hub:explore")).content.decode()
+    assert '<span class="tag-count">2 tags</span>' in page
+    facts = page.split('class="small image-facts"')[1].split("</p>")[0]
+    assert "linux/amd64" in facts and "linux/arm64/v8" in facts  # the platforms of `latest`
+    assert 'class="image-size" title="latest"' in facts
+
+
+def test_tag_rows_show_pulls_and_last_pulled(client, tagged_repo):
+    tagged = tagged_repo
+    from registry_api.pulls import pull_record
+
+    pull_record(repository_id=tagged.pk, tag_name="latest")
+    pull_record(repository_id=tagged.pk, tag_name="latest")
+    page = client.get(reverse("hub:repository-detail", args=["alice", "app"])).content.decode()
+    assert 'class="tag-pulls">2 · last pulled <time' in page
