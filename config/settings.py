@@ -360,6 +360,11 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
     "registry": REGISTRY_STORAGE,
+    # Uploaded avatars (served by hub.views.avatars, so any backend works).
+    "avatars": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(DATA_DIR / "avatars")},
+    },
 }
 # On the filesystem backend upload sessions stream here, and every web process (on every host)
 # must see this directory. On S3 they stage in the bucket (registry_api.storage.s3_staging) and
