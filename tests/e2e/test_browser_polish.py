@@ -34,6 +34,7 @@ PAGES = [
     ("admin", "/admin/", "skipper"),
     ("admin-dashboard", "/admin/dashboard/", "skipper"),
     ("admin-user", "/admin/hub/user/", "skipper"),
+    ("admin-repositories", "/admin/hub/repository/", "skipper"),
 ]
 
 
@@ -154,6 +155,16 @@ def test_page_facts(browser, site):
         assert "6 tags" in card.inner_text() and "linux/arm64/v8" in card.inner_text()
         page.goto(site.url + "/admin/")
         assert "Dockyard administration" in page.locator("#site-name").inner_text()
+        for changelist in ("/admin/hub/user/", "/admin/hub/repository/"):
+            page.goto(site.url + changelist)
+            # The last column (date joined, updated at) is in sight, not cut off.
+            right = page.locator("#result_list thead th").last.evaluate(
+                "th => th.getBoundingClientRect().right"
+            )
+            box = page.locator("#changelist .results").evaluate(
+                "el => el.getBoundingClientRect().right"
+            )
+            assert right <= box + 1, changelist
         page.goto(site.url + "/admin/hub/user/add/")
         assert "<username>/<repository>" in page.locator("main").inner_text()
     finally:
