@@ -2,9 +2,10 @@
 
 Every GET counts a pull (Repository.pull_count; by tag name also Tag.pull_count and
 Tag.last_pulled_at). Written at once, each GET takes the database's write lock (on SQLite one
-lock for all processes), which serialized every GET of every worker (bench/README.md). A serving process therefore adds pulls up in memory and
-one background thread writes them in one short transaction every REGISTRY_PULLS_FLUSH_SECONDS,
-as soon as FLUSH_AFTER pulls are waiting, and when the worker exits (config/gunicorn.py).
+lock for all processes), which serialized every GET of every worker (bench/README.md). A serving
+process therefore adds pulls up in memory and one background thread writes them in one short
+transaction every REGISTRY_PULLS_FLUSH_SECONDS, as soon as FLUSH_AFTER pulls are waiting, and
+when the worker exits (config/gunicorn.py).
 
 Buffering needs that flusher: a process that never started one (tests, manage.py, Celery,
 `runserver`) writes each pull at once, so counts read right after a GET are exact there.
