@@ -45,8 +45,10 @@ fmt: .venv/.installed-dev  ## ruff fix and format
 check: lint  ## lint + manage.py check + missing migrations + tests
 	$(PY) manage.py check && $(PY) manage.py makemigrations --check --dry-run && $(MAKE) test
 
-certs: .venv/.installed  ## self-signed TLS certificate for HOST (make certs HOST=10.0.0.5)
-	$(PY) manage.py make_certs --host "$(or $(HOST),localhost)" --out "$(or $(DATA_DIR),var)/tls"
+# CERT_HOSTS names the certificate (HOST is `make run`'s bind address; HOST still works here).
+certs: .venv/.installed  ## self-signed TLS certificate (make certs CERT_HOSTS=registry.lan,10.0.0.5)
+	@if [ -n "$(HOST)" ] && [ -z "$(CERT_HOSTS)" ]; then echo "make certs: HOST=... is deprecated here, use CERT_HOSTS=... (HOST is the bind address of make run)" >&2; fi
+	$(PY) manage.py make_certs --host "$(or $(CERT_HOSTS),$(HOST),localhost)" --port "$(or $(PORT),8000)" --out "$(or $(DATA_DIR),var)/tls"
 
 backup: .venv/.installed  ## back up database, blobs and keys into DEST (default var/backups/<time>)
 	$(PY) manage.py backup "$(or $(DEST),var/backups/$(shell date -u +%Y%m%dT%H%M%SZ))"

@@ -92,7 +92,7 @@ INSTALLED_APPS = [
     # First: its createsuperuser and changepassword (which name the database they write) replace
     # django.contrib.auth's; the earliest app wins a command name.
     "hub",
-    "django.contrib.admin",
+    "hub.admin_site.DockyardAdminConfig",  # django.contrib.admin with its own site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -363,6 +363,11 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
     "registry": REGISTRY_STORAGE,
+    # Uploaded avatars (served by hub.views.avatars, so any backend works).
+    "avatars": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(DATA_DIR / "avatars")},
+    },
 }
 # On the filesystem backend upload sessions stream here, and every web process (on every host)
 # must see this directory. On S3 they stage in the bucket (registry_api.storage.s3_staging) and

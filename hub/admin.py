@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import models
+from django.utils.html import escape
 
 from hub.admin_read_only import ReadOnlyAdmin
 from hub.forms import ThrottledAdminAuthenticationForm
@@ -44,6 +45,13 @@ admin.site.login_form = ThrottledAdminAuthenticationForm
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     list_display = ["username", "email", "is_active", "is_staff", "is_superuser", "date_joined"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        # The admin renders help texts as HTML: "<username>/<repository>" would vanish as tags.
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if field is not None and db_field.name == "username":
+            field.help_text = escape(field.help_text)
+        return field
 
 
 class MembershipInline(admin.TabularInline):

@@ -21,6 +21,20 @@ def token_allows(request, action: str) -> bool:
     return any(action in SCOPE_ACTIONS.get(scope, ()) for scope in scopes)
 
 
+def _scopes_granting(action: str) -> list[str]:
+    return [scope for scope, actions in SCOPE_ACTIONS.items() if action in actions]
+
+
+def scope_denied_message(request, action: str) -> str:
+    """Name the token's scopes and the one that would do: the caller's role is not the cause."""
+    held = ", ".join(sorted(request_scopes(request) or ())) or "none"
+    needed = _scopes_granting(action)
+    return (
+        f"Your access token's scopes ({held}) do not allow {action}; "
+        f"it needs the {needed[0]} scope{' or higher' if len(needed) > 1 else ''}."
+    )
+
+
 class NotAnAccessToken(permissions.BasePermission):
     """Access tokens cannot create or revoke access tokens: that takes a password or session."""
 

@@ -129,15 +129,20 @@ class AccessTokenForm(forms.Form):
     label = forms.CharField(
         label=_("Label"), max_length=100, help_text=_("What the token is for, e.g. “CI”.")
     )
-    scopes = forms.MultipleChoiceField(
-        label=_("Scopes"),
+    # The levels contain each other (read ⊂ write ⊂ delete ⊂ admin): one choice, not checkboxes.
+    scopes = forms.ChoiceField(
+        label=_("Scope"),
         choices=AccessToken.Scope.choices,
-        widget=forms.CheckboxSelectMultiple,
-        initial=[AccessToken.Scope.READ],
+        widget=forms.RadioSelect,
+        initial=AccessToken.Scope.READ,
+        help_text=_("Each level includes the ones above it."),
     )
     expires_in_days = forms.ChoiceField(
         label=_("Expires"), choices=EXPIRY_CHOICES, required=False, initial="90"
     )
+
+    def clean_scopes(self) -> list[str]:
+        return [self.cleaned_data["scopes"]]
 
     def expires_at(self):
         days = self.cleaned_data.get("expires_in_days")

@@ -22,6 +22,12 @@ from hub.names import (
 )
 
 
+def avatar_storage():
+    from django.core.files.storage import storages
+
+    return storages["avatars"]
+
+
 class User(AbstractUser):
     """A person. Its username is also its namespace (see Namespace)."""
 
@@ -38,6 +44,10 @@ class User(AbstractUser):
         error_messages={"unique": _("A user with that username already exists.")},
     )
     bio = models.CharField(max_length=200, blank=True)
+    full_name = models.CharField(_("full name"), max_length=100, blank=True)
+    links = models.JSONField(default=list, blank=True)  # http(s) URLs shown on the profile
+    # An uploaded PNG/JPEG/GIF/WebP (hub.services.profiles checks it); empty: a generated one.
+    avatar = models.FileField(storage=avatar_storage, blank=True)
 
     class Meta(AbstractUser.Meta):
         constraints = [

@@ -3,6 +3,7 @@
 from django.urls import path, register_converter
 
 from hub.views import (
+    avatars,
     compare,
     docker_search,
     pages,
@@ -41,6 +42,7 @@ urlpatterns = [
     path("v1/search", docker_search.docker_search, name="docker-search"),
     path("v1/_ping", docker_search.ping, name="docker-ping"),
     path("u/<str:namespace>/", pages.profile, name="profile"),
+    path("u/<str:namespace>/avatar", avatars.avatar, name="avatar"),
     path("repositories/new/", repository_create.repository_new, name="repository-new"),
     path(R, repositories.repository_detail, name="repository-detail"),
     path(R + "-/tags/<str:tag>/", repositories.tag_detail, name="tag-detail"),

@@ -30,6 +30,7 @@ urlpatterns = [
     path("accounts/invite/<str:token>/", invitations.invite, name="invite"),
     path("accounts/email/confirm/<str:token>/", accounts.email_confirm, name="email-confirm"),
     path("settings/", accounts.settings_index, name="settings"),
+    path("settings/profile/", accounts.profile_edit, name="profile-edit"),
     path("settings/email/", accounts.email_change, name="email-change"),
     path("settings/tokens/", accounts.tokens, name="tokens"),
     path("settings/security-log/", audit_log.security_log, name="security-log"),

@@ -97,6 +97,7 @@ class Tag(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     last_pulled_at = models.DateTimeField(null=True, blank=True)
+    pull_count = models.PositiveBigIntegerField(default=0)  # pulls by this tag's name
     # For mirrored repositories: when the upstream last confirmed this tag's digest.
     verified_at = models.DateTimeField(null=True, blank=True)
 

@@ -27,6 +27,8 @@ command -v ip >/dev/null || need+=(iproute2)
 command -v setpriv >/dev/null || need+=(util-linux)
 command -v redis-server >/dev/null || need+=(redis-server)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
+# A CJK font, so the Chinese browser screenshots show characters, not empty boxes.
+[ -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || need+=(fonts-wqy-zenhei)
 # LDAP sign-in (tests/ldap_server.py): a real slapd, and the headers python-ldap builds against.
 command -v slapd >/dev/null || [ -x /usr/sbin/slapd ] || need+=(slapd)
 command -v ldapadd >/dev/null || need+=(ldap-utils)

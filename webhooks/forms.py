@@ -30,17 +30,18 @@ class WebhookForm(forms.Form):
         label=_("Secret"),
         max_length=200,
         required=False,
-        help_text=_(
-            "whsec_<base64 key>. Leave empty to keep the current secret (or, for a new "
-            "webhook, to generate one; it is shown once)."
-        ),
+        help_text=_("whsec_<base64 key>. Leave empty to generate one; it is shown once."),
     )
     regenerate_secret = forms.BooleanField(label=_("Generate a new secret"), required=False)
     is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
 
     def __init__(self, *args, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
-        if not editing:
+        if editing:
+            self.fields["secret"].help_text = _(
+                "whsec_<base64 key>. Leave empty to keep the current secret."
+            )
+        else:
             del self.fields["regenerate_secret"]
 
     @classmethod

@@ -118,9 +118,15 @@ def url_check(url: str, *, allow_private: bool | None = None) -> None:
     except (socket.gaierror, UnicodeError) as exc:
         raise UnsafeURL(f"The host {parts.hostname} does not resolve.") from exc
     except BlockedAddress as exc:
+        # Webhooks (the default) have a setting that lifts the refusal: say which one.
+        remedy = (
+            " An administrator can allow private targets with WEBHOOK_ALLOW_PRIVATE_TARGETS=true."
+            if allow_private is None
+            else ""
+        )
         raise UnsafeURL(
             f"{parts.hostname} resolves to {exc.address}, a loopback, private, link-local or "
-            "reserved address; this server may not call it."
+            f"reserved address; this server may not call it.{remedy}"
         ) from exc
 
 

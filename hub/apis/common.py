@@ -13,6 +13,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from hub import permissions, selectors
+from hub.api_permissions import scope_denied_message
 from hub.authentication import request_scopes
 from hub.models import Collaborator, Comment, Repository
 from hub.names import PATH_COMPONENT_RE, REPOSITORY_PATH_RE
@@ -120,7 +121,7 @@ def repository_for(request, namespace: str, name: str, action: str = "pull") -> 
         raise exceptions.NotFound(REPOSITORY_NOT_FOUND)
     if action not in permissions.allowed_actions(request.user, repository, scopes):
         if scopes is not None and action in permissions.allowed_actions(request.user, repository):
-            deny(request, "Your access token's scopes do not allow this.")
+            deny(request, scope_denied_message(request, action))
         deny(request)
     return repository
 

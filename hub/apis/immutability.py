@@ -12,6 +12,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
 from hub import permissions, selectors
+from hub.api_permissions import scope_denied_message
 from hub.apis.common import BaseApi, PaginatedApi, deny, errors, id_or_404, repository_for
 from hub.apis.repositories import REPOSITORY_PARAMETERS
 from hub.authentication import request_scopes
@@ -120,8 +121,10 @@ def _namespace_for_admin(request, name: str):
     found = selectors.namespace_get(name=name) if PATH_COMPONENT_RE.match(name) else None
     if found is None:
         raise exceptions.NotFound("Namespace not found.")
-    if not permissions.can_admin_namespace(request.user, found, request_scopes(request)):
+    if permissions.namespace_role(request.user, found) != "admin":
         deny(request, "Only the namespace's owners may manage its immutability rules.")
+    if not permissions.can_admin_namespace(request.user, found, request_scopes(request)):
+        deny(request, scope_denied_message(request, "admin"))
     return found
 
 

@@ -9,7 +9,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
 from hub import permissions, selectors
-from hub.api_permissions import token_allows
+from hub.api_permissions import scope_denied_message, token_allows
 from hub.apis.common import BaseApi, deny, errors, id_or_404, repository_for
 from hub.apis.repositories import REPOSITORY_PARAMETERS
 from hub.names import PATH_COMPONENT_RE
@@ -122,7 +122,7 @@ class NamespaceScoped:
         if permissions.namespace_role(self.request.user, namespace) != "admin":
             deny(self.request, "Only the namespace's owners manage its retention policies.")
         if not token_allows(self.request, "admin"):
-            deny(self.request, "Your access token's scopes do not allow this.")
+            deny(self.request, scope_denied_message(self.request, "admin"))
         return {"namespace": namespace}
 
 

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from hub.apis.common import BaseApi, PaginatedApi, errors, repository_for
 from hub.apis.repositories import REPOSITORY_PARAMETERS
 from registry_api.selectors.manifests import manifest_images, manifest_size
+from registry_api.selectors.tag_ordering import DEFAULT_TAG_ORDERING, TAG_ORDERINGS, tags_ordered
 from registry_api.selectors.tags import tag_get, tag_list
 from registry_api.services.tags import tag_delete
 
@@ -34,6 +35,7 @@ class TagOutputSerializer(serializers.Serializer):
     last_pushed = serializers.DateTimeField(source="pushed_at")
     last_pusher = serializers.CharField(source="pushed_by.username", allow_null=True)
     last_pulled = serializers.DateTimeField(source="last_pulled_at", allow_null=True)
+    pull_count = serializers.IntegerField(help_text="Pulls by this tag's name.")
 
     class Meta:
         ref_name = "Tag"
@@ -55,11 +57,30 @@ class TagOutputSerializer(serializers.Serializer):
 class TagListApi(PaginatedApi):
     @extend_schema(
         operation_id="tags_list",
-        responses={200: TagOutputSerializer(many=True), **errors(401, 404)},
+        parameters=[
+            OpenApiParameter(
+                "ordering",
+                str,
+                enum=TAG_ORDERINGS,
+                description="last_pushed (default -last_pushed), name (natural: v9 < v10), size;"
+                " a leading - reverses.",
+            ),
+            OpenApiParameter("name", str, description="Only tags whose name contains this."),
+        ],
+        responses={200: TagOutputSerializer(many=True), **errors(400, 401, 404)},
     )
     def get(self, request, namespace, name):
         repository = repository_for(request, namespace, name)
-        return self.paginated(tag_list(repository=repository), TagOutputSerializer)
+        ordering = request.query_params.get("ordering", DEFAULT_TAG_ORDERING)
+        if ordering not in TAG_ORDERINGS:
+            raise exceptions.ValidationError(
+                {"ordering": [f"Use one of: {', '.join(TAG_ORDERINGS)}."]}
+            )
+        tags = tag_list(repository=repository)
+        contains = request.query_params.get("name", "").replace("\x00", "")[:128]
+        if contains:
+            tags = tags.filter(name__icontains=contains)
+        return self.paginated(tags_ordered(tags, ordering), TagOutputSerializer)
 
 
 @extend_schema(parameters=[*REPOSITORY_PARAMETERS, OpenApiParameter("tag", str, "path")])

@@ -23,6 +23,7 @@ from hub.forms import (
     ThrottledAuthenticationForm,
     validation_errors_to_form,
 )
+from hub.forms_profile import ProfileForm
 from hub.models import AccessToken, EmailChange
 from hub.selectors_accounts import access_token_list, organization_list
 from hub.services.access_tokens import access_token_create, access_token_revoke
@@ -31,6 +32,7 @@ from hub.services.email_changes import (
     email_change_confirm,
     email_change_request,
 )
+from hub.services.profiles import profile_update
 from hub.site_url import site_url
 
 JUST_CREATED_SESSION_KEY = "accounts:just-created"
@@ -86,6 +88,29 @@ def settings_index(request):
         "email_change": EmailChange.objects.filter(user=request.user).first(),
     }
     return render(request, "hub/account/settings.html", context)
+
+
+@login_required
+def profile_edit(request):
+    form = ProfileForm.for_user(request.user, request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        avatar = form.cleaned_data["avatar"]
+        try:
+            profile_update(
+                user=request.user,
+                full_name=form.cleaned_data["full_name"],
+                bio=form.cleaned_data["bio"],
+                links=form.link_list(),
+                avatar=avatar or None,
+                avatar_clear=avatar is False,  # ClearableFileInput's "clear" box
+            )
+        except ValidationError as exc:
+            validation_errors_to_form(form, exc)
+        else:
+            messages.success(request, _("Your profile is saved."))
+            return redirect("hub:profile", request.user.username)
+    status = 400 if form.errors else 200
+    return render(request, "hub/account/profile_edit.html", {"form": form}, status=status)
 
 
 @login_required

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Q
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 
@@ -105,6 +105,9 @@ def profile(request, namespace):
 
 
 def page_not_found(request, exception=None):
+    # API clients parse JSON: an unknown /api/v1/ path answers like DRF's own 404s.
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
     return render(request, "404.html", status=404)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
+from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
 
 from hub import permissions, selectors
 from hub.forms_repository import CommentForm
@@ -14,6 +16,7 @@ from registry_api.blob_responses import stored_blob_response
 from registry_api.errors import RegistryError
 from registry_api.selectors.blobs import blob_linked
 from registry_api.selectors.signatures import tag_referrers_section
+from registry_api.selectors.tag_ordering import DEFAULT_TAG_ORDERING, TAG_ORDERINGS, tags_ordered
 from registry_api.selectors.tags import tag_get, tag_list
 from registry_api.services.usage import repository_usage_read
 
@@ -41,6 +44,16 @@ def repository_context(request, repository: Repository) -> dict:
     }
 
 
+TAG_ORDERING_LABELS = [
+    ("-last_pushed", _("Newest")),
+    ("last_pushed", _("Oldest")),
+    ("-name", _("Name, highest first")),
+    ("name", _("Name, lowest first")),
+    ("-size", _("Largest")),
+    ("size", _("Smallest")),
+]
+
+
 def _comment_page(repository: Repository, number: str | None):
     """One page of comments, oldest first; without a page number the newest page."""
     paginator = Paginator(selectors.comment_list(repository=repository), COMMENTS_PER_PAGE)
@@ -53,12 +66,20 @@ def repository_detail(request, namespace, name):
     tags = tag_list(repository=repository)
     if tag_filter:
         tags = tags.filter(name__icontains=tag_filter)
+    ordering = request.GET.get("ordering", "")
+    if ordering not in TAG_ORDERINGS:
+        ordering = DEFAULT_TAG_ORDERING
+    tags = tags_ordered(tags, ordering)
     page = Paginator(tags, TAGS_PER_PAGE).get_page(request.GET.get("page"))
     context = repository_context(request, repository)
     context.update(
         tags=[tag_rows.tag_row(tag) for tag in page.object_list],
         tag_page=page,
         tag_filter=tag_filter,
+        tag_ordering=ordering,
+        # Pagination links keep the filter and the order.
+        tag_query=urlencode({k: v for k, v in (("tag", tag_filter), ("ordering", ordering)) if v}),
+        tag_orderings=TAG_ORDERING_LABELS,
         comment_page=_comment_page(repository, request.GET.get("comments")),
         comment_form=CommentForm(),
         # Whoever may see the repository sees its sizes (registry_api.selectors.usage).

@@ -65,6 +65,23 @@ def tag_row(tag: Tag) -> TagRow:
     )
 
 
+@dataclass
+class CardFacts:
+    """What a search or explore card shows of a repository's images, as Hub's cards do."""
+
+    tag_count: int
+    latest: TagRow | None  # `latest`, else the newest tag
+
+
+def card_facts(repository) -> CardFacts:
+    tags = tag_list(repository=repository)
+    count = tags.count()
+    if not count:
+        return CardFacts(tag_count=0, latest=None)
+    latest = tags.filter(name="latest").first() or tags.first()
+    return CardFacts(tag_count=count, latest=tag_row(latest))
+
+
 def tag_rows(*, repository) -> list[TagRow]:
     """The repository's tags, newest first, with digest, size and platforms."""
     return [tag_row(tag) for tag in tag_list(repository=repository)]

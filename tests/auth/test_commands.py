@@ -97,6 +97,29 @@ def test_make_certs_writes_a_self_signed_certificate_for_the_hosts_and_a_0600_ke
     assert certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
 
 
+def test_make_certs_takes_comma_separated_hosts_and_prints_the_whole_serve_command(tmp_path):
+    out, printed = tmp_path / "tls", StringIO()
+    call_command(
+        "make_certs",
+        "--host",
+        "registry.lan,10.0.0.5",
+        "--port",
+        "5443",
+        "--out",
+        str(out),
+        stdout=printed,
+    )
+    certificate = x509.load_pem_x509_certificate((out / "cert.pem").read_bytes())
+    san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert san.get_values_for_type(x509.DNSName) == ["registry.lan"]
+    assert [str(ip) for ip in san.get_values_for_type(x509.IPAddress)] == ["10.0.0.5"]
+    assert (
+        f"HOST=0.0.0.0 PORT=5443 TLS_CERT={out}/cert.pem TLS_KEY={out}/key.pem make run"
+        in printed.getvalue()
+    )
+    assert "certs.d/registry.lan:5443/ca.crt" in printed.getvalue()
+
+
 def test_make_certs_needs_a_host(tmp_path):
     with pytest.raises(CommandError):
         call_command("make_certs", "--host", " ", "--out", str(tmp_path))

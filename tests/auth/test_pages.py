@@ -119,14 +119,15 @@ def test_pages_need_sign_in(client, acme):
 def test_token_created_shown_once_listed_and_revoked(signed_in, alice):
     response = signed_in.post(
         reverse("accounts:tokens"),
-        {"label": "laptop", "scopes": ["repo:read", "repo:write"], "expires_in_days": "30"},
+        {"label": "laptop", "scopes": "repo:write", "expires_in_days": "30"},
     )
     assert response.status_code == 302
     page = signed_in.get(reverse("accounts:tokens")).content.decode()
     token = AccessToken.objects.get(user=alice)
-    secret = page.split('<pre class="pull-command"><code>')[1].split("</code>")[0]
+    secret = page.split('<div class="pull-command"><code>')[1].split("</code>")[0]
     assert secret.startswith("dky_") and access_token_lookup(secret) == token
-    assert token.scopes == ["repo:read", "repo:write"] and token.expires_at is not None
+    assert f'data-copy="{secret}"' in page  # the Copy button beside it
+    assert token.scopes == ["repo:write"] and token.expires_at is not None
     again = signed_in.get(reverse("accounts:tokens")).content.decode()
     assert secret not in again and "laptop" in again and token.token_prefix in again
     response = signed_in.post(reverse("accounts:token-revoke", args=[token.pk]))
@@ -136,10 +137,16 @@ def test_token_created_shown_once_listed_and_revoked(signed_in, alice):
 
 
 def test_token_form_errors(signed_in, alice):
-    response = signed_in.post(reverse("accounts:tokens"), {"label": "", "scopes": ["repo:root"]})
+    response = signed_in.post(reverse("accounts:tokens"), {"label": "", "scopes": "repo:root"})
     assert response.status_code == 200
     assert set(response.context["form"].errors) == {"label", "scopes"}
     assert not AccessToken.objects.exists()
+
+
+def test_token_scope_is_one_choice(signed_in):
+    page = signed_in.get(reverse("accounts:tokens")).content.decode()
+    assert page.count('type="radio" name="scopes"') == 4 and 'type="checkbox"' not in page
+    assert '<div class="table-scroll">' in page  # the table scrolls, not the page
 
 
 def test_cannot_revoke_someone_elses_token(client, alice, bob):

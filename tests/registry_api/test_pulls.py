@@ -49,6 +49,7 @@ def test_without_a_flusher_each_get_is_written_at_once(client, public_repo, push
     for _ in range(3):
         assert client.get("/v2/alice/app/manifests/latest", **reader).status_code == 200
     assert _pull_count(public_repo) == 3
+    assert Tag.objects.get(repository=public_repo, name="latest").pull_count == 3
 
 
 def test_buffered_gets_write_nothing_until_the_flush(client, public_repo, pushed, reader, buffered):
@@ -62,7 +63,9 @@ def test_buffered_gets_write_nothing_until_the_flush(client, public_repo, pushed
 
     assert pulls.pulls_flush() == 4
     assert _pull_count(public_repo) == 4
-    assert Tag.objects.get(repository=public_repo, name="latest").last_pulled_at is not None
+    latest = Tag.objects.get(repository=public_repo, name="latest")
+    assert latest.last_pulled_at is not None
+    assert latest.pull_count == 3  # by name; the pull by digest counts for the repository only
     assert pulls.pulls_flush() == 0
     assert _pull_count(public_repo) == 4
 

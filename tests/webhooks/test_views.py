@@ -89,7 +89,14 @@ def test_create_refuses_loopback_with_a_form_error(client, alice, public_repo, s
     )
     assert response.status_code == 400
     assert "private" in response.content.decode()
+    assert "WEBHOOK_ALLOW_PRIVATE_TARGETS=true" in response.content.decode()  # the way out
     assert not Webhook.objects.exists()
+
+
+def test_keep_the_secret_help_only_when_editing(client, alice, hook):
+    _login(client, alice)
+    assert "keep the current secret" not in client.get(_list(hook.repository)).content.decode()
+    assert "keep the current secret" in client.get(_hook_url(hook)).content.decode()
 
 
 def test_edit_disable_and_reason_shown(client, alice, hook):

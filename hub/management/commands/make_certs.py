@@ -21,6 +21,12 @@ def _san(host: str) -> x509.GeneralName:
         return x509.DNSName(host)
 
 
+def _bind_address(hosts: list[str]) -> str:
+    """Loopback-only names keep the server on loopback; any other name needs every interface."""
+    local = {"localhost", "127.0.0.1", "::1", "[::1]"}
+    return "127.0.0.1" if all(h in local for h in hosts) else "0.0.0.0"  # noqa: S104 - printed advice, not a bind
+
+
 def certificate_create(hosts: list[str], days: int):
     """Return (certificate, key): self-signed, usable both as server certificate and as CA."""
     key = ec.generate_private_key(ec.SECP256R1())
@@ -66,13 +72,14 @@ class Command(BaseCommand):
             "--host",
             action="append",
             required=True,
-            help="IP address or DNS name clients use (repeat for several)",
+            help="IP address or DNS name clients use (repeat, or separate with commas)",
         )
+        parser.add_argument("--port", type=int, default=8000, help="port to serve on (8000)")
         parser.add_argument("--out", type=Path, default=Path("var/tls"), help="directory")
         parser.add_argument("--days", type=int, default=825, help="validity (default 825)")
 
-    def handle(self, *args, host: list[str], out: Path, days: int, **options):
-        hosts = [h.strip() for h in host if h.strip()]
+    def handle(self, *args, host: list[str], out: Path, days: int, port: int, **options):
+        hosts = [h.strip() for value in host for h in value.split(",") if h.strip()]
         if not hosts:
             raise CommandError("Give --host with an IP address or a DNS name.")
         if days < 1:
@@ -92,6 +99,8 @@ class Command(BaseCommand):
         os.chmod(key_path, 0o600)
         self.stdout.write(
             f"Wrote {cert_path} and {key_path} for {', '.join(hosts)} (valid {days} days).\n"
-            f"Serve:   TLS_CERT={cert_path} TLS_KEY={key_path} make run\n"
-            f"Clients: copy {cert_path} to /etc/docker/certs.d/{hosts[0]}:<PORT>/ca.crt"
+            # HOST is the bind address of `make run`: clients on other machines need 0.0.0.0.
+            f"Serve:   HOST={_bind_address(hosts)} PORT={port} "
+            f"TLS_CERT={cert_path} TLS_KEY={key_path} make run\n"
+            f"Clients: copy {cert_path} to /etc/docker/certs.d/{hosts[0]}:{port}/ca.crt"
         )
