@@ -35,6 +35,12 @@ PAGES = [
     ("admin-dashboard", "/admin/dashboard/", "skipper"),
     ("admin-user", "/admin/hub/user/", "skipper"),
     ("admin-repositories", "/admin/hub/repository/", "skipper"),
+    # The pages the rest of this wave added (compare, rename/transfer, signing keys, scanning).
+    ("compare", "/r/skipper/polish-app/-/compare/?from=v3&to=v30", None),
+    ("repository-settings", "/r/skipper/polish-app/-/settings/", "skipper"),
+    ("signing-keys", "/settings/signing-keys/", "skipper"),
+    ("vulnerabilities", "/-/vulnerabilities/", "skipper"),
+    ("sign-in", "/accounts/login/", None),
 ]
 
 
