@@ -19,6 +19,7 @@ OCI_EMPTY = "application/vnd.oci.empty.v1+json"
 EMPTY_BYTES = b"{}"
 EMPTY_DIGEST = "sha256:" + hashlib.sha256(EMPTY_BYTES).hexdigest()
 GENERATOR = "Tool: dockyard-sbom"
+SBOM_FILE_NAME = "sbom.spdx.json"
 
 
 def _spdx_id(index: int) -> str:
@@ -102,6 +103,8 @@ def referrer_manifest(*, subject, sbom: bytes, created: str) -> bytes:
                 "mediaType": SPDX_MEDIA_TYPE,
                 "digest": "sha256:" + hashlib.sha256(sbom).hexdigest(),
                 "size": len(sbom),
+                # The file name `oras pull` writes the layer to (it skips untitled layers).
+                "annotations": {"org.opencontainers.image.title": SBOM_FILE_NAME},
             }
         ],
         "subject": {

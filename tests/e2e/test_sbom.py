@@ -10,6 +10,7 @@ import re
 import time
 from pathlib import Path
 
+import oras.provider
 import pytest
 import requests
 
@@ -114,6 +115,13 @@ def test_docker_push_gets_an_sbom_referrer_and_vulnerabilities(
     ).json()
     names = {package["name"] for package in document["packages"]}
     assert {"openssl", "libssl3", "x"} <= names
+    # Another OCI client (oras-py, as `oras pull <name>@<digest>`) fetches the SBOM file.
+    registry = oras.provider.Registry(hostname=server.address, insecure=True)
+    registry.auth.set_basic_auth("alice", registry_users["alice"])
+    target = f"{server.address}/alice/sbom-app@{sbom['digest']}"
+    [pulled] = registry.pull(target=target, outdir=str(tmp_path))
+    assert Path(pulled).name == "sbom.spdx.json"
+    assert json.loads(Path(pulled).read_text())["spdxVersion"] == "SPDX-2.3"
 
     server.manage("import_osv", str(OSV / "DSA-9001-1.json"), str(OSV / "GHSA-test-x.json"))
     found = _api(server, "repositories/alice/sbom-app/tags/1/vulnerabilities/", registry_users)
