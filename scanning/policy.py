@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from registry_api import lookups
 from registry_api.errors import Denied
 from registry_api.models import Manifest
 from registry_api.selectors.manifests import manifest_get
@@ -18,8 +19,8 @@ def vulnerability_pull_check(ctx, reference: str) -> None:
     repository = ctx.repository
     if repository is None:
         return
-    policy = ScanPolicy.objects.filter(repository=repository).first()
-    if policy is None or policy.refuse_critical_after_days is None:
+    policy = _policy(repository)
+    if policy.refuse_critical_after_days is None:
         return
     manifest = manifest_get(repository=repository, reference=reference)
     if manifest is None:
@@ -50,3 +51,17 @@ def vulnerability_pull_check(ctx, reference: str) -> None:
             f"push a fixed image{fix}"
         ),
     )
+
+
+def _policy(repository) -> ScanPolicy:
+    """The repository's policy (an unsaved empty one when it has none), remembered per process
+    under the repository's lookup token, which every policy save or delete replaces
+    (scanning.receivers): a manifest GET reads no policy row while nothing changed."""
+    entry_key = ("scan-policy", repository.pk)
+    current = lookups.tokens([lookups.repository_key(repository.pk)])
+    policy = lookups.remembered(entry_key, current)
+    if policy is None:
+        policy = ScanPolicy.objects.filter(repository=repository).first()
+        policy = policy or ScanPolicy(repository_id=repository.pk)
+        lookups.remember(entry_key, current, policy)
+    return policy

@@ -272,11 +272,23 @@ def test_pull_policy_refuses_images_with_old_critical_vulnerabilities(
         [error] = refused.json()["errors"]
         assert error["code"] == "DENIED"
         assert "DSA-9001-1" in error["message"] and "3.0.11-1~deb12u2" in error["message"]
-    ScanPolicy.objects.update(refuse_critical_after_days=None)
+    # Lifting the policy takes effect at once, though the pull path remembers it per process.
+    lifted = as_user(alice).put(
+        "/api/v1/repositories/alice/app/scan-policy/",
+        {"refuse_critical_after_days": None},
+        format="json",
+    )
+    assert lifted.status_code == 200
     assert (
         client.get("/v2/alice/app/manifests/v1", HTTP_ACCEPT=OCI_MANIFEST, **headers).status_code
         == 200
     )
+    # So does one changed in the admin site (a model save, not the service).
+    policy = ScanPolicy.objects.get()
+    policy.refuse_critical_after_days = 30
+    policy.save()
+    refused = client.get("/v2/alice/app/manifests/v1", HTTP_ACCEPT=OCI_MANIFEST, **headers)
+    assert refused.status_code == 403
 
 
 def test_scan_policy_rejects_bad_input(as_user, alice, public_repo):
