@@ -9,12 +9,16 @@ left in place (its row is dropped: it is the owners' now).
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from config.group_map import Target
 from hub import grant_versions
 from hub.audit import audit_record
 from hub.models import DirectoryGrant, Membership, Organization, Team
+from hub.names import validate_namespace_name
+from hub.reserved_names import namespace_name_check
 
 
 def _wanted(targets: set[Target]) -> dict[Organization, set[Team]]:
@@ -85,3 +89,12 @@ def _membership_revoke(*, user, organization: Organization, source: str) -> None
     membership.delete()
     audit_record(action="member.remove", target=f"{organization.name}/@{user.username}",
                  data={"granted_by": source}, system=True)  # fmt: skip
+
+
+def provisioned_name_check(username: str) -> None:
+    """Raise ValidationError unless a directory or IdP account may be created under `username`:
+    the namespace grammar, no organization of that name, no reserved name."""
+    validate_namespace_name(username)
+    if Organization.objects.filter(name=username).exists():
+        raise ValidationError(_("This name is already taken by a user or organization."))
+    namespace_name_check(username)

@@ -14,10 +14,8 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django_auth_ldap.backend import LDAPBackend
 
-from hub.directory_groups import directory_groups_apply
-from hub.models import DirectoryGrant, Organization
-from hub.names import validate_namespace_name
-from hub.reserved_names import namespace_name_check
+from hub.directory_groups import directory_groups_apply, provisioned_name_check
+from hub.models import DirectoryGrant
 
 
 def _refuse(ldap_user, message: str):
@@ -45,10 +43,7 @@ class DirectoryBackend(LDAPBackend):
                 )
             return user, False
         try:
-            validate_namespace_name(username)
-            if Organization.objects.filter(name=username).exists():
-                raise ValidationError(_("This name is already taken by a user or organization."))
-            namespace_name_check(username)
+            provisioned_name_check(username)
         except ValidationError as exc:
             _refuse(
                 ldap_user,

@@ -22,11 +22,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
-from hub.directory_groups import directory_groups_apply
-from hub.models import DirectoryGrant, OIDCIdentity, Organization
-from hub.names import validate_namespace_name
+from hub.directory_groups import directory_groups_apply, provisioned_name_check
+from hub.models import DirectoryGrant, OIDCIdentity
 from hub.oidc_discovery import ProviderUnavailable, oidc_setting
-from hub.reserved_names import namespace_name_check
 
 log = logging.getLogger(__name__)
 
@@ -110,10 +108,7 @@ class OIDCBackend(OIDCAuthenticationBackend):
                 % {"name": username},
             )
         try:
-            validate_namespace_name(username)
-            if Organization.objects.filter(name=username).exists():
-                raise ValidationError(_("This name is already taken by a user or organization."))
-            namespace_name_check(username)
+            provisioned_name_check(username)
         except ValidationError as exc:
             refuse(
                 self.request,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -14,26 +14,15 @@ from hub import permissions
 from hub.forms import validation_errors_to_form
 from hub.forms_robots import RobotCreateForm, RobotForm
 from hub.models import Namespace, Repository
-from hub.selectors import namespace_get
 from hub.selectors_robots import robot_get, robot_list
 from hub.services.robots import robot_create, robot_delete, robot_rotate, robot_update
+from hub.views.owned_namespaces import managed_namespace
 
 JUST_CREATED_KEY = "robots:just-created"  # the secret, shown once on the next page, then dropped
 
 
 def _namespace(request, org: str | None) -> Namespace:
-    """The organization for its owners, or (org None) the signed-in user's namespace."""
-    if org is None:
-        namespace = Namespace.objects.filter(user=request.user).first()
-    else:
-        namespace = namespace_get(name=org)
-        if namespace is None or not namespace.is_organization:
-            raise Http404
-        if not permissions.can_manage_organization(request.user, namespace):
-            raise PermissionDenied
-    if namespace is None:
-        raise Http404
-    return namespace
+    return managed_namespace(request, org, may_manage=permissions.can_manage_organization)
 
 
 def _to_list(org):

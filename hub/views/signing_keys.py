@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import F, Q
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -16,22 +15,12 @@ from hub import permissions
 from hub.forms import validation_errors_to_form
 from hub.forms_signing_keys import SigningKeyForm
 from hub.models import Namespace, SigningKey
-from hub.selectors import namespace_get
 from hub.services.signing_keys import signing_key_add, signing_key_delete
+from hub.views.owned_namespaces import managed_namespace
 
 
 def _namespace(request, org: str | None) -> Namespace:
-    if org is None:
-        namespace = Namespace.objects.filter(user=request.user).first()
-    else:
-        namespace = namespace_get(name=org)
-        if namespace is None or not namespace.is_organization:
-            raise Http404
-        if not permissions.can_admin_namespace(request.user, namespace):
-            raise PermissionDenied
-    if namespace is None:
-        raise Http404
-    return namespace
+    return managed_namespace(request, org, may_manage=permissions.can_admin_namespace)
 
 
 def _to_list(org):
