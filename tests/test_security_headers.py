@@ -80,8 +80,13 @@ django.setup()
 from django.conf import settings
 from django.test import Client
 settings.ALLOWED_HOSTS = ["testserver"]
+from django.core.files.storage import storages
 settings.STORAGES = {**settings.STORAGES, "staticfiles": {
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+# The avatar field resolved its storage at import, so the handler read STORAGES already.
+storages._backends = None
+storages.__dict__.pop("backends", None)
+storages._storages = {}
 response = Client().get("/accounts/login/", secure=True)
 print(json.dumps({
     "status": response.status_code,
