@@ -650,6 +650,8 @@ class OIDCIdentity(models.Model):
     last_sign_in_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "OIDC identity"
+        verbose_name_plural = "OIDC identities"
         constraints = [
             models.UniqueConstraint(fields=["issuer", "subject"], name="oidc_identity_unique"),
         ]
