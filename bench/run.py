@@ -210,33 +210,42 @@ def _send(sock, buffers: list) -> None:
 # less from the servers it measures; both servers get the same client.
 
 
+def patch_chunked(base: str, headers: dict, location: str, blob: Blob) -> str:
+    """One streamed (chunked) PATCH of the whole blob to an upload session; the next Location."""
+    host, port, path = _split(_absolute(base, location))
+    connection = http.client.HTTPConnection(host, port, timeout=600)
+    try:
+        connection.putrequest("PATCH", path, skip_accept_encoding=True)
+        for name, value in headers.items():
+            connection.putheader(name, value)
+        connection.putheader("Content-Type", "application/octet-stream")
+        connection.putheader("Transfer-Encoding", "chunked")
+        connection.endheaders()
+        for piece in blob.chunks():
+            _send(connection.sock, [b"%x\r\n" % len(piece), piece, b"\r\n"])
+        connection.sock.sendall(b"0\r\n\r\n")
+        answer = connection.getresponse()
+        text = answer.read()
+        if answer.status != 202:
+            raise BenchError(f"PATCH {path}: {answer.status} {text[:300]!r}")
+        return _absolute(base, answer.getheader("Location"))
+    finally:
+        connection.close()
+
+
+def put_digest(session, location: str, blob: Blob) -> None:
+    separator = "&" if "?" in location else "?"
+    expect(session.put(f"{location}{separator}digest={blob.digest}", timeout=600), 201)
+
+
 def push_blob(base: str, headers: dict, blob: Blob) -> float:
     """POST, one streamed (chunked) PATCH, PUT ?digest=; returns seconds."""
     with requests.Session() as session:
         session.headers.update(headers)
         started = time.perf_counter()
         start = expect(session.post(f"{base}/v2/{REPOSITORY}/blobs/uploads/", timeout=60), 202)
-        host, port, path = _split(_absolute(base, start.headers["Location"]))
-        connection = http.client.HTTPConnection(host, port, timeout=600)
-        try:
-            connection.putrequest("PATCH", path, skip_accept_encoding=True)
-            for name, value in headers.items():
-                connection.putheader(name, value)
-            connection.putheader("Content-Type", "application/octet-stream")
-            connection.putheader("Transfer-Encoding", "chunked")
-            connection.endheaders()
-            for piece in blob.chunks():
-                _send(connection.sock, [b"%x\r\n" % len(piece), piece, b"\r\n"])
-            connection.sock.sendall(b"0\r\n\r\n")
-            answer = connection.getresponse()
-            text = answer.read()
-            if answer.status != 202:
-                raise BenchError(f"PATCH {path}: {answer.status} {text[:300]!r}")
-            location = _absolute(base, answer.getheader("Location"))
-        finally:
-            connection.close()
-        separator = "&" if "?" in location else "?"
-        expect(session.put(f"{location}{separator}digest={blob.digest}", timeout=600), 201)
+        location = patch_chunked(base, headers, start.headers["Location"], blob)
+        put_digest(session, location, blob)
         return time.perf_counter() - started
 
 

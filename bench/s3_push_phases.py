@@ -9,7 +9,6 @@ With --py-spy, Dockyard's workers are sampled during its pushes (raw stacks in /
 from __future__ import annotations
 
 import argparse
-import http.client
 import os
 import statistics
 import subprocess
@@ -31,12 +30,11 @@ from bench.run import (  # noqa: E402
     MiB,
     PeakRSS,
     S3Reference,
-    _absolute,
     _dockyard_env,
-    _send,
-    _split,
     expect,
     gunicorn_workers,
+    patch_chunked,
+    put_digest,
 )
 from tests.e2e.server import Server  # noqa: E402
 from tests.e2e.tools import registry_token  # noqa: E402
@@ -46,27 +44,10 @@ def push_phases(base: str, headers: dict, blob: Blob) -> tuple[float, float]:
     with requests.Session() as session:
         session.headers.update(headers)
         start = expect(session.post(f"{base}/v2/{REPOSITORY}/blobs/uploads/", timeout=60), 202)
-        host, port, path = _split(_absolute(base, start.headers["Location"]))
-        connection = http.client.HTTPConnection(host, port, timeout=600)
         started = time.perf_counter()
-        try:
-            connection.putrequest("PATCH", path, skip_accept_encoding=True)
-            for name, value in headers.items():
-                connection.putheader(name, value)
-            connection.putheader("Content-Type", "application/octet-stream")
-            connection.putheader("Transfer-Encoding", "chunked")
-            connection.endheaders()
-            for piece in blob.chunks():
-                _send(connection.sock, [b"%x\r\n" % len(piece), piece, b"\r\n"])
-            connection.sock.sendall(b"0\r\n\r\n")
-            answer = connection.getresponse()
-            answer.read()
-            location = _absolute(base, answer.getheader("Location"))
-        finally:
-            connection.close()
+        location = patch_chunked(base, headers, start.headers["Location"], blob)
         patched = time.perf_counter()
-        separator = "&" if "?" in location else "?"
-        expect(session.put(f"{location}{separator}digest={blob.digest}", timeout=600), 201)
+        put_digest(session, location, blob)
         return patched - started, time.perf_counter() - patched
 
 

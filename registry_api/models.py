@@ -20,6 +20,10 @@ class Blob(models.Model):
 
     digest = models.CharField(max_length=150, unique=True)
     size = models.PositiveBigIntegerField()
+    # Empty: the bytes are at the content-addressed name (`storage.blob_path`). Else the object
+    # key they were stored at in place (an S3 multipart upload completed where it was staged,
+    # so no copy): readers, garbage collection and backups follow it.
+    storage_key = models.CharField(max_length=1024, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -245,6 +245,18 @@ def _blob_restore(digest: str, path: Path) -> int:
         staged.unlink(missing_ok=True)
 
 
+def _storage_keys_clear() -> None:
+    """The restored blobs are at their content addresses now, wherever the backed-up instance
+    kept them (`Blob.storage_key`). The database may be of a version without the column yet:
+    its migration adds it empty."""
+    table = Blob._meta.db_table
+    with connection.cursor() as cursor:
+        described = connection.introspection.get_table_description(cursor, table)
+        columns = {column.name for column in described}
+        if "storage_key" in columns:
+            cursor.execute(f"UPDATE {table} SET storage_key = ''")  # noqa: S608 - our table name
+
+
 def backup_restore(
     source: Path, *, with_blobs: bool = True, progress: Callable[[str], None] = lambda _: None
 ) -> BackupReport:
@@ -290,6 +302,7 @@ def backup_restore(
             digest = f"{path.parent.parent.name}:{path.name}"
             report.blob_bytes += _blob_restore(digest, path)
             report.blobs += 1
+        _storage_keys_clear()
         progress(f"blobs: {report.blobs} ({report.blob_bytes} bytes)")
 
     return report

@@ -58,8 +58,12 @@ def blob_bytes_guard():
         yield
 
 
-def blob_register(*, digest: str, size: int) -> Blob:
+def blob_register(*, digest: str, size: int, storage_key: str = "") -> Blob:
     """The Blob row for a stored digest; concurrent identical uploads end on one row.
+
+    `storage_key`: where these bytes are, when not at the content address. When a row existed
+    already its own bytes stay the blob's (`blob.storage_key` tells which): the caller removes
+    the new copy once it committed.
 
     Inside a transaction the row is locked until the caller commits (its link, its manifest): a
     GC sweep skips it. A row a sweep deleted just before the lock is registered anew.
@@ -67,7 +71,9 @@ def blob_register(*, digest: str, size: int) -> Blob:
     for _ in range(3):
         try:
             with transaction.atomic():
-                blob, _ = Blob.objects.get_or_create(digest=digest, defaults={"size": size})
+                blob, _ = Blob.objects.get_or_create(
+                    digest=digest, defaults={"size": size, "storage_key": storage_key}
+                )
         except IntegrityError:
             blob = Blob.objects.get(digest=digest)
         if not transaction.get_connection().in_atomic_block:

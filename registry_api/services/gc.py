@@ -219,16 +219,20 @@ def blobs_sweep(*, cutoffs: Cutoffs, dry_run: bool, freed: Freed) -> None:
             freed.bytes_freed += sum(sizes)
             continue
         with transaction.atomic():
-            rows = _locked(Blob.objects.filter(pk__in=keys).values_list("pk", "digest", "size"))
+            rows = _locked(
+                Blob.objects.filter(pk__in=keys).values_list("pk", "digest", "size", "storage_key")
+            )
             locked = [row[0] for row in rows]
             doomed = Blob.objects.filter(pk__in=locked).filter(_blob_unreferenced_now())
             doomed._raw_delete(doomed.db)
             left = set(Blob.objects.filter(pk__in=locked).values_list("pk", flat=True))
-        swept = [(digest, size) for pk, digest, size in rows if pk not in left]
+        swept = [(digest, size, name) for pk, digest, size, name in rows if pk not in left]
         # After the commit: a crash here leaves unreferenced bytes, never a row without bytes.
-        failures = _bytes_delete([digest for digest, _ in swept])
+        failures = _bytes_delete([digest for digest, _, name in swept if not name])
+        # Bytes kept in place are this row's alone (a digest pushed again gets its own object).
+        failures += storage.blobs().delete_placed([name for _, _, name in swept if name])
         freed.blobs_freed += len(swept)
-        freed.bytes_freed += sum(size for _, size in swept)
+        freed.bytes_freed += sum(size for _, size, _ in swept)
         freed.storage_failures += len(failures)
 
 

@@ -218,14 +218,17 @@ def upload_complete(*, upload: BlobUpload, digest: str, chunk: Chunk | None = No
         except QuotaExceeded:
             upload_cancel(upload=upload)
             raise
-        # Content-addressed: when the blob is already stored, the store keeps one copy.
+        # One copy per digest: at the content address the store keeps the copy it has; bytes
+        # kept where they were staged (S3) are the blob's unless a row has its own already.
         # The guard keeps bytes found already stored from being collected before the row exists.
         with blob_bytes_guard():
             with _storage_errors():
-                staged.finalize(str(expected), storage.blobs())
-            blob = blob_register(digest=str(expected), size=upload.offset)
+                placed = staged.finalize(str(expected), storage.blobs())
+            blob = blob_register(digest=str(expected), size=upload.offset, storage_key=placed)
             blob_link(repository=upload.repository, blob=blob)
             BlobUpload.objects.filter(pk=upload.pk).delete()
+    if placed and blob.storage_key != placed:  # a failure leaves an orphan for the purge
+        storage.blobs().delete_placed([placed])
     return blob
 
 

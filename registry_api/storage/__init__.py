@@ -3,9 +3,13 @@
 A blob lives at `blobs/<algorithm>/<first two hex>/<hex>` in the `registry` storage alias
 (`STORAGES["registry"]`), one copy per digest whatever the number of repositories that link it.
 It gets there only after its digest is verified, and atomically, so readers never see a partial
-blob. Upload sessions stage their bytes in an `UploadStaging` (a directory every web process
-shares, UPLOAD_STAGING_DIR, or on S3 the bucket itself: `s3_staging`) and are finalized into the
-blob store.
+blob. The one exception: a blob an S3 upload staged is kept where it was staged (its
+`Blob.storage_key`; completing a multipart upload in place costs nothing, copying it to its
+content address costs as much as the upload), and the S3 driver reads it there.
+
+Upload sessions stage their bytes in an `UploadStaging` (a directory every web process shares,
+UPLOAD_STAGING_DIR, or on S3 the bucket itself: `s3_staging`) and are finalized into the blob
+store.
 
 Callers ask `blobs()` and `upload_staging()` for the configured drivers; the driver is chosen
 once per configured backend (the class named in `STORAGES["registry"]["BACKEND"]`), never per
@@ -132,6 +136,14 @@ class BlobStore(ABC):
     def digests(self) -> Iterator[str]:
         """Every digest with stored bytes (a storage walk: garbage collection of orphans)."""
 
+    def delete_placed(self, names: Iterable[str]) -> list[str]:
+        """Remove blobs kept at their own storage name (`Blob.storage_key`), not at their content
+        address; the names that could not be removed (orphans for the staging's purge). Only
+        a staging that keeps blobs in place (S3) makes any."""
+        if any(names):
+            raise NotImplementedError(f"{type(self).__name__} keeps no blob in place")
+        return []
+
 
 class StagedUpload(ABC):
     """One upload session's staged bytes, held under the session's exclusive lock."""
@@ -147,8 +159,11 @@ class StagedUpload(ABC):
         """Read the staged bytes back from the start (to re-hash them)."""
 
     @abstractmethod
-    def finalize(self, digest: str, store: BlobStore) -> None:
-        """Move the verified staged bytes into `store` as `digest`; the staging is consumed.
+    def finalize(self, digest: str, store: BlobStore) -> str:
+        """Make the verified staged bytes `digest`'s stored bytes; the staging is consumed.
+        Returns "" when they are in `store` at the content address now, else the storage name
+        they stay at, which the Blob row must record (`Blob.storage_key`; when a row for the
+        digest exists already, the caller removes the new copy with `store.delete_placed`).
         On StorageUnavailable the staged bytes stay, so the session can be finished later."""
 
 

@@ -10,8 +10,15 @@ the bytes are in S3: an object or part the rows do not name is garbage, never da
 
 The parts of a multipart upload in progress cannot be read, so re-reading the bytes (to hash
 them on a process that did not) first "seals" the session: the upload is completed into one
-object. Finalizing seals too, then copies that object to the blob's content-addressed key (a
-server-side copy, which S3 makes visible only whole) and deletes the staging.
+object. Finalizing seals too, and the sealed object becomes the blob where it is: the Blob row
+names it (`Blob.storage_key`, an `uploads/<upload id>/…` key), and the rest of the staging is
+deleted. No copy: a server-side copy to the content address costs the object store as much as
+the upload. When the digest is stored already the caller deletes the new object instead. A host
+killed after the seal and before the Blob row commits leaves the session row as it was before
+the PUT (the seal's record and the session's end are in the Blob row's transaction, the
+deletes of what the session leaves wait for its commit): the client's retried PUT finds the
+completed object whole, else the session expires and is aborted with it. Purge never deletes
+an object a Blob row names.
 
 Locking is a lease on the session's row: a conditional UPDATE takes it (StagingBusy at once when
 another holder's lease has not run out), the holder renews it while bytes flow, and every record
@@ -52,7 +59,6 @@ from registry_api.storage import (
     StagingMissing,
     StorageUnavailable,
     UploadStaging,
-    blob_path,
 )
 
 logger = logging.getLogger(__name__)
@@ -67,8 +73,6 @@ SPOOL_IN_MEMORY = 8 * 1024 * 1024
 PARTS_IN_FLIGHT = 4
 # Segments a tail may have before a chunk re-uploads them as one (bounds the row and the reads).
 SEGMENTS_MAX = 16
-# CopyObject copies at most 5 GiB; larger objects are copied part by part (UploadPartCopy).
-COPY_OBJECT_MAX = 5 * 1024**3
 STAGING_PREFIX = "uploads"
 CONTENT_TYPE = "application/octet-stream"
 
@@ -400,7 +404,6 @@ class S3StagedUpload(StagedUpload):
             return
         parts = list(row.parts.order_by("number").values_list("number", "etag"))
         tail = _PartWriter(self, row.segments, 0)
-        kept_segment = None
         if parts:
             key = row.object_key
             try:
@@ -422,7 +425,7 @@ class S3StagedUpload(StagedUpload):
                     raise
         else:
             if len(row.segments) == 1:  # a small blob: its one segment is the object
-                key = kept_segment = row.segments[0][0]
+                key = row.segments[0][0]
             else:  # under a part in several segments (or none): one object of them
                 body, size = tail._take()
                 with body:
@@ -432,7 +435,9 @@ class S3StagedUpload(StagedUpload):
         with transaction.atomic():
             self.lease.renew(object_key=key, multipart_id="", sealed=True, segments=[])
             S3StagingPart.objects.filter(staging_id=row.pk).delete()
-        self.staging.delete_keys([name for name, _ in row.segments if name != kept_segment])
+        # The segments read into the object stay until the session ends (under its prefix): a
+        # caller's transaction may yet roll this record back (a finalize whose host dies
+        # before the Blob row commits), and then the row names them again.
         row.object_key, row.multipart_id, row.sealed, row.segments = key, "", True, []
 
     def _completed_before(self, error, key: str) -> bool:
@@ -452,20 +457,17 @@ class S3StagedUpload(StagedUpload):
             self.lease.renew_if_due()
             yield chunk
 
-    def finalize(self, digest: str, store: BlobStore) -> None:
+    def finalize(self, digest: str, store: BlobStore) -> str:
         self._seal()
         self.lease.renew()
-        target = self.staging.storage._normalize_name(blob_path(digest))
-        source = {"Bucket": self.bucket, "Key": self.row.object_key}
-        with _s3_errors():
-            # Content-addressed: a stored copy is kept. Else a server-side copy, which the blob's
-            # key shows only once it is whole.
-            if not store.exists(digest):
-                if self.row.offset <= COPY_OBJECT_MAX:
-                    self.client.copy_object(Bucket=self.bucket, Key=target, CopySource=source)
-                else:
-                    self.client.copy(source, self.bucket, target)
-        self.staging.abort(self.row.upload_id)
+        key = self.row.object_key
+        S3Staging, _ = _models()
+        S3Staging.objects.filter(pk=self.row.pk).delete()
+        # The rest of the session's objects go once the caller's Blob row committed: rolled
+        # back (its host died), the session row names them again and the PUT can be retried.
+        prefix = self.staging._prefix(self.row.upload_id)
+        transaction.on_commit(lambda: self.staging._remove_under(prefix, keep=key), robust=True)
+        return self.staging.name_of(key)
 
 
 class S3ObjectStaging(UploadStaging):
@@ -487,6 +489,10 @@ class S3ObjectStaging(UploadStaging):
 
     def _session_of(self, key: str) -> str:
         return key[len(self._prefix()) :].split("/", 1)[0]
+
+    def name_of(self, key: str) -> str:
+        """The storage name of a staged object's key (what a Blob row records)."""
+        return f"{STAGING_PREFIX}/{key[len(self._prefix()) :]}"
 
     def create(self, upload_id) -> None:
         S3Staging, _ = _models()
@@ -558,9 +564,26 @@ class S3ObjectStaging(UploadStaging):
         except (BotoCoreError, ClientError) as exc:
             logger.warning("upload purge: listing the staging prefix failed: %s", exc)
             return removed
+        old = self._not_blobs(old)
         self.delete_keys(old)
         orphans |= {self._session_of(key) for key in old}
         return removed + len(orphans)
+
+    def _not_blobs(self, keys: list[str]) -> list[str]:
+        """The keys no Blob row names. Asked after the listing: a session that finalized since
+        `live` was read is named by its Blob row now (the row commits with the session's end)."""
+        from registry_api.models import Blob
+
+        names = {self.name_of(key): key for key in keys}
+        blobs: set[str] = set()
+        listed = list(names)
+        for start in range(0, len(listed), 1000):
+            blobs |= set(
+                Blob.objects.filter(storage_key__in=listed[start : start + 1000]).values_list(
+                    "storage_key", flat=True
+                )
+            )
+        return [key for name, key in names.items() if name not in blobs]
 
     # S3 housekeeping --------------------------------------------------------------------------
 
@@ -596,10 +619,11 @@ class S3ObjectStaging(UploadStaging):
             except (BotoCoreError, ClientError) as exc:
                 logger.warning("could not delete %d staged objects: %s", len(batch), exc)
 
-    def _remove_under(self, prefix: str) -> None:
+    def _remove_under(self, prefix: str, keep: str = "") -> None:
+        """Every object and multipart upload under `prefix` but the object `keep`."""
         try:
             for key, upload, _ in list(self._multipart_uploads(prefix)):
                 self.abort_multipart(key, upload)
-            self.delete_keys([item["Key"] for item in self._objects(prefix)])
+            self.delete_keys([item["Key"] for item in self._objects(prefix) if item["Key"] != keep])
         except (BotoCoreError, ClientError) as exc:
             logger.warning("could not remove staged objects under %s: %s", prefix, exc)

@@ -60,8 +60,9 @@ class FileSystemStagedUpload(StagedUpload):
             while chunk := handle.read(READ_CHUNK):
                 yield chunk
 
-    def finalize(self, digest: str, store: BlobStore) -> None:
+    def finalize(self, digest: str, store: BlobStore) -> str:
         store.put_verified(digest, self.path)
+        return ""
 
 
 class FileSystemStaging(UploadStaging):

@@ -63,6 +63,10 @@ class TimedBlobStore(BlobStore):
         with storage_timed("delete_many", self.backend, expected=()):
             return self.driver.delete_many(digests)
 
+    def delete_placed(self, names: Iterable[str]) -> list[str]:
+        with storage_timed("delete_many", self.backend, expected=()):
+            return self.driver.delete_placed(names)
+
     def digests(self) -> Iterator[str]:
         with storage_timed("list", self.backend):
             return self.driver.digests()

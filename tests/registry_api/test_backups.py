@@ -62,6 +62,7 @@ def test_a_blob_file_not_named_by_a_supported_digest_is_refused(tmp_path):
             _blob_restore(digest, path)
 
 
+@pytest.mark.django_db  # the S3 store asks the Blob rows where a digest's bytes are
 def test_blobs_move_between_backends_through_the_seam(tmp_path, s3_registry_storage):
     """A filesystem backup restores into S3 and an S3 instance backs up to files: both sides go
     through the storage seam, never a backend's own layout."""

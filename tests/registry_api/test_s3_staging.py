@@ -13,12 +13,14 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+from django.test import TestCase
 from django.utils import timezone
 
 from registry_api import storage
 from registry_api.digests import digest_bytes
-from registry_api.models import BlobUpload, S3Staging, S3StagingPart
+from registry_api.models import Blob, BlobUpload, S3Staging, S3StagingPart
+from registry_api.services.blobs import blob_register
 from registry_api.storage.s3_staging import PART_MIN, SEGMENTS_MAX, S3ObjectStaging
 from tests.registry_api.conftest import bearer, push_access
 
@@ -80,10 +82,19 @@ def _objects(s3, under: str = "") -> list[str]:
 
 
 def _finalize(staging, upload_id, data: bytes) -> str:
+    """Finalize and record the blob where finalizing left it, as a completed upload does."""
     digest = digest_bytes(data)
-    with staging.locked(upload_id) as staged:
-        staged.finalize(digest, storage.blobs())
+    with TestCase.captureOnCommitCallbacks(execute=True), transaction.atomic():
+        with staging.locked(upload_id) as staged:
+            name = staged.finalize(digest, storage.blobs())
+        blob_register(digest=digest, size=len(data), storage_key=name)
     return digest
+
+
+def _blob_key(s3, digest: str) -> str:
+    """The bucket key a blob's row names (its bytes stay where they were staged)."""
+    location = s3[2].removesuffix("uploads/")
+    return location + Blob.objects.get(digest=digest).storage_key
 
 
 def test_small_chunks_wait_in_segments_until_they_make_a_part(s3, staging):
@@ -158,29 +169,31 @@ def test_odd_sized_chunks_make_parts_no_smaller_than_s3_allows(s3, staging, sett
     assert sum(size for _, size in parts) + sum(size for _, size in row.segments) == len(DATA)
     digest = _finalize(staging, upload_id, DATA)
     assert digest_bytes(b"".join(storage.blobs().chunks(digest))) == digest
-    assert _multipart_uploads(s3, upload_id) == [] and _objects(s3, upload_id) == []
+    assert _multipart_uploads(s3, upload_id) == []
+    assert _objects(s3, upload_id) == [_blob_key(s3, digest)]
 
 
-def test_a_blob_past_copy_objects_limit_is_copied_part_by_part(s3, staging, monkeypatch):
-    """Above 5 GiB CopyObject refuses: the copy goes part by part (UploadPartCopy)."""
-    from registry_api.storage import s3_staging
-
-    # The requests the staging's real client sends to S3 tell which copy it used.
+def test_finalizing_copies_nothing_the_blob_stays_where_it_was_staged(s3, staging):
+    """The multipart upload is completed where it was staged and the Blob row names it: no
+    CopyObject (it would cost the object store as much as the upload), small blobs neither."""
     operations: list[str] = []
     record = lambda model, **_: operations.append(model.name)  # noqa: E731
     staging.client.meta.events.register("before-call.s3", record)
     try:
-        small = b"under the limit"
-        _finalize(staging, _session(staging, small), small)
-        assert "CopyObject" in operations and "UploadPartCopy" not in operations
-        operations.clear()
-        monkeypatch.setattr(s3_staging, "COPY_OBJECT_MAX", MIB)  # 13 MiB is "past" it
+        small = b"under a part"
+        small_digest = _finalize(staging, _session(staging, small), small)
         data = DATA[: 13 * MIB]
         digest = _finalize(staging, _session(staging, data), data)
     finally:
         staging.client.meta.events.unregister("before-call.s3", record)
-    assert "UploadPartCopy" in operations and "CopyObject" not in operations
-    assert digest_bytes(b"".join(storage.blobs().chunks(digest))) == digest
+    assert "CompleteMultipartUpload" in operations
+    assert not {"CopyObject", "UploadPartCopy"} & set(operations)
+    for blob, content in ((small_digest, small), (digest, data)):
+        key = Blob.objects.get(digest=blob).storage_key
+        assert key.startswith("uploads/") and not S3Staging.objects.exists()
+        assert b"".join(storage.blobs().chunks(blob)) == content
+        assert storage.blobs().size(blob) == len(content) and storage.blobs().exists(blob)
+    assert list(storage.blobs().digests()) == []  # nothing at a content address
 
 
 def test_a_killed_host_leaves_the_session_resumable_from_another(s3, staging):
@@ -209,7 +222,8 @@ def test_a_killed_host_leaves_the_session_resumable_from_another(s3, staging):
         assert staged.append(6 * MIB, _pieces(DATA[6 * MIB : 13 * MIB])) == 13 * MIB
     digest = _finalize(staging, upload_id, DATA[: 13 * MIB])
     assert digest_bytes(b"".join(storage.blobs().chunks(digest))) == digest
-    assert _multipart_uploads(s3, upload_id) == [] and _objects(s3, upload_id) == []
+    assert _multipart_uploads(s3, upload_id) == []
+    assert _objects(s3, upload_id) == [_blob_key(s3, digest)]  # the lost tail is gone
 
 
 @pytest.mark.django_db(transaction=True)  # the killed host is a thread with its own connection
@@ -359,11 +373,13 @@ def test_a_chunked_push_needs_no_staging_directory(client, public_repo, s3, sett
         upload_services._HASHERS.clear()
     BlobUpload.objects.update(hashed_digest="")  # the PUT's host re-reads the bucket
     digest = digest_bytes(data)
-    finished = client.put(f"{location}?digest={digest}", **headers)
+    with TestCase.captureOnCommitCallbacks(execute=True):  # the test's transaction never commits
+        finished = client.put(f"{location}?digest={digest}", **headers)
     assert finished.status_code == 201, finished.content
     pulled = client.get(f"/v2/alice/app/blobs/{digest}", **headers)
     assert digest_bytes(b"".join(pulled.streaming_content)) == digest
-    assert not blocker.is_dir() and _multipart_uploads(s3) == [] and _objects(s3) == []
+    assert not blocker.is_dir() and _multipart_uploads(s3) == []
+    assert _objects(s3) == [_blob_key(s3, digest)]  # the blob, where it was staged
 
 
 def test_a_cancelled_push_leaves_nothing_in_the_bucket(client, public_repo, s3):

@@ -17,13 +17,16 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.storage import storages
+from django.db import transaction
+from django.test import TestCase
 from django.utils import timezone
 
 from registry_api import storage
 from registry_api.digests import digest_bytes
 from registry_api.errors import DigestInvalid, RangeInvalid
-from registry_api.models import BlobUpload
+from registry_api.models import Blob, BlobUpload
 from registry_api.services import uploads as upload_services
+from registry_api.services.blobs import blob_register
 from registry_api.services.uploads import Chunk
 from registry_api.storage.s3_staging import S3ObjectStaging
 from registry_api.storage.staging import FileSystemStaging
@@ -254,19 +257,32 @@ def test_abort_drops_the_staged_bytes(staging):
     assert _missing(staging, str(uuid.uuid4()))  # never created
 
 
+def _finalize_and_register(staging, store, upload_id, digest: str, size: int = len(DATA)) -> str:
+    """What a completed upload does: finalize, record the Blob row with where its bytes are,
+    drop a second copy; the storage name the finalize returned."""
+    with TestCase.captureOnCommitCallbacks(execute=True), transaction.atomic():
+        with staging.locked(upload_id) as staged:
+            name = staged.finalize(digest, store)
+        blob = blob_register(digest=digest, size=size, storage_key=name)
+    if name and blob.storage_key != name:
+        assert store.delete_placed([name]) == []
+    return name
+
+
 def test_finalize_moves_the_bytes_into_the_store(store, staging):
     upload_id = _staged_session(staging, DATA)
     digest = digest_bytes(DATA)
     assert not store.exists(digest)  # staged bytes are not a blob
-    with staging.locked(upload_id) as staged:
-        staged.finalize(digest, store)
+    first = _finalize_and_register(staging, store, upload_id, digest)
     assert b"".join(store.chunks(digest)) == DATA
     assert _missing(staging, upload_id)
-    # A second session with the same bytes ends on the one stored copy.
+    # A second session with the same bytes ends on the one stored copy: at the content address,
+    # or where the first session staged it (S3).
     again = _staged_session(staging, DATA)
-    with staging.locked(again) as staged:
-        staged.finalize(digest, store)
-    assert list(store.digests()) == [digest]
+    _finalize_and_register(staging, store, again, digest)
+    assert list(store.digests()) == ([] if first else [digest])
+    assert Blob.objects.get(digest=digest).storage_key == first
+    assert b"".join(store.chunks(digest)) == DATA
 
 
 def test_purge_removes_only_old_stagings_nobody_keeps(staging):
@@ -325,7 +341,7 @@ def test_a_large_upload_in_odd_sized_chunks_reads_back_and_finalizes(store, stag
     digest = digest_bytes(LARGE)
     with staging.locked(upload_id) as staged:
         assert digest_bytes(b"".join(staged.chunks())) == digest
-        staged.finalize(digest, store)
+    _finalize_and_register(staging, store, upload_id, digest, len(LARGE))
     assert store.size(digest) == len(LARGE)
     assert digest_bytes(b"".join(store.chunks(digest))) == digest
     assert _missing(staging, upload_id)

@@ -609,12 +609,14 @@ def test_an_unreachable_object_store_is_507_and_the_put_can_be_retried(
     client, alice_push, settings, s3_registry_storage
 ):
     """The session stages in the bucket; when the object store stops answering at the PUT the
-    client is told to retry, and the retry, once it answers again, stores the blob."""
+    client is told to retry, and the retry, once it answers again, stores the blob. (A part's
+    worth: the PUT completes the multipart upload. A blob under a part is the one object its
+    PATCH wrote, and its PUT asks nothing of the store.)"""
     from botocore.config import Config
 
     from tests.e2e.server import free_port
 
-    data = b"layer for a bucket that does not answer"
+    data = b"layer for a bucket that does not answer" * (6 * 1024 * 1024 // 39)
     digest = digest_bytes(data)
     location = _start(client, alice_push)["Location"]
     assert _patch(client, location, data, alice_push).status_code == 202
