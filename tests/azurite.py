@@ -15,14 +15,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.server import free_port
-from tests.processes import terminate
+from tests.processes import terminate, until_ready
 
 # Azurite's fixed development account (public: documented with Azurite, valid nowhere else).
 ACCOUNT = "devstoreaccount1"
@@ -80,21 +79,20 @@ class Azurite:
         self.process = subprocess.Popen(
             command, stdout=self.log, stderr=subprocess.STDOUT, cwd=self.root
         )
-        deadline = time.monotonic() + timeout
-        last_error: Exception | None = None
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"azurite exited: {(self.root / 'azurite.log').read_text()}")
-            try:
-                self.service().create_container(CONTAINER)
-                return self
-            except Exception as exc:  # noqa: BLE001 - not ready yet
-                if type(exc).__name__ == "ResourceExistsError":
-                    return self
-                last_error = exc
-                time.sleep(0.3)
-        self.stop()
-        raise RuntimeError(f"Azurite did not answer on {self.endpoint}: {last_error}")
+        try:
+            until_ready(
+                self.process,
+                lambda: self.service().create_container(CONTAINER),
+                what=f"Azurite on {self.endpoint}",
+                log=self.root / "azurite.log",
+                timeout=timeout,
+                interval=0.3,
+                exists=("ResourceExistsError",),
+            )
+        except RuntimeError:
+            self.stop()
+            raise
+        return self
 
     def stop(self) -> None:
         terminate(self.process)

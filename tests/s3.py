@@ -17,14 +17,13 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.server import free_port
-from tests.processes import terminate
+from tests.processes import terminate, until_ready
 
 ACCESS_KEY = "dockyard-test"
 SECRET_KEY = "dockyard-test-secret"
@@ -99,21 +98,20 @@ class SeaweedFS:
         self.process = subprocess.Popen(
             command, stdout=self.log, stderr=subprocess.STDOUT, cwd=self.root
         )
-        deadline = time.monotonic() + timeout
-        last_error: Exception | None = None
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"weed exited: {(self.root / 'weed.log').read_text()[-2000:]}")
-            try:
-                self.client().create_bucket(Bucket=self.bucket)
-                return self
-            except Exception as exc:  # noqa: BLE001 - not ready yet
-                if type(exc).__name__ in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
-                    return self
-                last_error = exc
-                time.sleep(0.5)
-        self.stop()
-        raise RuntimeError(f"SeaweedFS did not answer on {self.endpoint_url}: {last_error}")
+        try:
+            until_ready(
+                self.process,
+                lambda: self.client().create_bucket(Bucket=self.bucket),
+                what=f"SeaweedFS on {self.endpoint_url}",
+                log=self.root / "weed.log",
+                timeout=timeout,
+                interval=0.5,
+                exists=("BucketAlreadyOwnedByYou", "BucketAlreadyExists"),
+            )
+        except RuntimeError:
+            self.stop()
+            raise
+        return self
 
     def stop(self) -> None:
         terminate(self.process)
@@ -121,22 +119,7 @@ class SeaweedFS:
             self.log.close()
 
     def client(self):
-        import boto3
-        from botocore.config import Config
-
-        return boto3.client(
-            "s3",
-            endpoint_url=self.endpoint_url,
-            aws_access_key_id=ACCESS_KEY,
-            aws_secret_access_key=SECRET_KEY,
-            region_name=REGION,
-            config=Config(
-                s3={"addressing_style": "path"},
-                retries={"max_attempts": 1},
-                connect_timeout=2,
-                read_timeout=30,
-            ),
-        )
+        return s3_client(self.endpoint_url)
 
     def object_sizes(self) -> dict[str, int]:
         """Every object in the bucket, by key: its size."""
@@ -197,3 +180,23 @@ def s3_registry_storage(seaweedfs, settings):
     storages._storages.pop("registry", None)
     yield seaweedfs
     storages._storages.pop("registry", None)
+
+
+def s3_client(endpoint_url: str):
+    """A boto3 client for a test SeaweedFS: path-style, one attempt, short connect timeout."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint_url,
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+        region_name=REGION,
+        config=Config(
+            s3={"addressing_style": "path"},
+            retries={"max_attempts": 1},
+            connect_timeout=2,
+            read_timeout=30,
+        ),
+    )

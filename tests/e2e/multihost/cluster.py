@@ -30,7 +30,7 @@ from pathlib import Path
 from tests.e2e.multihost.netns import Network
 from tests.e2e.server import ROOT, wait_for_http
 from tests.processes import stop_group
-from tests.s3 import ACCESS_KEY, BUCKET, REGION, SECRET_KEY, weed_binary
+from tests.s3 import ACCESS_KEY, BUCKET, REGION, SECRET_KEY, s3_client, weed_binary
 
 WEB_PORT = 8000
 PROXY_PORT = 5000
@@ -359,22 +359,7 @@ class Cluster:
         return self._process("weed", "s3", command, {"PATH": os.environ["PATH"]}).start()
 
     def s3_client(self):
-        import boto3
-        from botocore.config import Config
-
-        return boto3.client(
-            "s3",
-            endpoint_url=self.s3_endpoint,
-            aws_access_key_id=ACCESS_KEY,
-            aws_secret_access_key=SECRET_KEY,
-            region_name=REGION,
-            config=Config(
-                s3={"addressing_style": "path"},
-                retries={"max_attempts": 1},
-                connect_timeout=2,
-                read_timeout=30,
-            ),
-        )
+        return s3_client(self.s3_endpoint)
 
     def _bucket_created(self) -> bool:
         try:
