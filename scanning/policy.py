@@ -9,21 +9,16 @@ from django.utils import timezone
 from registry_api import lookups
 from registry_api.errors import Denied
 from registry_api.models import Manifest
-from registry_api.selectors.manifests import manifest_get
 from scanning.models import Finding, ScanPolicy, Severity
 
 
-def vulnerability_pull_check(ctx, reference: str) -> None:
-    """Raise DENIED when the policy refuses pulling `reference` (an image, or an index one of
-    whose images is refused); do nothing when there is no policy or no such manifest."""
-    repository = ctx.repository
+def vulnerability_pull_check(*, repository, manifest: Manifest) -> None:
+    """Raise DENIED when the policy refuses pulling `manifest` (an image, or an index one of
+    whose images is refused); do nothing when there is no policy."""
     if repository is None:
         return
     policy = _policy(repository)
     if policy.refuse_critical_after_days is None:
-        return
-    manifest = manifest_get(repository=repository, reference=reference)
-    if manifest is None:
         return
     cutoff = timezone.now() - timedelta(days=policy.refuse_critical_after_days)
     manifest_ids = [

@@ -82,7 +82,9 @@ def _manifest_for_read(ctx, reference: str):
 
 def _get(request, ctx, reference: str) -> HttpResponse:
     manifest = _manifest_for_read(ctx, reference)
+    # Pull rules of the repository, on the manifest about to be served (tag or digest).
     signature_required_check(repository=ctx.repository, manifest=manifest)
+    vulnerability_pull_check(repository=ctx.repository, manifest=manifest)
     accepted = accepted_types(request.META.get("HTTP_ACCEPT", ""))
     if accepted is not None and manifest.media_type not in accepted:
         raise ManifestUnknown(
@@ -179,7 +181,6 @@ def manifest(request, ctx, reference):
     if request.method == "DELETE":
         return _delete(request, ctx, reference)
     quota = pull_quota(request, ctx)
-    vulnerability_pull_check(ctx, reference)
     response = _get(request, ctx, reference)
     if quota is not None:
         for name, value in quota.headers().items():

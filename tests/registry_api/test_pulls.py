@@ -122,14 +122,14 @@ def test_refused_and_missing_gets_count_nothing(client, private_repo, buffered):
 def test_a_manifest_get_reads_three_rows_cold_and_none_warm(
     client, public_repo, pushed, reader, buffered
 ):
-    """Cold: the gate's repository, its scan pull policy and the manifest by tag; no user,
-    namespace or token query. Warm: all three are remembered."""
+    """Cold: the gate's repository, the manifest by tag and the repository's scan pull policy;
+    no user, namespace or token query. Warm: all three are remembered."""
     client.get("/v2/alice/app/manifests/latest", **reader)  # warm: the token is verified once
     lookups.forget_all()  # a worker that has not resolved this name yet
     with CaptureQueriesContext(connection) as queries:
         assert client.get("/v2/alice/app/manifests/latest", **reader).status_code == 200
     tables = [q["sql"].split(" FROM ")[1].split()[0] for q in queries.captured_queries]
-    assert tables == ['"hub_repository"', '"scanning_scanpolicy"', '"registry_api_manifest"']
+    assert tables == ['"hub_repository"', '"registry_api_manifest"', '"scanning_scanpolicy"']
     with CaptureQueriesContext(connection) as queries:
         assert client.get("/v2/alice/app/manifests/latest", **reader).status_code == 200
     assert [q["sql"] for q in queries.captured_queries] == []
