@@ -108,7 +108,8 @@ def test_compare_api_tells_the_two_pushed_tags_apart(server, pushed, registry_us
     assert body["config"]["env"]["added"] == {"MODE": "two"}
     assert body["config"]["labels"]["removed"] == {"org.opencontainers.image.licenses": "MIT"}
     assert body["config"]["labels"]["added"] == {"org.opencontainers.image.version": "2"}
-    assert body["packages"] is None
+    # busybox images hold no package database: null until both are scanned, then empty.
+    assert body["packages"] in (None, {"added": {}, "removed": {}, "changed": {}})
     unknown = requests.get(
         f"{server.url}/api/v1/repositories/alice/labelled/compare/",
         params={"from": "v1", "to": "v9"},
