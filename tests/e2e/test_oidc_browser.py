@@ -43,13 +43,20 @@ def oidc_site(oidc_provider, tmp_path_factory):  # noqa: F811
 
 
 @pytest.fixture(scope="module")
-def page():
+def browser():
+    # One sync Playwright per module: a second one inside it refuses to start.
     with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        context.set_default_timeout(15000)
-        yield context.new_page()
-        browser.close()
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15000)
+    yield context.new_page()
+    context.close()
 
 
 def test_oidc_user_signs_in_makes_token_pushes_and_is_cut_off(
@@ -108,28 +115,31 @@ def test_oidc_user_signs_in_makes_token_pushes_and_is_cut_off(
     shot(page, "oidc-deactivated")
 
 
-def test_sign_out_ends_the_provider_session_and_comes_back(oidc_site, oidc_provider):  # noqa: F811
+def test_sign_out_ends_the_provider_session_and_comes_back(
+    oidc_site,
+    oidc_provider,  # noqa: F811
+    browser,
+):
     server = oidc_site
     oidc_provider.user_add("otto", IDP_PASSWORD, email="otto@corp.test")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.set_default_timeout(15000)
-        violations = csp_violations(page)
-        page.goto(server.url + "/accounts/login/")
-        page.click("a.oidc-sign-in")
-        page.fill("input[name=username]", "otto")
-        page.fill("input[name=password]", IDP_PASSWORD)
-        page.click("form#idp-login button[type=submit]")
-        page.click("input[name=allow]")
-        page.wait_for_selector("header .nav-user")
-        page.click("header button:text('Sign out')")
-        page.wait_for_url(server.url + "/")  # back from the provider's end_session_endpoint
-        assert page.locator("header .nav-user").count() == 0
-        # The provider's session ended too: signing in again asks for the password.
-        page.goto(server.url + "/accounts/login/")
-        page.click("a.oidc-sign-in")
-        page.wait_for_selector("form#idp-login")
-        shot(page, "oidc-signed-out-provider-asks-again")
-        assert violations == []  # form-action allows the sign-out's redirect to the provider
-        browser.close()
+    context = browser.new_context(viewport={"width": 1280, "height": 900})  # its own cookies
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    violations = csp_violations(page)
+    page.goto(server.url + "/accounts/login/")
+    page.click("a.oidc-sign-in")
+    page.fill("input[name=username]", "otto")
+    page.fill("input[name=password]", IDP_PASSWORD)
+    page.click("form#idp-login button[type=submit]")
+    page.click("input[name=allow]")
+    page.wait_for_selector("header .nav-user")
+    page.click("header button:text('Sign out')")
+    page.wait_for_url(server.url + "/")  # back from the provider's end_session_endpoint
+    assert page.locator("header .nav-user").count() == 0
+    # The provider's session ended too: signing in again asks for the password.
+    page.goto(server.url + "/accounts/login/")
+    page.click("a.oidc-sign-in")
+    page.wait_for_selector("form#idp-login")
+    shot(page, "oidc-signed-out-provider-asks-again")
+    assert violations == []  # form-action allows the sign-out's redirect to the provider
+    context.close()
