@@ -47,24 +47,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--cases", default="stream1,stream4,8x2,8x4")
     args = parser.parse_args()
-    import boto3
-    from botocore.config import Config
 
-    from tests.s3 import ACCESS_KEY, REGION, SECRET_KEY, SeaweedFS
+    from tests.s3 import SeaweedFS, s3_client
 
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
     size = args.mib * MiB
     with tempfile.TemporaryDirectory(prefix="s3gets-") as tmp:
         seaweed = SeaweedFS(Path(tmp)).start()
         try:
-            client = boto3.client(
-                "s3",
-                endpoint_url=seaweed.endpoint_url,
-                aws_access_key_id=ACCESS_KEY,
-                aws_secret_access_key=SECRET_KEY,
-                region_name=REGION,
-                config=Config(s3={"addressing_style": "path"}, max_pool_connections=16),
-            )
+            client = s3_client(seaweed.endpoint_url, max_pool_connections=16)
             bucket, key = seaweed.bucket, "bench/blob"
             client.upload_fileobj(io.BytesIO(os.urandom(size)), bucket, key)
             print(f"load {os.getloadavg()[0]:.1f}", flush=True)

@@ -54,25 +54,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--cases", default="8x1,8x4,16x2,16x4,32x4")
     args = parser.parse_args()
-    from botocore.config import Config
 
-    from tests.s3 import ACCESS_KEY, REGION, SECRET_KEY, SeaweedFS
+    from tests.s3 import SeaweedFS, s3_client
 
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
     data = memoryview(os.urandom(args.mib * MiB))
     with tempfile.TemporaryDirectory(prefix="s3parts-") as tmp:
         seaweed = SeaweedFS(Path(tmp)).start()
         try:
-            import boto3
-
-            client = boto3.client(
-                "s3",
-                endpoint_url=seaweed.endpoint_url,
-                aws_access_key_id=ACCESS_KEY,
-                aws_secret_access_key=SECRET_KEY,
-                region_name=REGION,
-                config=Config(s3={"addressing_style": "path"}, max_pool_connections=16),
-            )
+            client = s3_client(seaweed.endpoint_url, max_pool_connections=16)
             bucket = seaweed.bucket
             print(f"load {os.getloadavg()[0]:.1f}", flush=True)
             for case in args.cases.split(","):

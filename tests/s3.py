@@ -182,8 +182,9 @@ def s3_registry_storage(seaweedfs, settings):
     storages._storages.pop("registry", None)
 
 
-def s3_client(endpoint_url: str):
-    """A boto3 client for a test SeaweedFS: path-style, one attempt, short connect timeout."""
+def s3_client(endpoint_url: str, *, max_pool_connections: int = 10):
+    """A boto3 client for a test SeaweedFS: path-style, one attempt, short connect timeout
+    (benchmarks that keep several requests in flight ask for a larger pool)."""
     import boto3
     from botocore.config import Config
 
@@ -198,5 +199,6 @@ def s3_client(endpoint_url: str):
             retries={"max_attempts": 1},
             connect_timeout=2,
             read_timeout=30,
+            max_pool_connections=max_pool_connections,
         ),
     )
