@@ -45,6 +45,7 @@ from hub.models import Namespace, Repository
 from hub.names import REPOSITORY_PATH_RE
 from hub.registry_tokens import token_actions, token_verify
 from hub.selectors import namespace_get, repository_get
+from registry_api import lookups
 from registry_api.errors import (
     Denied,
     NameInvalid,
@@ -384,6 +385,10 @@ def registry_endpoint(
         @functools.wraps(view)
         def wrapper(request, *args, **kwargs):
             ctx = request.registry_ctx = RegistryContext()  # the access log reads its user
+            with lookups.request_snapshot():
+                return _serve(request, ctx, view, args, kwargs)
+
+        def _serve(request, ctx, view, args, kwargs):
             try:
                 if allowed is not None and request.method not in allowed:
                     raise Unsupported(

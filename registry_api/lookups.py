@@ -11,6 +11,11 @@ what it read, and before using it compares a generation token from the shared Dj
 - `v2:repository:<pk>` changes whenever a tag of that repository is written or a manifest deleted
   (services/tags.py, services/manifests.py); it guards (repository, reference) -> manifest.
 
+Within one /v2/ request (`request_snapshot`, opened by registry_endpoint) each token is read
+once, and the name lookup fetches the repository's token with the names token when it already
+knows the repository: one cache round trip per manifest GET instead of three. A writer drops the
+tokens it replaces from its own snapshot, so what a request reads after its own write is fresh.
+
 A token is read before the database, and a writer replaces it when it writes and again once its
 transaction commits, so an entry read from data older than the commit is never valid under the
 token that follows it. A missing token (evicted, cache cleared) starts a new random one, which no
@@ -22,6 +27,9 @@ from __future__ import annotations
 import copy
 import time
 import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.core.cache import cache
 from django.db import transaction
@@ -34,6 +42,8 @@ MAX_PAYLOAD_BYTES = 256 * 1024
 MAX_AGE_SECONDS = 60
 
 _entries: dict[tuple, tuple[tuple[str, ...], float, object]] = {}
+# The tokens this request has read (None outside a request_snapshot).
+_snapshot: ContextVar[dict[str, str] | None] = ContextVar("lookup_tokens", default=None)
 
 
 def repository_key(repository_id: int) -> str:
@@ -44,15 +54,38 @@ def _new_token() -> str:
     return uuid.uuid4().hex
 
 
-def tokens(keys: list[str]) -> tuple[str, ...]:
-    """The current tokens of these keys; a missing one is started."""
-    found = cache.get_many(keys)
-    for key in keys:
+@contextmanager
+def request_snapshot() -> Iterator[None]:
+    """Read each token at most once until the block ends (one request)."""
+    reset = _snapshot.set({})
+    try:
+        yield
+    finally:
+        _snapshot.reset(reset)
+
+
+def tokens(keys: list[str], *, also: Iterable[str] = ()) -> tuple[str, ...]:
+    """The current tokens of these keys; a missing one is started. In a request snapshot,
+    the tokens of `also` are fetched in the same round trip, for the lookups that follow."""
+    snapshot = _snapshot.get()
+    wanted = [key for key in dict.fromkeys((*keys, *also)) if not snapshot or key not in snapshot]
+    found = cache.get_many(wanted) if wanted else {}
+    for key in wanted:
         if key not in found:
             token = _new_token()
             cache.add(key, token, timeout=None)
             found[key] = cache.get(key) or token
-    return tuple(found[key] for key in keys)
+    if snapshot is None:
+        return tuple(found[key] for key in keys)
+    snapshot.update(found)
+    return tuple(snapshot[key] for key in keys)
+
+
+def remembered_pk(entry_key: tuple) -> int | None:
+    """The primary key of the instance remembered under `entry_key`, whatever its token: a hint
+    for which tokens to fetch, never an answer."""
+    entry = _entries.get(entry_key)
+    return getattr(entry[2], "pk", None) if entry is not None else None
 
 
 def remembered(entry_key: tuple, current: tuple[str, ...]):
@@ -84,8 +117,13 @@ def forget_all() -> None:
 
 
 def _replace(key: str) -> None:
-    cache.set(key, _new_token(), timeout=None)
-    transaction.on_commit(lambda: cache.set(key, _new_token(), timeout=None))
+    def replace() -> None:
+        cache.set(key, _new_token(), timeout=None)
+        if (snapshot := _snapshot.get()) is not None:
+            snapshot.pop(key, None)
+
+    replace()
+    transaction.on_commit(replace)
 
 
 def names_changed(**_signal_kwargs) -> None:

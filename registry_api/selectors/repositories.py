@@ -18,7 +18,9 @@ def repository_lookup(*, namespace: str, name: str) -> Repository | None:
     The namespace row is not part of what is remembered: it loads on first use.
     """
     entry_key = ("repository", namespace, name)
-    current = lookups.tokens([lookups.NAMES_KEY])
+    known = lookups.remembered_pk(entry_key)  # then its manifest lookup's token comes along
+    also = [lookups.repository_key(known)] if known is not None else []
+    current = lookups.tokens([lookups.NAMES_KEY], also=also)
     repository = lookups.remembered(entry_key, current)
     if repository is not None:
         return repository

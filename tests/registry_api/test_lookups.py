@@ -151,3 +151,33 @@ def test_an_evicted_token_voids_what_was_remembered(client, first, public_repo, 
     other = _move_elsewhere(public_repo, "sha256:" + "2" * 64)
     cache.delete(lookups.repository_key(public_repo.pk))
     assert served(client, "latest", reader)["Docker-Content-Digest"] == other.digest
+
+
+def test_a_manifest_get_reads_the_shared_cache_once(
+    client, first, public_repo, reader, monkeypatch
+):
+    assert served(client, "latest", reader).status_code == 200  # remembered from now on
+    round_trips = []
+    get_many = cache.get_many
+    monkeypatch.setattr(cache, "get_many", lambda keys: round_trips.append(keys) or get_many(keys))
+    assert served(client, "latest", reader)["Docker-Content-Digest"] == first
+    assert round_trips == [[lookups.NAMES_KEY, lookups.repository_key(public_repo.pk)]]
+
+
+def test_a_request_keeps_the_tokens_it_read_until_it_ends(public_repo):
+    key = lookups.repository_key(public_repo.pk)
+    with lookups.request_snapshot():
+        (read,) = lookups.tokens([key])
+        cache.set(key, "set-by-another-process", timeout=None)
+        assert lookups.tokens([key]) == (read,)  # one request, one view of the tokens
+    assert lookups.tokens([key]) == ("set-by-another-process",)
+
+
+def test_a_request_reads_fresh_tokens_after_its_own_write(public_repo):
+    key = lookups.repository_key(public_repo.pk)
+    with lookups.request_snapshot():
+        (before,) = lookups.tokens([key])
+        lookups.repository_changed(repository_id=public_repo.pk)
+        (after,) = lookups.tokens([key])
+    assert after != before
+    assert after == cache.get(key)
