@@ -359,6 +359,11 @@ def test_a_rewind_into_a_large_session_replaces_what_followed(staging):
 def test_two_hosts_locking_at_once_one_wins(staging):
     from django.db import connection
 
+    if connection.vendor == "sqlite" and isinstance(staging, S3ObjectStaging):
+        # S3 sessions are locked by a row: the in-memory test database refuses a second writer
+        # ("table is locked") instead of waiting as a database file does. Several hosts mean
+        # PostgreSQL anyway (the multi-host proof); filesystem sessions lock a file.
+        pytest.skip("needs a database that takes concurrent writers")
     upload_id = _staged_session(staging, b"abc")
     barrier = threading.Barrier(2, timeout=10)
     release = threading.Event()
