@@ -30,7 +30,7 @@ worker: .venv/.installed  ## a Celery worker with beat (production: needs REDIS_
 image: .venv/.installed  ## container image dockyard:latest (a local Debian base unless BASE_IMAGE=...)
 	./scripts/build-image.sh dockyard:latest
 
-test: .venv/.installed-dev  ## install test needs (apt too) and run the whole suite on PostgreSQL and SQLite
+test: .venv/.installed-dev  ## install test needs (apt too); unit layer on SQLite, end-to-end on PostgreSQL
 	./scripts/test.sh
 
 test-fast: .venv/.installed-dev  ## the unit layer only, on SQLite

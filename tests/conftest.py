@@ -15,6 +15,45 @@ from tests import factories
 
 PASSWORD = "correct-horse-battery"
 
+# `make test` runs the unit layer once, on SQLite (the embedded default), then the end-to-end
+# tests on PostgreSQL together with the unit tests marked `postgres`: those of code that takes a
+# different path there (search, garbage collection, backups, S3 staging locks, tag ordering,
+# rate limits, row locks on tags, manifests and quotas) and every test that needs transactions
+# of its own (concurrent writers), marked here so that the list lives in one place.
+POSTGRES_LAYER = (
+    "tests/api/test_tag_ordering.py",
+    "tests/auth/test_invitations.py",
+    "tests/mirror/test_blobs.py",
+    "tests/mirror/test_upstream_auth.py",
+    "tests/registry_api/test_backups.py",
+    "tests/registry_api/test_gc.py",
+    "tests/registry_api/test_index_push_race.py",
+    "tests/registry_api/test_manifests.py",
+    "tests/registry_api/test_pulls.py",
+    "tests/api/test_usage_quota_api.py",
+    "tests/registry_api/test_rate_limits.py",
+    "tests/registry_api/test_s3_blobs_in_place.py",
+    "tests/registry_api/test_s3_staging.py",
+    "tests/registry_api/test_storage_conformance.py",
+    "tests/registry_api/test_tag_restore.py",
+    "tests/registry_api/test_tags.py",
+    "tests/registry_api/test_usage.py",
+    "tests/test_data_at_rest.py",
+    "tests/test_manage_database.py",
+    "tests/web/test_explore_search_profile.py",
+    "tests/web/test_search.py",
+    "tests/web/test_search_badges.py",
+    "tests/webhooks/",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        database = item.get_closest_marker("django_db")
+        concurrent = database is not None and database.kwargs.get("transaction")
+        if concurrent or item.nodeid.startswith(POSTGRES_LAYER):
+            item.add_marker(pytest.mark.postgres)
+
 
 @pytest.fixture(autouse=True)
 def _isolated_settings(settings, tmp_path):
