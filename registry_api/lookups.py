@@ -68,7 +68,9 @@ def tokens(keys: list[str], *, also: Iterable[str] = ()) -> tuple[str, ...]:
     """The current tokens of these keys; a missing one is started. In a request snapshot,
     the tokens of `also` are fetched in the same round trip, for the lookups that follow."""
     snapshot = _snapshot.get()
-    wanted = [key for key in dict.fromkeys((*keys, *also)) if not snapshot or key not in snapshot]
+    asked = (*keys, *also) if snapshot is not None else keys  # `also` only serves a snapshot
+    read = snapshot or {}
+    wanted = [key for key in dict.fromkeys(asked) if key not in read]
     found = cache.get_many(wanted) if wanted else {}
     for key in wanted:
         if key not in found:

@@ -181,3 +181,12 @@ def test_a_request_reads_fresh_tokens_after_its_own_write(public_repo):
         (after,) = lookups.tokens([key])
     assert after != before
     assert after == cache.get(key)
+
+
+def test_outside_a_request_only_the_asked_tokens_are_read(public_repo, monkeypatch):
+    round_trips = []
+    get_many = cache.get_many
+    monkeypatch.setattr(cache, "get_many", lambda keys: round_trips.append(keys) or get_many(keys))
+    lookups.tokens([lookups.NAMES_KEY], also=[lookups.repository_key(public_repo.pk)])
+    assert round_trips == [[lookups.NAMES_KEY]]  # nothing would keep the other one
+    assert cache.get(lookups.repository_key(public_repo.pk)) is None  # nor was it started
