@@ -44,6 +44,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from config.env import env_bool  # noqa: E402
 from tests.e2e.reference import ReferenceRegistry  # noqa: E402
 from tests.e2e.server import Server, wait_for_http  # noqa: E402
 from tests.e2e.tools import registry_token  # noqa: E402
@@ -114,10 +115,10 @@ def _rss_bytes(pid: int) -> int:
     return 0
 
 
-def descendants(root_pid: int) -> list[int]:
+def descendants(root_pid: int, table: dict | None = None) -> list[int]:
     """Every process under root_pid (gunicorn, its workers, the Celery worker)."""
     children: dict[int, list[int]] = {}
-    for pid, (ppid, _) in _proc_table().items():
+    for pid, (ppid, _) in (table or _proc_table()).items():
         children.setdefault(ppid, []).append(pid)
     found, stack = [], [root_pid]
     while stack:
@@ -130,18 +131,11 @@ def descendants(root_pid: int) -> list[int]:
 def gunicorn_workers(root_pid: int) -> list[int]:
     """Descendants of root_pid that are gunicorn processes whose parent is gunicorn too."""
     table = _proc_table()
-    children: dict[int, list[int]] = {}
-    for pid, (ppid, _) in table.items():
-        children.setdefault(ppid, []).append(pid)
-    found, stack = [], [root_pid]
-    while stack:
-        pid = stack.pop()
-        for child in children.get(pid, []):
-            stack.append(child)
-            parent_cmd = table.get(pid, (0, ""))[1]
-            if "gunicorn" in table[child][1] and "gunicorn" in parent_cmd:
-                found.append(child)
-    return found
+    return [
+        pid
+        for pid in descendants(root_pid, table)
+        if "gunicorn" in table[pid][1] and "gunicorn" in table.get(table[pid][0], (0, ""))[1]
+    ]
 
 
 class PeakRSS:
@@ -465,7 +459,7 @@ def dockyard_settle(server, timeout: float = 60) -> tuple[float, float]:
     (seconds waited, CPU seconds the server's processes used meanwhile)."""
     pids = descendants(server.process.pid)
     started, cpu_before = time.perf_counter(), cpu_seconds(pids)
-    if server.env.get("SCAN_ON_PUSH", "true").lower() not in ("0", "false", "no", "off"):
+    if env_bool("SCAN_ON_PUSH", True):  # the server inherits this environment (Server.env)
         namespace, name = REPOSITORY.split("/", 1)
         url = f"{server.url}/api/v1/repositories/{namespace}/{name}/tags/latest/vulnerabilities/"
         while time.perf_counter() - started < timeout:
