@@ -22,6 +22,7 @@ PASSWORD = "correct-horse-battery"
 # of its own (concurrent writers), marked here so that the list lives in one place.
 POSTGRES_LAYER = (
     "tests/api/test_tag_ordering.py",
+    "tests/api/test_usage_quota_api.py",
     "tests/auth/test_invitations.py",
     "tests/mirror/test_blobs.py",
     "tests/mirror/test_upstream_auth.py",
@@ -30,7 +31,6 @@ POSTGRES_LAYER = (
     "tests/registry_api/test_index_push_race.py",
     "tests/registry_api/test_manifests.py",
     "tests/registry_api/test_pulls.py",
-    "tests/api/test_usage_quota_api.py",
     "tests/registry_api/test_rate_limits.py",
     "tests/registry_api/test_s3_blobs_in_place.py",
     "tests/registry_api/test_s3_staging.py",
