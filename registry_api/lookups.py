@@ -24,7 +24,6 @@ remembered entry carries. Negative answers (no such repository, no such tag) are
 
 from __future__ import annotations
 
-import copy
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -33,6 +32,7 @@ from contextvars import ContextVar
 
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models.base import ModelState
 
 NAMES_KEY = "v2:names"
 # Bounds of the per-process memory: entries, the largest manifest kept, and the age after which
@@ -101,16 +101,26 @@ def remembered(entry_key: tuple, current: tuple[str, ...]):
     stored_tokens, stored_at, value = entry
     if stored_tokens != current or time.monotonic() - stored_at > MAX_AGE_SECONDS:
         return None
-    return copy.copy(value)
+    return _instance_copy(value)
 
 
 def remember(entry_key: tuple, current: tuple[str, ...], value) -> None:
     """Keep `value` (a model instance, without the related rows loaded onto it)."""
-    kept = copy.copy(value)
-    kept._state.fields_cache = {}
+    kept = _instance_copy(value)
     if len(_entries) >= MAX_ENTRIES:
         _entries.clear()  # simpler than LRU; a refill costs one query per entry
     _entries[entry_key] = (current, time.monotonic(), kept)
+
+
+def _instance_copy(instance):
+    """A copy of the instance's fields, with no related rows loaded onto it. copy.copy of a
+    model goes through pickling's __reduce__ (a model lookup by name): a third of a remembered
+    manifest GET's lookups."""
+    clone = instance.__class__.__new__(instance.__class__)
+    clone.__dict__.update(instance.__dict__)
+    clone._state = state = ModelState()
+    state.db, state.adding = instance._state.db, instance._state.adding
+    return clone
 
 
 def forget_all() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 
+from config import serving_hints
 from hub.models import Namespace, Repository
 from hub.services.repositories import repository_delete, repository_update
 from registry_api import lookups
@@ -190,3 +191,27 @@ def test_outside_a_request_only_the_asked_tokens_are_read(public_repo, monkeypat
     lookups.tokens([lookups.NAMES_KEY], also=[lookups.repository_key(public_repo.pk)])
     assert round_trips == [[lookups.NAMES_KEY]]  # nothing would keep the other one
     assert cache.get(lookups.repository_key(public_repo.pk)) is None  # nor was it started
+
+
+def test_each_remembered_answer_is_a_copy_of_its_own(public_repo):
+    """Callers load relations onto (and may change) what they get; nobody else sees that."""
+    key, current = ("test", public_repo.pk), lookups.tokens([lookups.NAMES_KEY])
+    lookups.remember(key, current, Repository.objects.get(pk=public_repo.pk))
+
+    first = lookups.remembered(key, current)
+    assert first.namespace.name == "alice"  # loaded onto this copy
+    first.description = "changed by one request"
+
+    second = lookups.remembered(key, current)
+    assert second is not first and second.description == public_repo.description
+    assert "namespace" not in second._state.fields_cache
+    assert second._state.db == "default" and not second._state.adding
+    second.description = "saved"
+    second.save(update_fields=["description"])  # a real row, saved as an update
+    assert Repository.objects.get(pk=public_repo.pk).description == "saved"
+
+
+def test_a_local_manifest_get_may_be_answered_in_the_serving_loop(client, first, reader):
+    serving_hints.begin()
+    assert served(client, "latest", reader).status_code == 200
+    assert not serving_hints.waited_on_network()
