@@ -10,8 +10,15 @@ parser, so there is still one request path), and from then on every read and wri
 bounded by an idle timeout and, for the body, a minimum rate after a grace period (like Apache
 mod_reqtimeout's `body=…,MinRate=…`). Blob transfers, recognised by their request line, are
 handed (socket and bytes read) to a transfer process each worker forks, at a lower CPU priority,
-so they never hold the interpreter lock a manifest GET needs. Why this model and not another:
-docs/architecture.md, "Serving model: slow clients".
+so they never hold the interpreter lock a manifest GET needs.
+
+Short registry reads (a manifest GET or HEAD, the /v2/ ping) are answered in the loop itself,
+without a thread, once the same request line has proved quick in this worker: handing a request
+to a thread and its connection back cost more than answering a remembered manifest. A request
+that waited on another host (config.serving_hints) or took long is never answered there again
+until it proves quick once more; the loop's writes never block (what the socket cannot take
+yet waits in a buffer). Why this model and not another: docs/architecture.md, "Serving model:
+slow clients".
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from gunicorn import http
 from gunicorn import sock as gunicorn_sock
 from gunicorn.workers.gthread import ThreadWorker
 
+from config import serving_hints
 from config.env import env_bool, env_float, env_int
 
 # What Go's net/http answers to a TLS handshake on a plain-HTTP port.
@@ -64,6 +72,14 @@ TRANSFER_LINE = re.compile(
 )
 # Unread body gunicorn may skip to keep a connection alive; past it the connection closes.
 DRAIN_MAX_BYTES = 1024 * 1024
+# Reads the loop may answer itself: a manifest by tag or digest, or the ping; no query string
+# (a containerd mirror's ?ns= asks an upstream), no body, not plain HTTP/1.0.
+LOOP_LINE = re.compile(rb"(?:GET|HEAD) /v2/(?:[^\s?]+/manifests/[^\s?]+)? HTTP/1\.1\r\n")
+# A request line proves quick when it took at most this much CPU and time in this worker; one
+# slower answer sends it back to the threads.
+LOOP_MAX_CPU_SECONDS = 0.01
+LOOP_MAX_SECONDS = 0.25
+LOOP_MAX_LINES = 4096
 
 
 @dataclass(frozen=True)
@@ -79,6 +95,7 @@ class ClientLimits:
     transfer_process: bool = True
     transfer_threads: int = 16
     transfer_nice: int = 10
+    answer_in_loop: bool = True
 
     @classmethod
     def from_environ(cls) -> ClientLimits:
@@ -93,6 +110,7 @@ class ClientLimits:
             transfer_process=env_bool("WEB_TRANSFER_PROCESS", cls.transfer_process),
             transfer_threads=env_int("WEB_TRANSFER_THREADS", cls.transfer_threads),
             transfer_nice=env_int("WEB_TRANSFER_NICE", cls.transfer_nice),
+            answer_in_loop=env_bool("WEB_ANSWER_IN_LOOP", cls.answer_in_loop),
         )
 
     def body_too_slow(self, seconds: float, received: int) -> bool:
@@ -134,6 +152,8 @@ class Framing:
     expects_continue: bool = False
     unclear: bool = False  # gunicorn will refuse it: hand it over at once
     transfer: bool = False  # a blob download or an upload with a body
+    line: bytes = b""  # the request line: what the loop learns is quick
+    loop_candidate: bool = False  # a short read the loop may answer (LOOP_LINE, no password)
 
 
 def read_framing(buffer: bytes | bytearray) -> Framing | None:
@@ -146,9 +166,14 @@ def read_framing(buffer: bytes | bytearray) -> Framing | None:
     if end < 0 or 0 <= bare < end:  # bare LF: gunicorn decides what it makes of it
         return Framing(head_length=bare + 2, unclear=True)
     framing = Framing(head_length=end + 4)
-    for line in bytes(buffer[:end]).split(b"\r\n")[1:]:
+    lines = bytes(buffer[:end]).split(b"\r\n")
+    framing.line = lines[0]
+    password = False
+    for line in lines[1:]:
         name, _, value = line.partition(b":")
         name, value = name.strip().lower(), value.strip().lower()
+        if name == b"authorization":
+            password = not value.startswith(b"bearer ")  # checking one takes a hash's time
         if name == b"content-length":
             if framing.content_length is not None or not value.isdigit():
                 framing.unclear = True
@@ -164,6 +189,10 @@ def read_framing(buffer: bytes | bytearray) -> Framing | None:
     if TRANSFER_LINE.match(buffer):
         has_body = framing.chunked or bool(framing.content_length)
         framing.transfer = has_body or not buffer.startswith(b"POST")
+    framing.loop_candidate = bool(
+        LOOP_LINE.match(buffer)
+        and not (framing.unclear or framing.chunked or framing.content_length or password)
+    )
     return framing
 
 
@@ -182,9 +211,13 @@ class ClientStream:
 
     A client cut for slowness looks to the application like one that went away (reads give EOF,
     writes EPIPE): gunicorn and the views already treat that as a disconnect, not an error.
+
+    In the loop (`in_loop`) nothing blocks: a read past the bytes already read is an end of
+    input (a request the loop answers has no body), and what the socket cannot take at once is
+    kept in `backlog` for the loop to send.
     """
 
-    def __init__(self, connection: ClientConnection, limits: ClientLimits):
+    def __init__(self, connection: ClientConnection, limits: ClientLimits, *, in_loop=False):
         self.connection = connection
         self.limits = limits
         self.raw = connection.raw
@@ -195,7 +228,10 @@ class ClientStream:
         self.received = 0
         self.sent = False
         self.cut_reason = ""
-        self.raw.settimeout(limits.idle_timeout)
+        self.in_loop = in_loop
+        self.backlog = bytearray()
+        if not in_loop:
+            self.raw.settimeout(limits.idle_timeout)
 
     def __getattr__(self, name):  # fileno, getsockname, shutdown, close…
         return getattr(self.raw, name)
@@ -210,7 +246,7 @@ class ClientStream:
         if self.pending:
             data, self.pending = bytes(self.pending[:size]), self.pending[size:]
             return data
-        if self.cut_reason:
+        if self.cut_reason or self.in_loop:
             return b""
         started = time.monotonic()
         try:
@@ -239,10 +275,21 @@ class ClientStream:
             return len(data)
         self._writable()
         self.sent = True
+        if self.in_loop:
+            return self._send_or_keep(data)
         try:
             return self.raw.send(data)
         except TimeoutError:
             raise self._write_cut() from None
+
+    def _send_or_keep(self, data) -> int:
+        sent = 0
+        if not self.backlog:
+            with contextlib.suppress(BlockingIOError):
+                sent = self.raw.send(data)
+        with memoryview(data) as view:
+            self.backlog += view.cast("B")[sent:]
+        return len(data)
 
     def sendall(self, data, flags: int = 0) -> None:
         # socket.sendall's timeout bounds the whole call; a slow but steady reader of a large
@@ -253,6 +300,10 @@ class ClientStream:
                 view = view[self.send(view) :]
 
     def sendfile(self, file, offset: int = 0, count: int | None = None) -> int:
+        if self.in_loop:  # not a route the loop answers; still correct if one ever is
+            file.seek(offset)
+            data = file.read() if count is None else file.read(count)
+            return self.send(data)
         self._writable()
         self.sent = True
         try:  # the socket's timeout applies to each wait for the socket to drain
@@ -314,6 +365,11 @@ class ClientConnection:
         self.initialized = True
         self.parser = None
         self.events = selectors.EVENT_READ
+        # An answer the loop is still sending: the bytes, whether the connection stays open
+        # after it, and when the client last took some.
+        self.backlog = memoryview(b"")
+        self.keep_after_backlog = False
+        self.backlog_progress = 0.0
         self.begin(time.monotonic())
 
     def begin(self, now: float) -> None:
@@ -423,6 +479,9 @@ class ReadAheadThreadWorker(ThreadWorker):
         self.max_keepalived = self.limits.keepalive_max  # gunicorn closes past it
         self._reading: set[ClientConnection] = set()
         self._keep: deque[ClientConnection] = deque()
+        self._writing: set[ClientConnection] = set()
+        # Request lines that proved quick here (insertion-ordered set): the loop answers them.
+        self._quick: dict[bytes, None] = {}
         self._cuts: dict[str, int] = {}
         self._cuts_logged = time.monotonic()
 
@@ -613,6 +672,9 @@ class ReadAheadThreadWorker(ThreadWorker):
             self.cut(conn, cut)
             return
         if state == "ready":
+            if self.answers_in_loop(conn):
+                self.answer_in_loop(conn)
+                return
             with self._lock:
                 self._reading.discard(conn)
                 self.poller.unregister(conn.raw)
@@ -626,6 +688,111 @@ class ReadAheadThreadWorker(ThreadWorker):
                 with self._lock:
                     self.poller.modify(conn.raw, events, partial(self.on_readable, conn))
 
+    # Short reads answered in the loop.
+
+    def answers_in_loop(self, conn: ClientConnection) -> bool:
+        framing = conn.framing
+        return (
+            self.limits.answer_in_loop
+            and framing.loop_candidate
+            and self.role == "front"
+            and not self.cfg.is_ssl  # a TLS write cannot be retried from a buffer of ours
+            and framing.line in self._quick
+        )
+
+    def answer_in_loop(self, conn: ClientConnection) -> None:
+        """Answer the request in this thread; the connection stays in the selector."""
+        with self._lock:
+            self._reading.discard(conn)
+        stream = conn.sock = ClientStream(conn, self.limits, in_loop=True)
+        keepalive = self.handle_learning(conn, stream)
+        conn.sock = conn.raw
+        _metrics().answered_in_loop(at_once=not stream.backlog)
+        if stream.cut_reason or not self.alive:
+            self.count_cut(stream.cut_reason)
+            self.drop(conn)
+            return
+        if stream.backlog:  # the client reads slower than we answer: the loop sends the rest
+            self.send_later(conn, bytes(stream.backlog), keepalive)
+            return
+        self.after_answer(conn, keepalive)
+
+    def send_later(self, conn: ClientConnection, backlog: bytes, keepalive: bool) -> None:
+        conn.backlog = memoryview(backlog)
+        conn.keep_after_backlog = keepalive
+        conn.backlog_progress = time.monotonic()
+        self._wait_for(conn, selectors.EVENT_WRITE, self.on_writable, writing=True)
+
+    def on_writable(self, conn: ClientConnection, _fileobj=None) -> None:
+        try:
+            sent = conn.raw.send(conn.backlog)
+        except BlockingIOError:
+            return
+        except OSError:
+            self.drop(conn)
+            return
+        conn.backlog = conn.backlog[sent:]
+        conn.backlog_progress = time.monotonic()
+        if not conn.backlog:
+            with self._lock:
+                self._writing.discard(conn)
+            self.after_answer(conn, conn.keep_after_backlog)
+
+    def after_answer(self, conn: ClientConnection, keepalive: bool) -> None:
+        """The loop's answer is sent: wait for the next request, or close."""
+        if not keepalive:
+            self.drop(conn)
+            return
+        conn.begin(time.monotonic())
+        if conn.buffer:  # a pipelined next request: a thread serves it and what follows
+            try:
+                state = conn.examine()
+            except Cut as cut:
+                self.cut(conn, cut)
+                return
+            if state == "ready":
+                with self._lock:
+                    self.poller.unregister(conn.raw)
+                self.enqueue_req(conn)
+                return
+            with self._lock:
+                self._reading.add(conn)
+        else:
+            conn.timeout = time.time() + self.limits.keepalive
+            with self._lock:
+                self._keep.append(conn)
+        self._wait_for(conn, selectors.EVENT_READ, self.on_readable)
+
+    def _wait_for(self, conn: ClientConnection, events: int, handler, *, writing=False) -> None:
+        with self._lock:
+            if writing:
+                self._writing.add(conn)
+            if events != conn.events:
+                conn.events = events
+                self.poller.modify(conn.raw, events, partial(handler, conn))
+
+    def handle_learning(self, conn: ClientConnection, stream: ClientStream) -> bool:
+        """handle_one, learning from a short read whether the loop may answer it next time."""
+        framing = conn.framing
+        if framing is None or not framing.loop_candidate or not self.limits.answer_in_loop:
+            return self.handle_one(conn, stream)
+        serving_hints.begin()
+        started, cpu_started = time.monotonic(), time.thread_time()
+        try:
+            return self.handle_one(conn, stream)
+        finally:
+            quick = (
+                time.thread_time() - cpu_started <= LOOP_MAX_CPU_SECONDS
+                and time.monotonic() - started <= LOOP_MAX_SECONDS
+                and not serving_hints.waited_on_network()
+            )
+            if not quick:
+                self._quick.pop(framing.line, None)
+            elif framing.line not in self._quick:
+                if len(self._quick) >= LOOP_MAX_LINES:
+                    self._quick.clear()  # simpler than LRU: a line proves itself again
+                self._quick[framing.line] = None
+
     def sweep(self, now: float) -> None:
         """Close idle keep-alive connections past their time and cut overdue clients."""
         self.transfer_process_gone()
@@ -637,8 +804,13 @@ class ReadAheadThreadWorker(ThreadWorker):
                 self.drop(self._keep.popleft())
         with self._lock:
             overdue = [(c, cut) for c in self._reading if (cut := c.overdue(now))]
+            idle = self.limits.idle_timeout
+            stalled = [c for c in self._writing if now - c.backlog_progress > idle]
         for conn, cut in overdue:
             self.cut(conn, cut)
+        for conn in stalled:  # an answer nobody reads: the connection goes, the loop goes on
+            self.count_cut(f"read nothing for {self.limits.idle_timeout:g} s")
+            self.drop(conn)
         if self._cuts and now - self._cuts_logged >= 10:
             # One line for many: under a slowloris attack one per connection would flood it.
             with self._lock:
@@ -660,6 +832,7 @@ class ReadAheadThreadWorker(ThreadWorker):
     def drop(self, conn: ClientConnection) -> None:
         with self._lock:
             self._reading.discard(conn)
+            self._writing.discard(conn)
             with contextlib.suppress(KeyError, ValueError, OSError):
                 self.poller.unregister(conn.raw)
             self.nr_conns -= 1
@@ -678,7 +851,7 @@ class ReadAheadThreadWorker(ThreadWorker):
         """Serve the request the loop read, and any further one already in the buffer."""
         while True:
             stream = conn.sock = ClientStream(conn, self.limits)
-            keepalive = self.handle_one(conn, stream)
+            keepalive = self.handle_learning(conn, stream)
             if stream.cut_reason:
                 self.count_cut(stream.cut_reason)
                 return (False, conn)
@@ -750,6 +923,14 @@ class ReadAheadThreadWorker(ThreadWorker):
                 conn.timeout = time.time() + self.limits.keepalive
                 self._keep.append(conn)
             self.poller.register(conn.raw, selectors.EVENT_READ, partial(self.on_readable, conn))
+
+
+def _metrics():
+    # Imported once the application is loaded: prometheus_client must be imported after the
+    # gunicorn config has set PROMETHEUS_MULTIPROC_DIR (config/metrics.py).
+    from config import metrics
+
+    return metrics
 
 
 def _lower_priority(nice: int) -> None:

@@ -101,6 +101,13 @@ RATE_LIMIT_HITS = Counter(
     "dockyard_rate_limit_hits_total", "Requests refused by a rate limit, by kind.", ["kind"]
 )
 
+LOOP_ANSWERS = Counter(
+    "dockyard_http_loop_answers_total",
+    "Short registry reads a worker's event loop answered itself, without a thread "
+    "(config/http_worker.py), by whether the client took the answer at once or later.",
+    ["sent"],
+)
+
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 # registry_api/urls.py's URL names by method: distribution's operation names.
@@ -162,7 +169,16 @@ def bytes_pushed(kind: str, size: int) -> None:
 
 def bytes_pulled(kind: str, size: int) -> None:
     if size > 0:
-        BYTES_PULLED.labels(kind).inc(size)
+        _pulled_series(kind).inc(size)  # kinds are few: each child looked up once
+
+
+@functools.cache
+def _pulled_series(kind: str):
+    return BYTES_PULLED.labels(kind)
+
+
+def answered_in_loop(*, at_once: bool) -> None:
+    LOOP_ANSWERS.labels("at_once" if at_once else "later").inc()
 
 
 def rate_limit_hit(kind: str) -> None:

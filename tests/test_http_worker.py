@@ -1,13 +1,30 @@
-"""The event loop's reading of request framing and its slowness rule (config/http_worker.py).
+"""The event loop's reading of request framing, its slowness rule, and its own answers' writes
+(config/http_worker.py), over real sockets.
 
 The worker itself is tested against the real server in tests/e2e/test_slow_clients.py."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import selectors
+import socket
+import threading
+import time
+from collections import deque
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from gunicorn.config import Config
 
-from config.http_worker import ClientLimits, chunked_body_complete, read_framing
+from config.http_worker import (
+    ClientConnection,
+    ClientLimits,
+    ClientStream,
+    ReadAheadThreadWorker,
+    chunked_body_complete,
+    read_framing,
+)
 
 
 def test_a_head_is_incomplete_until_its_empty_line():
@@ -99,3 +116,101 @@ def test_a_bad_limit_names_its_variable(monkeypatch):
     monkeypatch.setenv("WEB_IDLE_TIMEOUT", "soon")
     with pytest.raises(ImproperlyConfigured, match="WEB_IDLE_TIMEOUT"):
         ClientLimits.from_environ()
+
+
+@pytest.mark.parametrize(
+    ("head", "candidate"),
+    [
+        ("GET /v2/a/b/manifests/latest HTTP/1.1\r\nAuthorization: Bearer t", True),
+        ("HEAD /v2/a/b/manifests/sha256:00 HTTP/1.1", True),
+        ("GET /v2/ HTTP/1.1", True),
+        # Never in the loop: a password to check (a hash's time), a containerd mirror's ?ns=
+        # (an upstream to ask), a body, other routes, HTTP/1.0.
+        ("GET /v2/a/b/manifests/1 HTTP/1.1\r\nAuthorization: Basic YTpi", False),
+        ("GET /v2/a/b/manifests/1?ns=docker.io HTTP/1.1", False),
+        ("GET /v2/a/b/manifests/1 HTTP/1.1\r\nContent-Length: 3", False),
+        ("GET /v2/a/b/manifests/1 HTTP/1.1\r\nTransfer-Encoding: chunked", False),
+        ("PUT /v2/a/b/manifests/1 HTTP/1.1", False),
+        ("GET /v2/a/b/tags/list HTTP/1.1", False),
+        ("GET /v2/a/b/blobs/sha256:00 HTTP/1.1", False),
+        ("GET /v2/_catalog HTTP/1.1", False),
+        ("GET / HTTP/1.1", False),
+        ("GET /v2/a/b/manifests/1 HTTP/1.0", False),
+    ],
+)
+def test_short_reads_the_loop_may_answer(head, candidate):
+    framing = read_framing(f"{head}\r\nHost: x\r\n\r\n".encode())
+    assert framing.loop_candidate is candidate
+    assert framing.line == head.split("\r\n")[0].encode()
+
+
+def _loop_worker(limits: ClientLimits) -> ReadAheadThreadWorker:
+    """The worker's loop state alone (no arbiter, no application): what its methods touch."""
+    worker = ReadAheadThreadWorker.__new__(ReadAheadThreadWorker)
+    worker.limits, worker.alive, worker.nr_conns = limits, True, 1
+    worker._lock, worker.poller = threading.RLock(), selectors.DefaultSelector()
+    worker._reading, worker._writing, worker._keep = set(), set(), deque()
+    worker._cuts, worker._cuts_logged = {}, time.monotonic()
+    return worker
+
+
+@pytest.fixture
+def answered():
+    """A connection the loop answered with more than its socket takes at once."""
+    server_end, client_end = socket.socketpair()
+    server_end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    limits = ClientLimits(idle_timeout=4)
+    conn = ClientConnection(Config(), server_end, ("127.0.0.1", 1), ("127.0.0.1", 2), limits)
+    stream = ClientStream(conn, limits, in_loop=True)
+    answer = os.urandom(300_000)
+    stream.sendall(answer)  # returns at once: the rest waits in the stream's backlog
+    assert 0 < len(stream.backlog) < len(answer)
+    worker = _loop_worker(limits)
+    worker.poller.register(server_end, selectors.EVENT_READ, None)
+    worker.send_later(conn, bytes(stream.backlog), keepalive=True)
+    yield worker, conn, client_end, answer
+    worker.poller.close()
+    client_end.close()
+    conn.close()
+
+
+def test_the_loop_sends_the_rest_of_an_answer_as_the_client_reads(answered):
+    worker, conn, client_end, answer = answered
+    assert worker.poller.get_key(conn.raw).events == selectors.EVENT_WRITE
+    received = b""
+    while conn.backlog:
+        received += client_end.recv(1 << 20)
+        worker.on_writable(conn)
+    client_end.setblocking(False)
+    with contextlib.suppress(BlockingIOError):
+        while chunk := client_end.recv(1 << 20):
+            received += chunk
+    assert received == answer
+    # Then the connection waits for its next request, as a keep-alive one.
+    assert conn in worker._keep and conn not in worker._writing
+    assert worker.poller.get_key(conn.raw).events == selectors.EVENT_READ
+
+
+def test_an_answer_nobody_reads_is_dropped_after_the_idle_timeout(answered):
+    worker, conn, client_end, answer = answered
+    worker.sweep(time.monotonic())
+    assert conn in worker._writing  # not yet
+    worker.sweep(time.monotonic() + 4.5)
+    assert conn not in worker._writing and worker.nr_conns == 0
+    assert worker._cuts == {"read nothing for 4 s": 1}
+    received = b""
+    while chunk := client_end.recv(1 << 20):  # what the kernel took, then the close
+        received += chunk
+    assert 0 < len(received) < len(answer) and answer.startswith(received)
+
+
+def test_in_the_loop_a_read_past_the_head_is_the_end_of_input():
+    server_end, client_end = socket.socketpair()
+    with server_end, client_end:
+        limits = ClientLimits()
+        conn = ClientConnection(Config(), server_end, ("127.0.0.1", 1), ("127.0.0.1", 2), limits)
+        conn.buffer += b"GET /v2/ HTTP/1.1\r\n\r\n"
+        client_end.sendall(b"not read in the loop")
+        stream = ClientStream(conn, limits, in_loop=True)
+        assert stream.recv(8192) == b"GET /v2/ HTTP/1.1\r\n\r\n"
+        assert stream.recv(8192) == b""  # never a blocking read of the socket

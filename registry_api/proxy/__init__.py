@@ -9,6 +9,8 @@ mirrored repositories.
 
 from __future__ import annotations
 
+from config import serving_hints
+
 
 def _upstream(ctx):
     from registry_api.proxy.upstreams import upstream_for
@@ -28,6 +30,7 @@ def manifest_fetch(ctx, reference: str):
     upstream = _upstream(ctx)
     if upstream is None:
         return None
+    serving_hints.waits_on_network()  # on the upstream, or on another process fetching from it
     manifest = manifest_fetch_for(
         full_name=ctx.full_name, upstream=upstream, repository=ctx.repository, reference=reference
     )

@@ -24,6 +24,7 @@ import requests
 from django.conf import settings
 from django.core.cache import cache
 
+from config import serving_hints
 from registry_api.digests import digest_bytes
 from registry_api.manifests import MANIFEST_TYPES, media_type_base
 from registry_api.proxy.addresses import upstream_adapter
@@ -144,6 +145,7 @@ class UpstreamClient:
     ):
         """Send a request to `<upstream>/v2/<path>`, answering one auth challenge on the way
         (and following redirects unless `follow` is false)."""
+        serving_hints.waits_on_network()  # never answered in the serving loop (its hints)
         url = f"{self.upstream.base_url}/v2/{path}"
         headers = dict(headers or {})
         send = functools.partial(self._send, stream=stream, follow=follow)

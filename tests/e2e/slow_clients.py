@@ -84,8 +84,9 @@ def push_blob(url: str, token: str, repo: str, data: bytes) -> str:
     return digest
 
 
-def push_small_image(url: str, token: str, repo: str, tag: str) -> str:
-    """An OCI image of one small layer under `tag`: the manifest path to GET."""
+def push_small_image(url: str, token: str, repo: str, tag: str, *, padding: int = 0) -> str:
+    """An OCI image of one small layer under `tag` (its manifest `padding` bytes larger, in an
+    annotation): the manifest path to GET."""
     config = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {}}).encode()
     layer = os.urandom(4096)
     manifest = {
@@ -104,6 +105,8 @@ def push_small_image(url: str, token: str, repo: str, tag: str) -> str:
             }
         ],
     }
+    if padding:
+        manifest["annotations"] = {"org.example.padding": "p" * padding}
     path = f"/v2/{repo}/manifests/{tag}"
     headers = {"Content-Type": manifest["mediaType"]}
     _request(url, "PUT", path, token, json.dumps(manifest).encode(), headers)

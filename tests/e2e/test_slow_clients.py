@@ -20,6 +20,7 @@ import time
 from collections import Counter
 
 import pytest
+import requests
 
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import server_env
@@ -248,4 +249,79 @@ def test_pipelined_requests_expect_continue_and_keep_alive(guarded):
     # An idle keep-alive connection is closed after WEB_KEEPALIVE (5 s by default).
     answer, seconds = _raw(server, f"{get}\r\n".encode())
     assert answer.count(b"HTTP/1.1 200 OK") == 1 and 4.5 < seconds < 5 + SLACK
+    _assert_clean_log(server)
+
+
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+
+
+def _loop_answers(server) -> Counter:
+    """dockyard_http_loop_answers_total by `sent`, summed over the server's processes."""
+    answers = Counter()
+    for line in requests.get(f"{server.url}/metrics", timeout=30).text.splitlines():
+        if line.startswith("dockyard_http_loop_answers_total{"):
+            labels, value = line.rsplit(" ", 1)
+            answers[labels.split('sent="', 1)[1].split('"', 1)[0]] += float(value)
+    return answers
+
+
+def test_manifest_gets_are_answered_in_the_loop_and_see_a_moved_tag(guarded):
+    server, token, _ = guarded
+    path = push_small_image(server.url, token, REPO, "loop")
+    headers = {"Authorization": f"Bearer {token}", "Accept": OCI_MANIFEST}
+    before = _loop_answers(server)
+    with requests.Session() as session:  # one keep-alive connection: one worker
+        answers = [session.get(server.url + path, headers=headers, timeout=10) for _ in range(20)]
+        assert {a.status_code for a in answers} == {200}
+        assert len({a.headers["Docker-Content-Digest"] for a in answers}) == 1
+        # The first proves the line quick in its thread; the loop answers the rest.
+        assert _loop_answers(server)["at_once"] - before["at_once"] >= 10
+
+        push_small_image(server.url, token, REPO, "loop")  # the tag moves (another connection)
+        moved = session.get(server.url + path, headers=headers, timeout=10)
+        assert moved.status_code == 200
+        assert moved.headers["Docker-Content-Digest"] != answers[0].headers["Docker-Content-Digest"]
+        assert moved.content != answers[0].content
+    _assert_clean_log(server)
+
+
+def test_an_answer_its_client_does_not_read_never_stalls_the_loop(guarded):
+    """A 3 MiB manifest to clients that read nothing (in the loop or in a thread, whichever this
+    worker learned): nobody else waits, and after the idle timeout those clients are let go.
+    tests/test_http_worker.py sends an answer the socket cannot take at once from the loop."""
+    server, token, small = guarded
+    size = 3 * 1024 * 1024
+    path = push_small_image(server.url, token, REPO, "large", padding=size)
+    headers = {"Authorization": f"Bearer {token}", "Accept": OCI_MANIFEST}
+    for _ in range(8):  # fresh connections, so that each worker learns the line is quick
+        answer = requests.get(server.url + path, headers=headers, timeout=30)
+        assert answer.status_code == 200 and len(answer.content) > size
+    head = (
+        f"GET {path} HTTP/1.1\r\nHost: {server.address}\r\n"
+        f"Authorization: Bearer {token}\r\nAccept: {OCI_MANIFEST}\r\n\r\n"
+    ).encode()
+    stalled = []
+    try:
+        for _ in range(4):
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.connect((server.host, server.port))
+            sock.sendall(head)
+            stalled.append(sock)
+        time.sleep(1)
+        figures = _probe(server, token, ["/v2/", small], count=100)
+        for probed in ("/v2/", small):
+            assert _all_ok(figures[probed]), figures[probed]
+            assert figures[probed]["p99_ms"] < 100, figures[probed]
+
+        time.sleep(IDLE_TIMEOUT + SLACK)
+        for sock in stalled:  # what the kernel had taken, then the server's close
+            sock.settimeout(10)
+            received = 0
+            while chunk := sock.recv(1 << 20):
+                received += len(chunk)
+            assert 0 < received < size
+    finally:
+        for sock in stalled:
+            sock.close()
     _assert_clean_log(server)

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from config import serving_hints
 from hub.models import Membership, Namespace, Repository
 from registry_api.models import Manifest, ProxyCache, Tag
 from tests.e2e.server import free_port
@@ -52,6 +53,17 @@ def test_first_pull_fetches_and_caches_the_manifest(client, upstream, hub_cache,
     assert not Membership.objects.filter(organization=namespace.organization).exists()
     tag = Tag.objects.get(repository=repository, name="1.0")
     assert tag.manifest.digest == digest and tag.verified_at is not None
+
+
+def test_a_pull_through_the_cache_is_never_answered_in_the_serving_loop(
+    client, upstream, hub_cache, image_one
+):
+    """It may wait on the upstream: the worker's loop must not wait with it (serving_hints)."""
+    upstream.image_push("tools/hinted", "1", image_one)
+    for _ in ("fetched", "fresh in the cache, which might have asked"):
+        serving_hints.begin()
+        assert client.get("/v2/hub/tools/hinted/manifests/1", **ACCEPT).status_code == 200
+        assert serving_hints.waited_on_network()
 
 
 def test_fresh_tag_is_served_without_asking_the_upstream(client, upstream, hub_cache, image_one):
