@@ -3,6 +3,9 @@
 FileBasedCache.add and incr read and then write: two processes incrementing one key both read
 the same value and one increment is lost. Sign-in throttling counts on them, so here they run
 under an exclusive lock on a file in the cache directory (shared by every local process).
+
+Each key's file name is remembered: validating a key and hashing it cost more than reading the
+small file it names, and the /v2/ lookups read the same few keys on every manifest GET.
 """
 
 from __future__ import annotations
@@ -14,8 +17,24 @@ from contextlib import contextmanager
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.filebased import FileBasedCache
 
+# File names remembered per cache instance (one per thread); past this, the memory starts over.
+MAX_FILE_NAMES = 10_000
+
 
 class LockedFileBasedCache(FileBasedCache):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._file_names: dict[tuple, str] = {}
+
+    def _key_to_file(self, key, version=None):
+        name = self._file_names.get((key, version))
+        if name is None:  # a pure function of the key (and the cache's prefix and version)
+            name = super()._key_to_file(key, version)
+            if len(self._file_names) >= MAX_FILE_NAMES:
+                self._file_names.clear()
+            self._file_names[key, version] = name
+        return name
+
     @contextmanager
     def _locked(self):
         self._createdir()

@@ -23,3 +23,13 @@ def test_increments_from_parallel_processes_are_never_lost(tmp_path):
         worker.join(timeout=60)
         assert worker.exitcode == 0
     assert LockedFileBasedCache(str(tmp_path), {}).get("counter") == 400
+
+
+def test_remembered_file_names_keep_keys_and_versions_apart(tmp_path):
+    one, other = LockedFileBasedCache(str(tmp_path), {}), LockedFileBasedCache(str(tmp_path), {})
+    for _ in range(2):  # the second time from the remembered names
+        one.set("key", "first")
+        one.set("key", "second", version=2)
+        one.set("other", "third")
+        assert (other.get("key"), other.get("key", version=2)) == ("first", "second")
+        assert other.get("other") == "third" and other.get("missing") is None
