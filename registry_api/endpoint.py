@@ -399,7 +399,8 @@ def registry_endpoint(
                     authenticated = _authenticate(request, ctx)
                     full_name = kwargs.pop("name", None)
                     if full_name is not None:
-                        if "ns" in request.GET:
+                        # QUERY_STRING first: most GETs have none, and request.GET parses one.
+                        if request.META.get("QUERY_STRING") and "ns" in request.GET:
                             full_name = _mirror_name(request, full_name)
                         _resolve(ctx, full_name)
                         _authorize(request, ctx, action_by_method[request.method], authenticated)
