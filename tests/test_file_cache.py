@@ -1,8 +1,13 @@
-"""The embedded file cache counts atomically across processes (sign-in throttling relies on it)."""
+"""The embedded file cache counts atomically across processes (sign-in throttling relies on it)
+and reads what Django's file cache writes."""
 
 from __future__ import annotations
 
 import multiprocessing
+import os
+import time
+
+from django.core.cache.backends.filebased import FileBasedCache
 
 from config.file_cache import LockedFileBasedCache
 
@@ -33,3 +38,14 @@ def test_remembered_file_names_keep_keys_and_versions_apart(tmp_path):
         one.set("other", "third")
         assert (other.get("key"), other.get("key", version=2)) == ("first", "second")
         assert other.get("other") == "third" and other.get("missing") is None
+
+
+def test_reads_see_what_django_s_file_cache_wrote_and_expire(tmp_path):
+    written, read = FileBasedCache(str(tmp_path), {}), LockedFileBasedCache(str(tmp_path), {})
+    large = os.urandom(300_000)  # past one read
+    written.set("large", large)
+    written.set("soon", "gone", timeout=1)
+    assert read.get("large") == large and read.get("soon") == "gone"
+    time.sleep(1.1)
+    assert read.get("soon", "expired") == "expired"
+    assert not os.path.exists(read._key_to_file("soon"))  # removed, as Django's own get does
