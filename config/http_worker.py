@@ -608,8 +608,8 @@ class ReadAheadThreadWorker(ThreadWorker):
             # captured once: during a graceful shutdown the name may be gone in a handler
             listeners.append((listener, partial(self.accept, listener.getsockname())))
         accepting = False
+        housekeeping_due = 0.0
         while self.alive:
-            self.notify()
             # At the connection cap stop accepting, but keep serving the connections we have
             # (gthread stops polling altogether, so their deadlines would wait too).
             room = self.nr_conns < self.worker_connections
@@ -623,12 +623,19 @@ class ReadAheadThreadWorker(ThreadWorker):
                 accepting = room
             for key, _ in self.poller.select(1.0):
                 key.data(key.fileobj)
-            done = futures.wait(self.futures, timeout=0, return_when=futures.FIRST_COMPLETED)
-            for future in done.done:
-                self.futures.remove(future)
-            if not self.is_parent_alive():
-                break
-            self.sweep(time.monotonic())
+            if self.futures:
+                done = futures.wait(self.futures, timeout=0, return_when=futures.FIRST_COMPLETED)
+                for future in done.done:
+                    self.futures.remove(future)
+            # The heartbeat, the parent and the deadlines (checked to the second anyway): ten
+            # times a second, not after every request the loop answers (each is a syscall).
+            now = time.monotonic()
+            if now >= housekeeping_due:
+                housekeeping_due = now + 0.1
+                self.notify()
+                if not self.is_parent_alive():
+                    break
+                self.sweep(now)
 
         self.tpool.shutdown(False)
         self.transfer_pool.shutdown(False)

@@ -177,8 +177,13 @@ def _pulled_series(kind: str):
     return BYTES_PULLED.labels(kind)
 
 
+@functools.cache
+def _loop_series(sent: str):
+    return LOOP_ANSWERS.labels(sent)
+
+
 def answered_in_loop(*, at_once: bool) -> None:
-    LOOP_ANSWERS.labels("at_once" if at_once else "later").inc()
+    _loop_series("at_once" if at_once else "later").inc()
 
 
 def rate_limit_hit(kind: str) -> None:
