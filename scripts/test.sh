@@ -10,9 +10,9 @@ export PYTHONUNBUFFERED=1
 mkdir -p test-output
 .venv/bin/python manage.py compilemessages -v0 --ignore='.*' --ignore=var --ignore=test-output  # *.mo are not in git
 
-echo "== unit layer on SQLite"
+echo "== unit layer on SQLite (two processes, each its own test database)"
 DATABASE_URL="sqlite:///$(mktemp -d)/test.sqlite3" .venv/bin/pytest -m "not e2e" -q -p no:cacheprovider \
-    --durations=15
+    -n 2 --durations=15
 
 echo "== end-to-end and PostgreSQL-specific tests on PostgreSQL"
 export DATABASE_URL="postgres://postgres@127.0.0.1:5432/dockyard_${RANDOM}${RANDOM}"
