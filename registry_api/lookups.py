@@ -114,8 +114,8 @@ def remember(entry_key: tuple, current: tuple[str, ...], value) -> None:
 
 def _instance_copy(instance):
     """A copy of the instance's fields, with no related rows loaded onto it. copy.copy of a
-    model goes through pickling's __reduce__ (a model lookup by name): a third of a remembered
-    manifest GET's lookups."""
+    model goes through pickling's __reduce__ (a model lookup by name): three of them were a
+    tenth of a remembered manifest GET."""
     clone = instance.__class__.__new__(instance.__class__)
     clone.__dict__.update(instance.__dict__)
     clone._state = state = ModelState()
