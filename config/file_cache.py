@@ -48,12 +48,15 @@ class LockedFileBasedCache(FileBasedCache):
         except FileNotFoundError:
             return default
         try:
-            pieces = [os.read(fd, 65536)]
-            while len(pieces[-1]) == 65536:
-                pieces.append(os.read(fd, 1 << 20))
+            data = os.read(fd, 65536)
+            if len(data) == 65536:  # larger than one read: read up to the end of the file
+                pieces = [data]
+                while piece := os.read(fd, 1 << 20):
+                    pieces.append(piece)
+                data = b"".join(pieces)
         finally:
             os.close(fd)
-        stored = io.BytesIO(b"".join(pieces))
+        stored = io.BytesIO(data)
         # Written only by our processes into a 0700 directory, as Django's file cache trusts.
         expiry = pickle.load(stored)  # noqa: S301
         if expiry is not None and expiry < time.time():

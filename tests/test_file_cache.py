@@ -43,9 +43,12 @@ def test_remembered_file_names_keep_keys_and_versions_apart(tmp_path):
 def test_reads_see_what_django_s_file_cache_wrote_and_expire(tmp_path):
     written, read = FileBasedCache(str(tmp_path), {}), LockedFileBasedCache(str(tmp_path), {})
     large = os.urandom(300_000)  # past one read
+    larger = os.urandom(3 * 1024 * 1024)  # past a first read and a full second one
     written.set("large", large)
+    written.set("larger", larger)
     written.set("soon", "gone", timeout=1)
     assert read.get("large") == large and read.get("soon") == "gone"
+    assert read.get("larger") == larger
     time.sleep(1.1)
     assert read.get("soon", "expired") == "expired"
     assert not os.path.exists(read._key_to_file("soon"))  # removed, as Django's own get does
