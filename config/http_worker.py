@@ -477,6 +477,9 @@ class ReadAheadThreadWorker(ThreadWorker):
         super().__init__(*args, **kwargs)
         self.limits = ClientLimits.from_environ()
         self.max_keepalived = self.limits.keepalive_max  # gunicorn closes past it
+        # Whether this process answers short reads in its loop (never over TLS: a TLS write
+        # cannot be retried from a buffer of ours; never in the transfer process).
+        self.answers_short_reads = self.limits.answer_in_loop and not self.cfg.is_ssl
         self._reading: set[ClientConnection] = set()
         self._keep: deque[ClientConnection] = deque()
         self._writing: set[ClientConnection] = set()
@@ -527,7 +530,8 @@ class ReadAheadThreadWorker(ThreadWorker):
         self.tpool.shutdown(False)
         self.tpool = self.transfer_pool
         self.max_keepalived = 0  # one transfer per connection: the client's next request
-        _lower_priority(self.limits.transfer_nice)  # goes to the front again
+        self.answers_short_reads = False  # goes to the front again
+        _lower_priority(self.limits.transfer_nice)
 
     def notify(self):
         if self.role == "front":  # only the worker itself tells the arbiter it is alive
@@ -679,33 +683,28 @@ class ReadAheadThreadWorker(ThreadWorker):
             self.cut(conn, cut)
             return
         if state == "ready":
-            if self.answers_in_loop(conn):
-                self.answer_in_loop(conn)
-                return
-            with self._lock:
-                self._reading.discard(conn)
-                self.poller.unregister(conn.raw)
-            self.enqueue_req(conn)
+            self.dispatch(conn)
         elif state == "closed":
             self.drop(conn)
-        else:
+        else:  # only a TLS handshake ever waits to write
             events = selectors.EVENT_WRITE if state == "write" else selectors.EVENT_READ
-            if events != conn.events:  # only a TLS handshake ever waits to write
-                conn.events = events
-                with self._lock:
-                    self.poller.modify(conn.raw, events, partial(self.on_readable, conn))
+            self._wait_for(conn, events, self.on_readable)
+
+    def dispatch(self, conn: ClientConnection) -> None:
+        """A request is ready: the loop answers it, or a thread gets the connection."""
+        framing = conn.framing
+        if self.answers_short_reads and framing.loop_candidate and framing.line in self._quick:
+            self.answer_in_loop(conn)
+        else:
+            self.to_thread(conn)
+
+    def to_thread(self, conn: ClientConnection) -> None:
+        with self._lock:
+            self._reading.discard(conn)
+            self.poller.unregister(conn.raw)
+        self.enqueue_req(conn)
 
     # Short reads answered in the loop.
-
-    def answers_in_loop(self, conn: ClientConnection) -> bool:
-        framing = conn.framing
-        return (
-            self.limits.answer_in_loop
-            and framing.loop_candidate
-            and self.role == "front"
-            and not self.cfg.is_ssl  # a TLS write cannot be retried from a buffer of ours
-            and framing.line in self._quick
-        )
 
     def answer_in_loop(self, conn: ClientConnection) -> None:
         """Answer the request in this thread; the connection stays in the selector."""
@@ -751,19 +750,17 @@ class ReadAheadThreadWorker(ThreadWorker):
             self.drop(conn)
             return
         conn.begin(time.monotonic())
-        if conn.buffer:  # a pipelined next request: a thread serves it and what follows
+        if conn.buffer:  # the start of a pipelined request: a thread serves it and what follows
+            with self._lock:
+                self._reading.add(conn)
             try:
                 state = conn.examine()
             except Cut as cut:
                 self.cut(conn, cut)
                 return
-            if state == "ready":
-                with self._lock:
-                    self.poller.unregister(conn.raw)
-                self.enqueue_req(conn)
+            if state == "ready":  # (not the loop again: a long pipeline would recurse here)
+                self.to_thread(conn)
                 return
-            with self._lock:
-                self._reading.add(conn)
         else:
             conn.timeout = time.time() + self.limits.keepalive
             with self._lock:
@@ -781,7 +778,7 @@ class ReadAheadThreadWorker(ThreadWorker):
     def handle_learning(self, conn: ClientConnection, stream: ClientStream) -> bool:
         """handle_one, learning from a short read whether the loop may answer it next time."""
         framing = conn.framing
-        if framing is None or not framing.loop_candidate or not self.limits.answer_in_loop:
+        if framing is None or not framing.loop_candidate or not self.answers_short_reads:
             return self.handle_one(conn, stream)
         serving_hints.begin()
         started, cpu_started = time.monotonic(), time.thread_time()
